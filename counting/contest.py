@@ -1,0 +1,182 @@
+"""Contest definitions: what is being counted, and the checks made before any ballot is read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import DefinitionError
+
+BLANK_POLICIES = ("allowed", "not-allowed")
+TALLY_OPERATIONS = ("process-ballots-all", "aggregate-results", "skip-candidate-results")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    name: str = ""
+    tie_break_key: int | None = None
+    category: str | None = None
+    gender: str | None = None
+    undeclared_write_in: bool = False
+
+
+@dataclass(frozen=True)
+class ExclusionGroup:
+    name: str
+    members: tuple[str, ...]
+    max_elected: int
+
+
+@dataclass(frozen=True)
+class Contest:
+    id: str
+    method: str
+    candidates: tuple[Candidate, ...]
+    seats: int = 1
+    min_votes: int = 0
+    max_votes: int | None = None
+    blank_policy: str = "allowed"
+    exclusion_groups: tuple[ExclusionGroup, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def candidate_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.candidates)
+
+    @property
+    def effective_max_votes(self) -> int:
+        return self.max_votes if self.max_votes is not None else len(self.candidates)
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        for c in self.candidates:
+            if c.id == candidate_id:
+                return c
+        raise KeyError(candidate_id)
+
+
+def _require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in obj:
+        raise DefinitionError(f"{where}.{key}", "is required")
+    value = obj[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise DefinitionError(f"{where}.{key}", f"must be an integer, got {value!r}")
+    if kind is not int and not isinstance(value, kind):
+        raise DefinitionError(f"{where}.{key}", f"must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _optional_int(obj: Mapping[str, Any], key: str, default: int | None, where: str) -> int | None:
+    if obj.get(key) is None:
+        return default
+    return _require(obj, key, int, where)
+
+
+def parse_contest(obj: Any) -> Contest:
+    """Build a Contest from its JSON form, refusing anything that cannot be counted."""
+    if not isinstance(obj, Mapping):
+        raise DefinitionError("contest", "must be an object")
+    where = "contest"
+    contest_id = str(_require(obj, "id", (str, int), where))
+    method = _require(obj, "method", str, where)
+    raw_candidates = _require(obj, "candidates", list, where)
+    candidates = []
+    for i, raw in enumerate(raw_candidates):
+        cw = f"{where}.candidates[{i}]"
+        if not isinstance(raw, Mapping):
+            raise DefinitionError(cw, "must be an object")
+        tie_key = raw.get("tie_break_key")
+        if tie_key is not None and (isinstance(tie_key, bool) or not isinstance(tie_key, int)):
+            raise DefinitionError(f"{cw}.tie_break_key", "must be an integer")
+        for text_field in ("name", "category", "gender"):
+            if raw.get(text_field) is not None and not isinstance(raw[text_field], str):
+                raise DefinitionError(f"{cw}.{text_field}", "must be a string")
+        candidates.append(
+            Candidate(
+                id=str(_require(raw, "id", (str, int), cw)),
+                name=raw.get("name") or "",
+                tie_break_key=tie_key,
+                category=raw.get("category"),
+                gender=raw.get("gender"),
+                undeclared_write_in=bool(raw.get("undeclared_write_in", False)),
+            )
+        )
+    options = obj.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise DefinitionError(f"{where}.options", "must be an object")
+    annotations = obj.get("annotations") or {}
+    if not isinstance(annotations, Mapping):
+        raise DefinitionError(f"{where}.annotations", "must be an object")
+    groups = []
+    for i, raw in enumerate(obj.get("exclusion_groups") or []):
+        gw = f"{where}.exclusion_groups[{i}]"
+        if not isinstance(raw, Mapping):
+            raise DefinitionError(gw, "must be an object")
+        members = _require(raw, "members", list, gw)
+        groups.append(
+            ExclusionGroup(
+                name=str(raw.get("name", f"group-{i + 1}")),
+                members=tuple(str(m) for m in members),
+                max_elected=_require(raw, "max_elected", int, gw),
+            )
+        )
+    contest = Contest(
+        id=contest_id,
+        method=method,
+        candidates=tuple(candidates),
+        seats=_optional_int(obj, "seats", 1, where),
+        min_votes=_optional_int(obj, "min_votes", 0, where),
+        max_votes=_optional_int(obj, "max_votes", None, where),
+        blank_policy=obj.get("blank_policy") or "allowed",
+        exclusion_groups=tuple(groups),
+        options=dict(options),
+        annotations=dict(annotations),
+    )
+    check_contest(contest)
+    return contest
+
+
+def check_contest(contest: Contest) -> None:
+    """Refuse a definition that cannot be counted, naming the field."""
+    from .methods import METHODS  # the registry imports this module
+
+    if contest.method not in METHODS:
+        known = ", ".join(sorted(METHODS))
+        raise DefinitionError("contest.method", f"unknown method {contest.method!r} (known: {known})")
+    if not contest.candidates:
+        raise DefinitionError("contest.candidates", "at least one candidate is required")
+    ids = contest.candidate_ids
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise DefinitionError("contest.candidates", f"duplicate candidate id(s): {', '.join(dup)}")
+    if contest.seats < 1:
+        raise DefinitionError("contest.seats", f"must be at least 1, got {contest.seats}")
+    if contest.min_votes < 0:
+        raise DefinitionError("contest.min_votes", f"must be at least 0, got {contest.min_votes}")
+    if contest.max_votes is not None:
+        if contest.max_votes < 1:
+            raise DefinitionError("contest.max_votes", f"must be at least 1, got {contest.max_votes}")
+        if contest.max_votes < contest.min_votes:
+            raise DefinitionError(
+                "contest.max_votes",
+                f"max_votes ({contest.max_votes}) is less than min_votes ({contest.min_votes})",
+            )
+    if contest.blank_policy not in BLANK_POLICIES:
+        raise DefinitionError("contest.blank_policy", f"must be one of {', '.join(BLANK_POLICIES)}")
+    known = set(ids)
+    for i, group in enumerate(contest.exclusion_groups):
+        gw = f"contest.exclusion_groups[{i}]"
+        unknown = [m for m in group.members if m not in known]
+        if unknown:
+            raise DefinitionError(f"{gw}.members", f"unknown candidate(s): {', '.join(unknown)}")
+        if len(set(group.members)) != len(group.members):
+            raise DefinitionError(f"{gw}.members", "a candidate is listed twice")
+        if not 1 <= group.max_elected <= len(group.members):
+            raise DefinitionError(
+                f"{gw}.max_elected",
+                f"must be between 1 and the group's {len(group.members)} members, got {group.max_elected}",
+            )
+        if len(group.members) > len(contest.candidates):
+            raise DefinitionError(f"{gw}.members", "group is larger than the candidate list")
+    METHODS[contest.method].check(contest)

@@ -1,0 +1,35 @@
+"""Plurality-at-large, approval and cumulative: each valid ballot adds its weight (times the
+checks given, for cumulative) to every candidate it marks; the top `seats` totals win."""
+
+from __future__ import annotations
+
+from ..contest import Contest
+from ..errors import DefinitionError
+from ..ranking import top_by_totals
+from . import Ballots, Totals, register_additive
+
+
+def mark_totals(contest: Contest, ballots: Ballots) -> Totals:
+    totals = dict.fromkeys(contest.candidate_ids, 0)
+    for marks, weight in ballots.items():
+        for candidate, value in marks:
+            totals[candidate] += value * weight
+    return totals
+
+
+def _check_cumulative(contest: Contest) -> None:
+    checks = contest.options.get("checks", 1)
+    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 1:
+        raise DefinitionError("contest.options.checks", f"must be a positive integer, got {checks!r}")
+
+
+register_additive("plurality-at-large", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive("approval", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive(
+    "cumulative",
+    mark_kind="points",
+    preferential=False,
+    totals=mark_totals,
+    decide=top_by_totals,
+    check=_check_cumulative,
+)

@@ -1,0 +1,72 @@
+"""What a counting method decides: the type every method returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .numbers import Number, exact_json
+
+
+@dataclass
+class TieBreak:
+    """One tie and how it was decided."""
+
+    candidates: list[str]  # everyone tied
+    chosen: list[str]  # who the rule picked (elected, eliminated, or placed above the cutoff)
+    rule: str  # e.g. "previous-rounds", "first-preferences", "tie-break-order", "candidate-id-asc"
+    purpose: str  # "elect", "eliminate" or "cutoff"
+    round: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "round": self.round,
+            "purpose": self.purpose,
+            "candidates": list(self.candidates),
+            "chosen": list(self.chosen),
+            "rule": self.rule,
+        }
+
+
+@dataclass
+class Round:
+    round: int
+    tallies: dict[str, Number]  # every candidate continuing at the start of the round
+    threshold: Number | None = None
+    elected: list[str] = field(default_factory=list)
+    eliminated: list[str] = field(default_factory=list)
+    exhausted: Number = 0
+    exhausted_by: dict[str, Number] = field(default_factory=dict)
+    tie_breaks: list[TieBreak] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # method specifics (keep factors, exclusions, ...)
+
+    def to_json(self) -> dict:
+        out = {
+            "round": self.round,
+            "tallies": {c: exact_json(v) for c, v in self.tallies.items()},
+            "threshold": None if self.threshold is None else exact_json(self.threshold),
+            "elected": list(self.elected),
+            "eliminated": list(self.eliminated),
+            "exhausted": exact_json(self.exhausted),
+            "exhausted_by": {k: exact_json(v) for k, v in sorted(self.exhausted_by.items())},
+            "tie_breaks": [t.to_json() for t in self.tie_breaks],
+        }
+        out.update(self.details)
+        return out
+
+
+@dataclass
+class Outcome:
+    """A method's decision over the valid ballots.
+
+    `totals` holds each candidate's total_count (final-round count for round-based methods);
+    `order` ranks every candidate, winners first in order of election.
+    """
+
+    totals: dict[str, Number]
+    winners: list[str]
+    order: list[str]
+    rounds: list[Round] = field(default_factory=list)
+    ties: list[TieBreak] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    quota: Number | None = None

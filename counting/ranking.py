@@ -1,0 +1,54 @@
+"""Rank-by-count winner selection, shared by every method whose winners are the top totals."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from .contest import Contest
+from .numbers import Number
+from .outcome import Outcome, TieBreak
+
+CUTOFF_NOTE = "Tie detected at cutoff; resolved by candidateId ASC"
+ORDER_NOTE = "Tie detected at cutoff; resolved by tie_break_order"
+
+
+def tie_order(contest: Contest) -> list[str]:
+    """Candidates, most favoured first: the contest's `tie_break_order`, else candidate id ascending."""
+    order = contest.options.get("tie_break_order")
+    if order:
+        listed = [c for c in order if c in set(contest.candidate_ids)]
+        rest = sorted(c for c in contest.candidate_ids if c not in set(listed))
+        return listed + rest
+    return sorted(contest.candidate_ids)
+
+
+def order_by_totals(contest: Contest, totals: Mapping[str, Number]) -> list[str]:
+    favour = {c: i for i, c in enumerate(tie_order(contest))}
+    return sorted(contest.candidate_ids, key=lambda c: (-totals.get(c, 0), favour[c]))
+
+
+def top_by_totals(contest: Contest, totals: Mapping[str, Number], seats: int | None = None) -> Outcome:
+    """Sort by total descending, ties by the contest's tie order; the top `seats` win.
+
+    A tie at the seat cutoff is recorded and noted, as the admin API's certification requires."""
+    seats = contest.seats if seats is None else seats
+    order = order_by_totals(contest, totals)
+    winners = [c for c in order[:seats] if not contest.candidate(c).undeclared_write_in]
+    outcome = Outcome(totals={c: totals.get(c, 0) for c in contest.candidate_ids}, winners=winners, order=order)
+    if 0 < seats < len(order):
+        cutoff = totals.get(order[seats - 1], 0)
+        if totals.get(order[seats], 0) == cutoff:
+            tied = [c for c in order if totals.get(c, 0) == cutoff]
+            chosen = [c for c in tied if c in order[:seats]]
+            rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
+            outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
+            outcome.notes.append(ORDER_NOTE if rule == "tie-break-order" else CUTOFF_NOTE)
+    return outcome
+
+
+def sum_totals(parts: Sequence[Mapping[str, Number]]) -> dict[str, Number]:
+    out: dict[str, Number] = {}
+    for part in parts:
+        for c, v in part.items():
+            out[c] = out.get(c, 0) + v
+    return out

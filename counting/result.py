@@ -1,0 +1,87 @@
+"""The result of a count, per area, area subtree or contest, and its JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .contest import Contest
+from .numbers import exact_json, percentage_json
+from .outcome import Outcome
+from .validation import Participation
+
+
+@dataclass
+class ContestResult:
+    contest: Contest
+    participation: Participation
+    outcome: Outcome | None  # None when candidate results are skipped
+    census: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def winners(self) -> list[str]:
+        return list(self.outcome.winners) if self.outcome else []
+
+    def candidate_results(self) -> list[dict]:
+        if self.outcome is None:
+            return []
+        totals = self.outcome.totals
+        share_base = sum(totals.values())
+        rank = {c: i + 1 for i, c in enumerate(self.outcome.order)}
+        winners = set(self.outcome.winners)
+        rows = []
+        for candidate in sorted(self.contest.candidates, key=lambda c: rank.get(c.id, len(rank) + 1)):
+            count = totals.get(candidate.id, 0)
+            rows.append(
+                {
+                    "id": candidate.id,
+                    "name": candidate.name,
+                    "total_count": exact_json(count),
+                    "percentage_votes": percentage_json(count, share_base),
+                    "rank": rank.get(candidate.id),
+                    "is_winner": candidate.id in winners,
+                }
+            )
+        return rows
+
+    def to_json(self) -> dict:
+        p = self.participation
+        out = {
+            "contest": self.contest.id,
+            "method": self.contest.method,
+            "seats": self.contest.seats,
+            "winners": self.winners,
+            "candidates": self.candidate_results(),
+            "totals": {
+                "total_votes": p.total_votes,
+                "valid": p.valid,
+                "blank": p.blank,
+                "invalid_explicit": p.invalid_explicit,
+                "invalid_implicit": p.invalid_implicit,
+                "invalid_reasons": dict(sorted(p.invalid_reasons.items())),
+            },
+            "percentages": {
+                "turnout": percentage_json(p.total_votes, self.census or 0),
+                "valid": percentage_json(p.valid, p.total_votes),
+                "blank": percentage_json(p.blank, p.total_votes),
+                "invalid": percentage_json(p.total_invalid, p.total_votes),
+            },
+            "census": self.census,
+            "extended_metrics": {
+                "total_ballots": p.total_ballots,
+                "total_weight": p.total_votes,
+                "expected_votes": p.expected_votes,
+                "votes_actually": p.votes_actually,
+                "under_votes": p.under_votes,
+                "over_votes": p.over_votes,
+                "alerts": dict(sorted(p.alerts.items())),
+            },
+            "ties": [t.to_json() for t in self.outcome.ties] if self.outcome else [],
+            "notes": list(self.notes) + (list(self.outcome.notes) if self.outcome else []),
+        }
+        if self.outcome is not None:
+            if self.outcome.quota is not None:
+                out["quota"] = exact_json(self.outcome.quota)
+            if self.outcome.rounds:
+                out["rounds"] = [r.to_json() for r in self.outcome.rounds]
+        return out
