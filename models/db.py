@@ -1,0 +1,91 @@
+"""Engine and session factory: one engine per database URL and process."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.settings import load_settings
+
+
+def database_url() -> str:
+    return load_settings().database_url
+
+
+_engines: dict[str, Engine] = {}
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url not in _engines:
+        _engines[url] = _create(url)
+    return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Called in each forked worker process: a connection shared by two processes corrupts both.
+    `close=False` leaves the parent's sockets alone while the child forgets them."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _sessionmaker.cache_clear()
+
+
+@lru_cache(maxsize=8)
+def _sessionmaker(url: str) -> sessionmaker:
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error."""
+    session = _sessionmaker(url or database_url())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str | None = None):
+    from alembic.config import Config
+
+    here = Path(__file__).resolve().parent
+    config = Config()
+    config.set_main_option("script_location", str(here / "migrations"))
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Apply the Alembic migrations (`tally db upgrade`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+

@@ -1,0 +1,332 @@
+"""The domain, as SQLAlchemy 2 typed mappings (see docs/architecture in shared design notes).
+
+Election -> voting periods -> contests -> candidates; areas form a tree; ballot styles tie areas to
+contests. Ballots belong to (period, contest, area). A tally run belongs to (election, period).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PeriodStatus(str, enum.Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class RunStatus(str, enum.Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    ROLLED_BACK = "ROLLED_BACK"
+
+
+LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED")
+
+
+class Election(Base):
+    __tablename__ = "elections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open / closed / tallied
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    periods: Mapped[list[VotingPeriod]] = relationship(back_populates="election", order_by="VotingPeriod.id")
+    contests: Mapped[list[Contest]] = relationship(back_populates="election", order_by="Contest.position")
+    areas: Mapped[list[Area]] = relationship(back_populates="election", order_by="Area.id")
+
+
+class VotingPeriod(Base):
+    __tablename__ = "voting_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[PeriodStatus] = mapped_column(
+        Enum(PeriodStatus, native_enum=False, length=10), default=PeriodStatus.OPEN
+    )
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+
+    election: Mapped[Election] = relationship(back_populates="periods")
+
+
+class Contest(Base):
+    __tablename__ = "contests"
+    __table_args__ = (UniqueConstraint("election_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    method: Mapped[str] = mapped_column(String(50))
+    seats: Mapped[int] = mapped_column(Integer, default=1)
+    min_votes: Mapped[int] = mapped_column(Integer, default=0)
+    max_votes: Mapped[Optional[int]] = mapped_column(Integer)
+    blank_policy: Mapped[str] = mapped_column(String(20), default="allowed")
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    election: Mapped[Election] = relationship(back_populates="contests")
+    candidates: Mapped[list[Candidate]] = relationship(back_populates="contest", order_by="Candidate.position")
+    exclusion_groups: Mapped[list[ExclusionGroup]] = relationship(
+        back_populates="contest", order_by="ExclusionGroup.id"
+    )
+    ballot_styles: Mapped[list[BallotStyle]] = relationship(back_populates="contest", order_by="BallotStyle.area_id")
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("contest_id", "key"), UniqueConstraint("contest_id", "position"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)  # the index used in encoded ballot marks
+    name: Mapped[str] = mapped_column(String(500), default="")
+    tie_break_key: Mapped[Optional[int]] = mapped_column(Integer)
+    category: Mapped[Optional[str]] = mapped_column(String(200))
+    gender: Mapped[Optional[str]] = mapped_column(String(50))
+    undeclared_write_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    contest: Mapped[Contest] = relationship(back_populates="candidates")
+
+
+class ExclusionGroup(Base):
+    __tablename__ = "exclusion_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    members: Mapped[list[str]] = mapped_column(JSONType)  # candidate keys
+    max_elected: Mapped[int] = mapped_column(Integer)
+
+    contest: Mapped[Contest] = relationship(back_populates="exclusion_groups")
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("election_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500), default="")
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    census: Mapped[int] = mapped_column(BigInteger, default=0)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+
+    election: Mapped[Election] = relationship(back_populates="areas")
+
+
+class BallotStyle(Base):
+    """Ties an area to a contest; its annotations carry the area's `tally_operation`."""
+
+    __tablename__ = "ballot_styles"
+    __table_args__ = (UniqueConstraint("contest_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    area_annotations: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    contest: Mapped[Contest] = relationship(back_populates="ballot_styles")
+    area: Mapped[Area] = relationship()
+
+
+class Ballot(Base):
+    """One cast ballot. `marks` is the compact encoding of models.marks; a record that cannot be
+    encoded (unknown candidate, odd values) keeps its original JSON in `raw` so nothing is lost.
+    Loaders insert ballots grouped by (contest, area) so one area is read in one sequential pass."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (Index("ix_ballots_period_contest_area", "voting_period_id", "contest_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    voting_period_id: Mapped[int] = mapped_column(ForeignKey("voting_periods.id", ondelete="CASCADE"))
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    marks: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    explicit_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class TallyRun(Base):
+    __tablename__ = "tally_runs"
+    __table_args__ = (
+        # At most one live run per period: a second PENDING/RUNNING/COMPLETED row cannot exist.
+        Index(
+            "uq_tally_runs_live",
+            "election_id",
+            "voting_period_id",
+            unique=True,
+            postgresql_where=text("status IN ('PENDING', 'RUNNING', 'COMPLETED')"),
+            sqlite_where=text("status IN ('PENDING', 'RUNNING', 'COMPLETED')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    voting_period_id: Mapped[int] = mapped_column(ForeignKey("voting_periods.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RunStatus] = mapped_column(Enum(RunStatus, native_enum=False, length=20), default=RunStatus.PENDING)
+    remarks: Mapped[Optional[str]] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(20), default="schedule")  # schedule / api / cli
+    started_by: Mapped[Optional[str]] = mapped_column(String(200))
+    completed_by: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    dispatches: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    areas_total: Mapped[int] = mapped_column(Integer, default=0)
+    areas_done: Mapped[int] = mapped_column(Integer, default=0)
+    ballots_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    positions_tallied: Mapped[Optional[int]] = mapped_column(Integer)
+    winners_applied: Mapped[Optional[int]] = mapped_column(Integer)
+    ties_detected: Mapped[Optional[int]] = mapped_column(Integer)
+    ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
+    rolled_back_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    rollback_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class StagedAreaResult(Base):
+    """An area task's partial result, keyed by (run, contest, area): a redelivered task overwrites
+    its own row with the same content, so running it twice changes nothing."""
+
+    __tablename__ = "staged_area_results"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(30))
+    participation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)  # the area's own result, if asked
+    valid_ballots: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # compressed multiset, if pooled
+    ballots_read: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StagedContestResult(Base):
+    """A contest's aggregated results, waiting for finalize to publish them with all the others."""
+
+    __tablename__ = "staged_contest_results"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ResultScope(str, enum.Enum):
+    CONTEST = "contest"
+    AREA = "area"
+    SUBTREE = "subtree"
+
+
+class CertifiedResult(Base):
+    """A published result: the contest's, an area's own, or an area subtree's, in the engine's shape."""
+
+    __tablename__ = "certified_results"
+    __table_args__ = (UniqueConstraint("run_id", "contest_id", "scope", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    scope: Mapped[ResultScope] = mapped_column(Enum(ResultScope, native_enum=False, length=10))
+    area_id: Mapped[Optional[int]] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    total_ballots: Mapped[int] = mapped_column(BigInteger, default=0)
+    turnout_percent: Mapped[str] = mapped_column(String(20), default="0")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class CertifiedCandidateResult(Base):
+    __tablename__ = "certified_candidate_results"
+    __table_args__ = (UniqueConstraint("run_id", "contest_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    vote_count: Mapped[str] = mapped_column(String(120))  # exact: integer or decimal string
+    vote_share_percent: Mapped[str] = mapped_column(String(20))
+    rank: Mapped[int] = mapped_column(Integer)
+    is_winner: Mapped[bool] = mapped_column(Boolean)
+
+
+class WinnerAssignment(Base):
+    """The authoritative outcome; removed by a rollback (results and audit history stay)."""
+
+    __tablename__ = "winner_assignments"
+    __table_args__ = (UniqueConstraint("run_id", "contest_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    seat: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEvent(Base):
+    """Append-only (a database trigger refuses UPDATE and DELETE) and hash-chained per election."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("election_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[Optional[int]] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(50))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[str] = mapped_column(String(40))  # ISO text, hashed as written
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(50))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))

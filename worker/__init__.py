@@ -1,0 +1,1 @@
+"""The Celery application and its runtime settings."""
