@@ -1,0 +1,186 @@
+"""Ballot classification: every reason code, the alerts, and the velvet worked examples of counting.md."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from counting import Ballot, Candidate, Contest, Participation, count, parse_ballot
+from counting.count import result_from_parts
+from counting.methods import METHODS, Method
+from counting.ranking import sum_totals, top_by_totals
+from counting.validation import classify_ballots
+
+ENGINE = Path(__file__).resolve().parents[2] / "counting"
+
+
+@pytest.fixture(autouse=True)
+def stand_in_methods(monkeypatch):
+    """Ranked and pairwise stand-ins, so validation is tested whichever real methods have landed."""
+    for name, kind in (("test-ranked", "rank"), ("test-pairs", "pair")):
+        stand_in = Method(name, kind, True, count=lambda contest, ballots: top_by_totals(contest, {}))
+        monkeypatch.setitem(METHODS, name, stand_in)
+
+
+def contest(method: str = "plurality-at-large", candidates: Iterable[str] = "ABC", **kw) -> Contest:
+    return Contest(id="t", method=method, candidates=tuple(Candidate(c) for c in candidates), **kw)
+
+
+def reasons_of(contest: Contest, *records) -> Counter:
+    p = classify_ballots(contest, [parse_ballot(r) for r in records]).participation
+    assert p.invalid_implicit == sum(p.invalid_reasons.values())
+    return p.invalid_reasons
+
+
+PLURALITY = contest(max_votes=2)
+CUMULATIVE = contest("cumulative", max_votes=2, options={"checks": 3})
+RANKED = contest("test-ranked", max_votes=3)
+PAIRS = contest("test-pairs", max_votes=2)
+
+CASES = [
+    # records that cannot be read
+    (PLURALITY, "not a record", "malformed-record"),
+    (PLURALITY, {"marks": [], "explicit_invalid": "yes"}, "malformed-record"),
+    (PLURALITY, {"marks": [["A", 1]], "weight": 0}, "malformed-weight"),
+    (PLURALITY, {"marks": [["A", 1]], "weight": True}, "malformed-weight"),
+    (PLURALITY, {"marks": [["A", 1]], "weight": 1.5}, "malformed-weight"),
+    (PLURALITY, {"marks": [["A", 1]], "weight": 10**7}, "malformed-weight"),
+    (PLURALITY, {"marks": "A"}, "malformed-marks"),
+    (PLURALITY, {"marks": [["A", 1, 2]]}, "malformed-marks"),
+    (PLURALITY, {"marks": [[None, 1]]}, "malformed-marks"),
+    (PLURALITY, {"marks": [["A", True]]}, "malformed-marks"),
+    (PLURALITY, {"marks": [["A", 1.0]]}, "malformed-marks"),
+    (PLURALITY, {"marks": [["A", 1]] * 1001}, "oversized-record"),
+    (PLURALITY, {"marks": [["A", 10**7]]}, "value-out-of-range"),
+    # check marks
+    (PLURALITY, {"marks": [["Z", 1]]}, "unknown-candidate"),
+    (PLURALITY, {"marks": [["A", 2]]}, "invalid-value"),
+    (PLURALITY, {"marks": [["A", 1], ["A", 1]]}, "duplicate-candidate"),
+    (PLURALITY, {"marks": [["A", 1], ["B", 1], ["C", 1]]}, "too-many-marks"),
+    (contest(blank_policy="not-allowed"), {"marks": []}, "blank-not-allowed"),
+    (contest(min_votes=2), {"marks": [["A", 1]]}, "too-few-marks"),
+    # cumulative points
+    (CUMULATIVE, {"marks": [["A", 4]]}, "invalid-value"),
+    (CUMULATIVE, {"marks": [["A", 0]]}, "invalid-value"),
+    (CUMULATIVE, {"marks": [["A", 2], ["A", 1]]}, "duplicate-candidate"),
+    (CUMULATIVE, {"marks": [["A", 1], ["B", 1], ["C", 1]]}, "too-many-marks"),
+    # ranks
+    (RANKED, {"marks": [["A", 0]]}, "rank-out-of-range"),
+    (RANKED, {"marks": [["A", 4]]}, "rank-out-of-range"),
+    (RANKED, {"marks": [["A", "1"]]}, "rank-out-of-range"),
+    (RANKED, {"marks": [["A", 1], ["B", 1]]}, "overvote"),
+    (RANKED, {"marks": [["A", 1], ["A", 2]]}, "duplicate-candidate"),
+    (RANKED, {"marks": [["Z", 1]]}, "unknown-candidate"),
+    # pairs
+    (PAIRS, {"marks": [["A", "Z"]]}, "unknown-candidate"),
+    (PAIRS, {"marks": [["A", "A"]]}, "invalid-value"),
+    (PAIRS, {"marks": [["A", 2]]}, "invalid-value"),
+    (PAIRS, {"marks": [["A", "B"], ["A", "B"]]}, "duplicate-pair"),
+    (PAIRS, {"marks": [["A", "B"], ["B", "A"]]}, "contradictory-pair"),
+    (PAIRS, {"marks": [["A", "B"], ["A", "C"], ["B", "C"]]}, "too-many-marks"),
+]
+
+
+@pytest.mark.parametrize("contest, record, reason", CASES)
+def test_each_reason_code(contest, record, reason):
+    assert reasons_of(contest, record) == {reason: 1}
+
+
+def test_every_reason_code_in_the_engine_is_tested():
+    pattern = re.compile(r'(?:return|reason =|defect=)\s*"([a-z]+(?:-[a-z]+)*)"')
+    sources = [(ENGINE / module).read_text() for module in ("validation.py", "ballots.py")]
+    codes = {code for source in sources for code in pattern.findall(source)}
+    assert codes and codes <= {reason for _, _, reason in CASES}
+
+
+def test_explicit_invalid_wins_over_any_error_and_counts_its_weight():
+    p = classify_ballots(PLURALITY, [parse_ballot({"marks": [["Z", 9]], "explicit_invalid": True, "weight": 4})])
+    assert (p.participation.invalid_explicit, p.participation.invalid_implicit) == (4, 0)
+
+
+def test_a_reason_counts_the_ballot_weight():
+    assert reasons_of(PLURALITY, {"marks": [["Z", 1]], "weight": 5}) == {"unknown-candidate": 5}
+
+
+@pytest.mark.parametrize(
+    "rules, marks",
+    [
+        ({"overvote_rule": "exhaust-immediately"}, [["A", 1], ["B", 1]]),
+        ({"overvote_rule": "always-skip-to-next-rank"}, [["A", 1], ["B", 1], ["C", 2]]),
+        ({"duplicate_candidate_rule": "skip"}, [["A", 1], ["A", 2]]),
+        ({"duplicate_candidate_rule": "exhaust"}, [["A", 1], ["A", 2]]),
+    ],
+)
+def test_counting_rules_keep_overvotes_and_repeats_valid(rules, marks):
+    p = classify_ballots(contest("test-ranked", max_votes=3, options=rules), [parse_ballot({"marks": marks})])
+    assert p.participation.valid == 1 and not p.participation.invalid_reasons
+
+
+def test_rank_gaps_and_undervotes_are_alerts_never_errors():
+    p = classify_ballots(RANKED, [parse_ballot({"marks": [["A", 1], ["B", 3]]})]).participation
+    assert p.valid == 1
+    assert p.alerts == {"rank-gap": 1, "under-vote": 1}
+    assert p.under_votes == 1 and p.votes_actually == 2
+
+
+def test_several_candidates_at_one_rank_fill_one_rank_under_a_counting_rule():
+    ranked = contest("test-ranked", max_votes=2, options={"overvote_rule": "exhaust-immediately"})
+    p = classify_ballots(ranked, [parse_ballot({"marks": [["A", 1], ["B", 1], ["C", 2]]})]).participation
+    assert p.valid == 1
+
+
+# The velvet fixture of counting.md: area of 100 ballots, max 1, min 0.
+VELVET = contest(candidates=[f"c{i}" for i in range(5)], max_votes=1)
+
+
+def area(singles: dict[str, int], blank: int, double: int) -> list[Ballot]:
+    ballots = [Ballot(marks=((c, 1),)) for c, n in singles.items() for _ in range(n)]
+    return ballots + [Ballot()] * blank + [Ballot(marks=(("c0", 1), ("c1", 1)))] * double
+
+
+AREA_1 = area({"c0": 3, "c1": 87, "c2": 1, "c3": 4, "c4": 1}, blank=3, double=1)
+AREA_2 = area({"c0": 8, "c1": 30}, blank=3, double=1)
+
+
+def test_velvet_area_of_100_ballots():
+    result = count(VELVET, AREA_1, census=100).to_json()
+    assert result["totals"] == {
+        "total_votes": 100,
+        "valid": 96,
+        "blank": 3,
+        "invalid_explicit": 0,
+        "invalid_implicit": 1,
+        "invalid_reasons": {"too-many-marks": 1},
+    }
+    shares = {c["id"]: c["percentage_votes"] for c in result["candidates"]}
+    assert shares["c1"] == "90.625"
+    metrics = result["extended_metrics"]
+    assert (metrics["expected_votes"], metrics["votes_actually"]) == (100, 96)
+    assert (metrics["under_votes"], metrics["over_votes"]) == (3, 1)
+    assert result["winners"] == ["c1"]
+
+
+def test_velvet_two_areas_aggregate_by_adding_participation():
+    parts = [classify_ballots(VELVET, ballots) for ballots in (AREA_1, AREA_2)]
+    participation = sum((c.participation for c in parts), Participation())
+    method = METHODS[VELVET.method]
+    outcome = method.decide(VELVET, sum_totals([method.totals(VELVET, c.valid) for c in parts]))
+    result = result_from_parts(VELVET, participation, outcome, census=200).to_json()
+    t = result["totals"]
+    assert (t["total_votes"], t["valid"], t["blank"], t["invalid_implicit"] + t["invalid_explicit"]) == (142, 134, 6, 2)
+    assert result["census"] == 200 and result["percentages"]["turnout"] == "71"
+    assert {c["id"]: c["total_count"] for c in result["candidates"]}["c1"] == 117
+    assert result == count(VELVET, AREA_1 + AREA_2, census=200).to_json()
+
+
+@pytest.mark.parametrize("min_votes, expected", [(0, (5, 5, 0)), (1, (5, 0, 5))])
+def test_empty_ballots_are_blank_or_invalid_by_min_votes(min_votes, expected):
+    ten = [Ballot(marks=(("A", 1),))] * 5 + [Ballot()] * 5
+    p = count(contest(min_votes=min_votes), ten).participation
+    assert (p.valid, p.blank, p.invalid_implicit) == expected
+    if min_votes:
+        assert p.invalid_reasons == {"too-few-marks": 5}
