@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["cli.count"]
+SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,7 +38,10 @@ def exact_json(value: Number) -> Union[int, str]:
 
 
 def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+    # Not Decimal.normalize(): it rounds to the caller's context precision (28 digits by default).
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text
 
 

@@ -61,7 +61,7 @@ def _sessionmaker(url: str) -> sessionmaker:
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
+    """One transaction: committed on success, rolled back on any error; then the after-commit callbacks."""
     session = _sessionmaker(url or database_url())()
     try:
         yield session
@@ -71,6 +71,14 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+def after_commit(session: Session, callback) -> None:
+    """Run `callback` once the session's transaction has committed (e.g. enqueue a task, so that
+    no worker ever looks for a row that was never committed); dropped on rollback."""
+    session.info.setdefault("after_commit", []).append(callback)
 
 
 def alembic_config(url: str | None = None):

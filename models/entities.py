@@ -153,6 +153,7 @@ class Area(Base):
     weight: Mapped[int] = mapped_column(Integer, default=1)
 
     election: Mapped[Election] = relationship(back_populates="areas")
+    parent: Mapped[Optional[Area]] = relationship(remote_side="Area.id")
 
 
 class BallotStyle(Base):
@@ -185,7 +186,8 @@ class Ballot(Base):
     marks: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     weight: Mapped[int] = mapped_column(Integer, default=1)
     explicit_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    raw: Mapped[Optional[str]] = mapped_column(Text)
+    defect: Mapped[Optional[str]] = mapped_column(String(50))  # the record could not be read: why
+    raw: Mapped[Optional[str]] = mapped_column(Text)  # the original record, when marks could not be encoded
 
 
 class TallyRun(Base):
@@ -314,7 +316,6 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[Optional[int]] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(50))
-    public: Mapped[bool] = mapped_column(Boolean, default=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[str] = mapped_column(String(40))  # ISO text, hashed as written
     prev_hash: Mapped[str] = mapped_column(String(64))

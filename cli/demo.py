@@ -1,0 +1,123 @@
+"""`tally demo`: load a sample election (several areas, a few thousand ballots), let its voting
+period end, tally it through the pipeline and print the results. Embedded by default."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+
+from counting.methods import METHODS
+from models.db import session_scope, upgrade
+from scheduler.advance import advance
+from services import results, runs
+from services.loading import load_ballots, load_definition
+
+from .common import fail
+from .operations import render
+
+CANDIDATES = {
+    "council": ["ada", "ben", "chloe", "dev", "eva", "finn"],
+    "mayor": ["alvarez", "baker", "chen", "diallo"],
+    "board": ["kim", "lopez", "moreau", "novak", "okafor"],
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="load a sample election, tally it and print the results")
+    p.add_argument("--ballots", type=int, default=3000, help="ballots per contest (default 3000)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--timeout", type=float, default=600.0)
+    p.set_defaults(func=cmd_demo)
+
+
+def definition(key: str, ended_at) -> dict:
+    districts = {"north": ["n1", "n2", "n3"], "south": ["s1", "s2", "s3"]}
+    areas = [{"id": "city", "name": "City", "census": 0}]
+    for district, precincts in districts.items():
+        areas.append({"id": district, "name": district.title(), "parent": "city", "census": 0})
+        areas += [{"id": p, "name": p.upper(), "parent": district, "census": 800} for p in precincts]
+    contests = [
+        {
+            "id": "council", "name": "City council", "method": "plurality-at-large", "seats": 3,
+            "min_votes": 0, "max_votes": 3, "candidates": [{"id": c, "name": c.title()} for c in CANDIDATES["council"]],
+        },
+        {
+            "id": "mayor", "name": "Mayor", "method": "instant-runoff", "seats": 1, "max_votes": 4,
+            "candidates": [{"id": c, "name": c.title()} for c in CANDIDATES["mayor"]],
+        },
+        {
+            "id": "board", "name": "Utility board", "method": "meek-stv", "seats": 2, "max_votes": 5,
+            "candidates": [{"id": c, "name": c.title()} for c in CANDIDATES["board"]],
+            "exclusion_groups": [{"name": "incumbents", "members": ["kim", "lopez"], "max_elected": 1}],
+        },
+    ]
+    return {
+        "election": {"id": key, "name": "Sample city election"},
+        "voting_periods": [{"name": "main", "ends_at": ended_at.isoformat()}],
+        "areas": areas,
+        "contests": [c for c in contests if c["method"] in METHODS],
+    }
+
+
+def sample_ballots(contests: list[dict], count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    precincts = ["n1", "n2", "n3", "s1", "s2", "s3"]
+    ballots = []
+    for contest in contests:
+        names = [c["id"] for c in contest["candidates"]]
+        popularity = [len(names) - i for i in range(len(names))]
+        for _ in range(count):
+            area = rng.choice(precincts)
+            roll = rng.random()
+            if roll < 0.02:
+                ballots.append({"contest": contest["id"], "area": area, "marks": []})
+                continue
+            if roll < 0.03:
+                ballots.append({"contest": contest["id"], "area": area, "marks": [], "explicit_invalid": True})
+                continue
+            order = _weighted_order(rng, names, popularity)
+            if contest["method"] == "plurality-at-large":
+                marks = [[c, 1] for c in order[: rng.randint(1, contest["max_votes"])]]
+            else:
+                marks = [[c, r + 1] for r, c in enumerate(order[: rng.randint(1, len(order))])]
+            if roll < 0.04:
+                marks.append([order[0], 1])  # a repeated mark: implicitly invalid, counted as such
+            ballots.append({"contest": contest["id"], "area": area, "marks": marks})
+    return ballots
+
+
+def _weighted_order(rng: random.Random, names: list[str], weights: list[int]) -> list[str]:
+    pool, w, out = list(names), list(weights), []
+    while pool:
+        i = rng.choices(range(len(pool)), weights=w)[0]
+        out.append(pool.pop(i))
+        w.pop(i)
+    return out
+
+
+def cmd_demo(args) -> int:
+    upgrade()
+    with session_scope() as session:
+        key = f"demo-{int(time.time() * 1000)}"
+        doc = definition(key, runs.now() - timedelta(seconds=1))
+        report = load_definition(session, doc)
+        loaded = load_ballots(session, key, "main", sample_ballots(doc["contests"], args.ballots, args.seed))
+        election_id = report.election_id
+    print(f"loaded election {key} (id {election_id}): {loaded.loaded} ballots in 6 precincts")
+    with session_scope() as session:
+        advance(session)
+    deadline = time.monotonic() + args.timeout
+    while True:
+        with session_scope() as session:
+            published = results.published(session, election_id)
+            period_id = session.get(results.m.Election, election_id).periods[0].id
+            state = runs.status(session, election_id, period_id)
+        if published["tallies"]:
+            print(render(published))
+            return 0
+        if state["status"] == "FAILED":
+            return fail(f"tally failed: {state['error']}")
+        if time.monotonic() > deadline:
+            return fail(f"tally not finished after {args.timeout:.0f} s (status {state['status']}); are workers running?")
+        time.sleep(0.5)

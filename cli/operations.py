@@ -1,0 +1,178 @@
+"""`tally db upgrade`, `load`, `advance`, `run`, `status`, `rollback`, `results`: the operator's
+commands. They call the same service layer as the admin API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from counting.table import format_table
+from models.db import session_scope, upgrade
+from scheduler.advance import advance
+from services import results, runs
+from services.loading import LoadError, load_ballots, load_definition, read_json
+
+from .common import fail, handles_errors, print_json
+
+
+def register(subparsers) -> None:
+    db = subparsers.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    load = subparsers.add_parser("load", help="load an election definition and/or ballots from JSON files")
+    load.add_argument("--definition", metavar="FILE", help="election definition JSON")
+    load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
+    load.set_defaults(func=cmd_load)
+
+    adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
+    adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
+    adv.set_defaults(func=cmd_advance)
+
+    for name, func, text in (
+        ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
+        ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
+        ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
+    ):
+        p = subparsers.add_parser(name, help=text)
+        p.add_argument("election_id", type=int)
+        p.add_argument("voting_period_id", type=int)
+        if name == "run":
+            p.add_argument("--remarks", default=None)
+            p.add_argument("--force", action="store_true", help="close the period first if it is still open")
+            p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
+        if name == "rollback":
+            p.add_argument("--reason", required=True)
+        p.set_defaults(func=func)
+
+    res = subparsers.add_parser("results", help="show an election's published results")
+    res.add_argument("election", help="election id or key")
+    res.add_argument("--area", help="show this area's own and subtree results")
+    res.add_argument("--format", choices=("table", "json"), default="table")
+    res.set_defaults(func=cmd_results)
+
+
+def cmd_db_upgrade(args) -> int:
+    upgrade()
+    print("database schema is up to date")
+    return 0
+
+
+def _read(path: str, what: str):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return read_json(handle.read(), what)
+    except OSError as exc:
+        raise LoadError(f"{what}: cannot read {path}: {exc.strerror}") from None
+
+
+@handles_errors
+def cmd_load(args) -> int:
+    if not args.definition and not args.ballots:
+        return fail("give --definition FILE, --ballots FILE, or both")
+    with session_scope() as session:
+        if args.definition:
+            report = load_definition(session, _read(args.definition, "definition"))
+            print(
+                f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
+                f"{report.contests} contest(s), {report.areas} area(s)"
+            )
+        if args.ballots:
+            doc = _read(args.ballots, "ballots")
+            if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
+                raise LoadError("ballots: must be an object with election, period and a ballots list")
+            report = load_ballots(session, str(doc.get("election")), str(doc.get("period")), doc["ballots"])
+            print(f"loaded {report.loaded} ballot(s); {report.stored_raw} kept verbatim for invalid content")
+    return 0
+
+
+def cmd_advance(args) -> int:
+    with session_scope() as session:
+        plan = advance(session, dry_run=args.dry_run)
+    verb = "would close" if args.dry_run else "closed"
+    for election_id, period_id in plan.close:
+        print(f"{verb}: election {election_id} period {period_id}")
+    verb = "would tally" if args.dry_run else "tallying"
+    for election_id, period_id in plan.tally:
+        print(f"{verb}: election {election_id} period {period_id}")
+    if not plan.close and not plan.tally:
+        print("nothing to close or tally")
+    return 0
+
+
+@handles_errors
+def cmd_run(args) -> int:
+    with session_scope() as session:
+        run, created = runs.request_tally(
+            session, args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks, by="cli",
+            trigger="cli",
+        )
+        run_id = run.id
+    print(f"tally run {run_id}: {'started' if created else 'already completed (idempotent)'}")
+    if not args.wait:
+        return 0
+    return _wait(args.election_id, args.voting_period_id, args.timeout)
+
+
+def _wait(election_id: int, period_id: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope() as session:
+            state = runs.status(session, election_id, period_id)
+        if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
+            break
+        if time.monotonic() > deadline:
+            return fail(f"tally still {state['status']} after {timeout:.0f} s")
+        time.sleep(0.5)
+    if state["status"] != "COMPLETED":
+        return fail(f"tally {state['status']}: {state.get('error')}")
+    with session_scope() as session:
+        print(render(results.published(session, election_id)))
+    return 0
+
+
+@handles_errors
+def cmd_status(args) -> int:
+    with session_scope() as session:
+        print_json(runs.status(session, args.election_id, args.voting_period_id))
+    return 0
+
+
+@handles_errors
+def cmd_rollback(args) -> int:
+    with session_scope() as session:
+        print_json(runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli"))
+    return 0
+
+
+@handles_errors
+def cmd_results(args) -> int:
+    with session_scope() as session:
+        published = results.published(session, args.election)
+    if args.format == "json":
+        print(json.dumps(published, indent=2, sort_keys=True))
+        return 0
+    if not published["tallies"]:
+        print(f"election {published['election']} ({published['status']}): no published results")
+        return 0
+    print(render(published, area=args.area))
+    return 0
+
+
+def render(published: dict, area: str | None = None) -> str:
+    parts = [f"Election {published['election']}: {published['name']} ({published['status']})"]
+    for tally in published["tallies"]:
+        for contest in tally["contests"]:
+            if area is None:
+                parts.append(f"\n== {contest['contest']} (period {tally['voting_period']}) ==")
+                parts.append(format_table(contest["result"]))
+                continue
+            for scope in ("areas", "subtrees"):
+                if area in contest[scope]:
+                    label = "area" if scope == "areas" else "area subtree"
+                    parts.append(f"\n== {contest['contest']}, {label} {area} ==")
+                    parts.append(format_table(contest[scope][area]))
+    return "\n".join(parts)

@@ -1,0 +1,10 @@
+"""What beat runs, and how often (TALLY_ADVANCE_INTERVAL, TALLY_RECONCILE_INTERVAL)."""
+
+from worker.settings import Settings
+
+
+def beat_schedule(settings: Settings) -> dict:
+    return {
+        "advance-elections": {"task": "scheduler.advance", "schedule": float(settings.advance_interval)},
+        "reconcile-tallies": {"task": "scheduler.reconcile", "schedule": float(settings.reconcile_interval)},
+    }

@@ -1,0 +1,32 @@
+"""Beat tasks: thin wrappers around scheduler.advance and scheduler.reconcile."""
+
+from __future__ import annotations
+
+import logging
+
+from models.db import session_scope
+from tasks.base import TallyTask
+from worker.app import app
+
+from .advance import advance as advance_elections
+from .reconcile import reconcile as reconcile_runs
+
+log = logging.getLogger("tally")
+
+
+@app.task(base=TallyTask, name="scheduler.advance")
+def advance() -> dict:
+    with session_scope() as session:
+        plan = advance_elections(session)
+    if plan.close or plan.tally:
+        log.info("advance: closed %s, tallying %s", plan.close, plan.tally)
+    return {"closed": plan.close, "tallied": plan.tally, "runs": plan.started_runs}
+
+
+@app.task(base=TallyTask, name="scheduler.reconcile")
+def reconcile() -> dict:
+    with session_scope() as session:
+        actions = reconcile_runs(session)
+    for action in actions:
+        log.warning("reconcile: %s", action)
+    return {"actions": actions}

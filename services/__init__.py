@@ -1,0 +1,1 @@
+"""The service layer: one implementation of each operation, used by the CLI, the API and the tasks."""

@@ -1,0 +1,332 @@
+"""The tally pipeline's steps as plain functions over a session; tasks/tally.py wraps them.
+
+start -> one process_area per (contest, area) -> aggregate_contest per contest -> finalize.
+Each step is idempotent: staged rows are upserts keyed by (run, contest, area) or (run, contest),
+and finalize publishes only while the run is RUNNING, all in one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+import counting
+from counting.ballots import parse_ballot
+from counting.methods import METHODS
+from counting.numbers import exact_json
+from counting.ranking import sum_totals
+from counting.result import ContestResult
+from counting.validation import Participation, classify
+from models import entities as m
+from models.marks import Decoder, merge, pack_multiset, unpack_multiset
+
+from . import audit
+from .contests import area_operation, contest_operation, engine_contest
+from .runs import fail_run, iso, now
+
+
+@dataclass(frozen=True)
+class AreaJob:
+    contest_id: int
+    area_id: int
+    label: str  # election/period/contest/area, for Flower and logs
+
+
+def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
+    """Mark the run RUNNING and plan one job per (contest, area); None when there is nothing to do.
+    A contest that cannot be counted fails the run before any work is dispatched."""
+    run = session.scalar(select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update())
+    if run is None or run.status not in (m.RunStatus.PENDING, m.RunStatus.RUNNING):
+        return None
+    election = session.get(m.Election, run.election_id)
+    period = session.get(m.VotingPeriod, run.voting_period_id)
+    plan = []
+    fallbacks = []
+    try:
+        for row in election.contests:
+            contest = engine_contest(row)
+            op = contest_operation(contest)
+            if op.fell_back:
+                fallbacks.append({"contest": row.key, "scope": "contest", "configured": op.fallback_from, "used": op.value})
+            for style in row.ballot_styles:
+                area_op = area_operation(contest, style.area_annotations)
+                if area_op.fell_back:
+                    fallbacks.append(
+                        {"contest": row.key, "scope": "area", "area": style.area.key,
+                         "configured": area_op.fallback_from, "used": area_op.value}
+                    )
+            plan.append(
+                [
+                    AreaJob(row.id, s.area_id, f"{election.key}/{period.name}/{row.key}/{s.area.key}")
+                    for s in row.ballot_styles
+                ]
+            )
+    except counting.DefinitionError as exc:
+        fail_run(session, run, f"contest {row.key!r}: {exc}")
+        return None
+    if run.status == m.RunStatus.PENDING:
+        for entry in fallbacks:
+            audit.append(session, run.election_id, "tally_operation fallback", entry, run_id=run.id)
+    run.status = m.RunStatus.RUNNING
+    run.started_at = run.started_at or now()
+    run.heartbeat_at = now()
+    run.dispatches += 1
+    run.areas_total = sum(len(jobs) for jobs in plan)
+    return plan
+
+
+def _contest_context(session: Session, contest_id: int):
+    row = session.get(m.Contest, contest_id)
+    contest = engine_contest(row)
+    decoder = Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
+    positions = {c.key: c.position for c in row.candidates}
+    return row, contest, decoder, positions
+
+
+def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
+    """Read one area's ballots in one grouped pass, classify and count them, stage the partial.
+    Returns the number of ballot records read (0 when the run is no longer running)."""
+    run = session.get(m.TallyRun, run_id)
+    if run is None or run.status != m.RunStatus.RUNNING:
+        return 0
+    row, contest, decoder, positions = _contest_context(session, contest_id)
+    area = session.get(m.Area, area_id)
+    style = session.scalar(
+        select(m.BallotStyle).where(m.BallotStyle.contest_id == contest_id, m.BallotStyle.area_id == area_id)
+    )
+    b = m.Ballot
+    grouped = session.execute(
+        select(b.marks, b.explicit_invalid, b.defect, b.raw, func.sum(b.weight), func.count())
+        .where(b.voting_period_id == run.voting_period_id, b.contest_id == contest_id, b.area_id == area_id)
+        .group_by(b.marks, b.explicit_invalid, b.defect, b.raw)
+    )
+    groups = []
+    records = 0
+    for marks, explicit, defect, raw, weight, count in grouped:
+        weight = int(weight) * area.weight
+        records += count
+        if defect:
+            ballot = counting.Ballot(weight=weight, explicit_invalid=explicit, defect=defect)
+        elif raw is not None:
+            parsed = parse_ballot(json.loads(raw))
+            ballot = counting.Ballot(parsed.marks, weight, parsed.explicit_invalid, parsed.defect)
+        else:
+            ballot = counting.Ballot(decoder(marks), weight, explicit)
+        groups.append((ballot, count))
+    classification = classify(contest, groups)
+    method = METHODS[contest.method]
+    op = area_operation(contest, style.area_annotations).value
+    own = None
+    if op == "process-ballots-all":
+        own = ContestResult(
+            contest, classification.participation, counting.decide(contest, classification.valid), area.census
+        ).to_json()
+    elif op == "skip-candidate-results":
+        own = ContestResult(contest, classification.participation, None, area.census).to_json()
+    staged = {
+        "operation": op,
+        "participation": classification.participation.to_json(),
+        "result": {
+            "area": own,
+            "totals": (
+                {c: exact_json(v) for c, v in method.totals(contest, classification.valid).items()}
+                if method.additive
+                else None
+            ),
+        },
+        "valid_ballots": None if method.additive else pack_multiset(classification.valid, positions, method.mark_kind),
+        "ballots_read": records,
+    }
+    table = m.StagedAreaResult.__table__
+    insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+    stmt = insert(table).values(run_id=run_id, contest_id=contest_id, area_id=area_id, **staged)
+    session.execute(stmt.on_conflict_do_update(index_elements=["run_id", "contest_id", "area_id"], set_=staged))
+    run.heartbeat_at = now()
+    return records
+
+
+def _exact(value) -> int | Fraction:
+    return value if isinstance(value, int) else Fraction(value)
+
+
+class _ContestStage:
+    """Everything the contest step knows: staged partials and the area tree of this contest."""
+
+    def __init__(self, session: Session, run: m.TallyRun, contest_id: int):
+        self.row, self.contest, self.decoder, _ = _contest_context(session, contest_id)
+        self.method = METHODS[self.contest.method]
+        staged = session.scalars(
+            select(m.StagedAreaResult).where(
+                m.StagedAreaResult.run_id == run.id, m.StagedAreaResult.contest_id == contest_id
+            )
+        ).all()
+        self.staged = {s.area_id: s for s in staged}
+        self.areas = {s.area_id: s.area for s in self.row.ballot_styles}
+        missing = set(self.areas) - set(self.staged)
+        if missing:
+            raise RuntimeError(f"contest {self.row.key!r}: {len(missing)} area result(s) missing")
+        self.children: dict[int, list[int]] = {a: [] for a in self.areas}
+        for area in self.areas.values():
+            parent = self._nearest_contest_ancestor(area)
+            if parent is not None:
+                self.children[parent].append(area.id)
+
+    def _nearest_contest_ancestor(self, area: m.Area) -> int | None:
+        node = area.parent
+        while node is not None and node.id not in self.areas:
+            node = node.parent
+        return None if node is None else node.id
+
+    def subtree(self, area_id: int) -> list[int]:
+        out, todo = [], [area_id]
+        while todo:
+            a = todo.pop()
+            out.append(a)
+            todo.extend(self.children[a])
+        return out
+
+    def participation(self, area_ids) -> Participation:
+        total = Participation()
+        for a in area_ids:
+            total = total + Participation.from_json(self.staged[a].participation)
+        return total
+
+    def outcome(self, area_ids, operation: str):
+        if operation == "skip-candidate-results":
+            return None
+        if self.method.additive:
+            totals = sum_totals(
+                [{c: _exact(v) for c, v in self.staged[a].result["totals"].items()} for a in area_ids]
+            )
+            return self.method.decide(self.contest, totals)
+        pooled = merge(unpack_multiset(self.staged[a].valid_ballots, self.decoder) for a in area_ids)
+        return counting.decide(self.contest, pooled)
+
+    def result(self, area_ids, operation: str) -> dict:
+        census = sum(self.areas[a].census for a in area_ids)
+        return ContestResult(self.contest, self.participation(area_ids), self.outcome(area_ids, operation), census).to_json()
+
+
+def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
+    """Build the contest's results from the staged partials; True when every contest is staged."""
+    run = session.scalar(select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update())
+    if run is None or run.status != m.RunStatus.RUNNING:
+        return False
+    stage = _ContestStage(session, run, contest_id)
+    operation = contest_operation(stage.contest).value
+    areas, subtrees = {}, {}
+    for area_id, area in stage.areas.items():
+        staged = stage.staged[area_id]
+        if staged.operation == "aggregate-results":
+            areas[area.key] = stage.result(stage.subtree(area_id), "aggregate-results" if stage.method.additive else "process-ballots-all")
+        else:
+            areas[area.key] = staged.result["area"]
+        if stage.children[area_id]:
+            subtrees[area.key] = stage.result(
+                stage.subtree(area_id), "skip-candidate-results" if operation == "skip-candidate-results" else operation
+            )
+    payload = {
+        "operation": operation,
+        "contest": stage.result(list(stage.areas), operation),
+        "areas": areas,
+        "subtrees": subtrees,
+        "ballots_read": sum(s.ballots_read for s in stage.staged.values()),
+    }
+    table = m.StagedContestResult.__table__
+    insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+    stmt = insert(table).values(run_id=run_id, contest_id=contest_id, payload=payload)
+    session.execute(stmt.on_conflict_do_update(index_elements=["run_id", "contest_id"], set_={"payload": payload}))
+    run.heartbeat_at = now()
+    staged = session.scalar(select(func.count()).where(m.StagedContestResult.run_id == run_id))
+    return staged == len(session.get(m.Election, run.election_id).contests)
+
+
+def finalize(session: Session, run_id: int) -> bool:
+    """Publish everything in this one transaction: certified results, winners, audit events, run
+    COMPLETED, election tallied. Readers see all of it or none of it. False if not publishable."""
+    run = session.scalar(select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update())
+    if run is None or run.status != m.RunStatus.RUNNING:
+        return False
+    election = session.get(m.Election, run.election_id)
+    staged = {
+        s.contest_id: s.payload
+        for s in session.scalars(select(m.StagedContestResult).where(m.StagedContestResult.run_id == run_id))
+    }
+    if set(staged) != {c.id for c in election.contests}:
+        return False
+    winners_total = ties_total = ballots = 0
+    for row in election.contests:
+        payload = staged[row.id]
+        ballots += payload["ballots_read"]
+        winners, ties = _publish_contest(session, run, row, payload)
+        winners_total += winners
+        ties_total += ties
+    run.status = m.RunStatus.COMPLETED
+    run.completed_at = now()
+    run.completed_by = run.started_by
+    run.positions_tallied = len(election.contests)
+    run.winners_applied = winners_total
+    run.ties_detected = ties_total
+    run.areas_done = run.areas_total
+    run.ballots_processed = ballots
+    election.status = "tallied"
+    audit.append(
+        session,
+        election.id,
+        "tally completed",
+        {
+            "voting_period_id": run.voting_period_id,
+            "positions_tallied": run.positions_tallied,
+            "winners_applied": winners_total,
+            "ties_detected": ties_total,
+            "ballots": ballots,
+            "completed_at": iso(run.completed_at),
+        },
+        run_id=run.id,
+    )
+    session.execute(delete(m.StagedAreaResult).where(m.StagedAreaResult.run_id == run_id))
+    session.execute(delete(m.StagedContestResult).where(m.StagedContestResult.run_id == run_id))
+    return True
+
+
+def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload: dict) -> tuple[int, int]:
+    area_ids = {a.key: a.id for a in (s.area for s in row.ballot_styles)}
+    scoped = [(m.ResultScope.CONTEST, None, payload["contest"])]
+    scoped += [(m.ResultScope.AREA, area_ids[k], r) for k, r in payload["areas"].items()]
+    scoped += [(m.ResultScope.SUBTREE, area_ids[k], r) for k, r in payload["subtrees"].items()]
+    for scope, area_id, result in scoped:
+        session.add(
+            m.CertifiedResult(
+                run_id=run.id,
+                contest_id=row.id,
+                scope=scope,
+                area_id=area_id,
+                total_ballots=result["extended_metrics"]["total_ballots"],
+                turnout_percent=result["percentages"]["turnout"],
+                notes="; ".join(result["notes"]),
+                result=result,
+            )
+        )
+    result = payload["contest"]
+    candidate_ids = {c.key: c.id for c in row.candidates}
+    for c in result["candidates"]:
+        session.add(
+            m.CertifiedCandidateResult(
+                run_id=run.id,
+                contest_id=row.id,
+                candidate_id=candidate_ids[c["id"]],
+                vote_count=str(c["total_count"]),
+                vote_share_percent=c["percentage_votes"],
+                rank=c["rank"],
+                is_winner=c["is_winner"],
+            )
+        )
+    for seat, key in enumerate(result["winners"], start=1):
+        session.add(m.WinnerAssignment(run_id=run.id, contest_id=row.id, candidate_id=candidate_ids[key], seat=seat))
+    for rnd in result.get("rounds", []):
+        audit.append(session, run.election_id, "tally round", {"contest": row.key, **rnd}, run_id=run.id)
+    return len(result["winners"]), len(result["ties"])

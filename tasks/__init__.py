@@ -1,0 +1,1 @@
+"""Celery tasks: thin wrappers that open a transaction, call the service layer, and dispatch."""

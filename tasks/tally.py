@@ -1,0 +1,86 @@
+"""The tally as Celery tasks: start -> a chord per contest (one process_area per area, joined into
+aggregate_contest) -> finalize, dispatched by the last contest to finish, after its commit."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import chord, group
+from celery.result import allow_join_result
+
+from models import entities as m
+from models.db import after_commit, session_scope
+from services import pipeline
+from services.runs import fail_run
+from worker.app import app
+
+from .base import TallyTask
+
+log = logging.getLogger("tally")
+
+
+@app.task(base=TallyTask, bind=True, name="tally.start")
+def start_tally(self, run_id: int) -> int:
+    with self.transaction() as session:
+        plan = pipeline.start(session, run_id)
+        if plan:
+            after_commit(session, lambda: _dispatch(run_id, plan))
+    log.info("tally run %s started: %s contests", run_id, len(plan or []))
+    return run_id
+
+
+def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
+    chords = []
+    for jobs in plan:
+        header = [
+            process_area.si(run_id, job.contest_id, job.area_id).set(argsrepr=f"(run={run_id}, {job.label})")
+            for job in jobs
+        ]
+        body = aggregate_contest.si(run_id, jobs[0].contest_id).on_error(tally_failed.s(run_id))
+        chords.append(chord(header, body))
+    if app.conf.task_always_eager:
+        # Embedded mode runs the canvas in-process, where joining the header is the only way.
+        with allow_join_result():
+            group(chords).apply_async()
+    else:
+        group(chords).apply_async()
+
+
+@app.task(base=TallyTask, bind=True, name="tally.process_area")
+def process_area(self, run_id: int, contest_id: int, area_id: int) -> int:
+    with self.transaction() as session:
+        return pipeline.process_area(session, run_id, contest_id, area_id)
+
+
+@app.task(base=TallyTask, bind=True, name="tally.aggregate_contest")
+def aggregate_contest(self, run_id: int, contest_id: int) -> int:
+    with self.transaction() as session:
+        if pipeline.aggregate_contest(session, run_id, contest_id):
+            after_commit(session, lambda: finalize.apply_async((run_id,)))
+    return contest_id
+
+
+@app.task(base=TallyTask, bind=True, name="tally.finalize")
+def finalize(self, run_id: int) -> bool:
+    try:
+        with self.transaction() as session:
+            published = pipeline.finalize(session, run_id)
+    except Exception as exc:
+        _record_failure(run_id, f"finalize failed: {exc!r}")
+        raise
+    log.info("tally run %s %s", run_id, "published" if published else "not publishable")
+    return published
+
+
+@app.task(base=TallyTask, bind=True, name="tally.failed")
+def tally_failed(self, request, exc, traceback, run_id: int) -> None:
+    """Chord error callback: a header or body task failed for good, so the run ends FAILED."""
+    _record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
+
+
+def _record_failure(run_id: int, message: str) -> None:
+    with session_scope() as session:
+        run = session.get(m.TallyRun, run_id)
+        if run is not None:
+            fail_run(session, run, message)
+    log.error("tally run %s failed: %s", run_id, message)

@@ -1,0 +1,51 @@
+"""The Celery application: `celery -A worker.app worker` / `beat`.
+
+Settings follow the architecture note: late acks with reject-on-worker-lost (a killed worker's task
+is redelivered, so every task is idempotent), prefetch 1, JSON only, task events for Flower, result
+backend retries, a visibility timeout longer than any task. Embedded (no CELERY_BROKER_URL), tasks
+run in-process, eagerly, with the same code."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from models.db import dispose_engines
+from scheduler.schedule import beat_schedule
+from worker.settings import load_settings
+
+settings = load_settings()
+
+app = Celery("tally", include=["tasks.tally", "scheduler.tasks"])
+app.conf.update(
+    broker_url=settings.broker_url or "memory://",
+    result_backend=settings.result_backend or "cache+memory://",
+    task_always_eager=settings.embedded,
+    task_eager_propagates=False,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    task_track_started=True,
+    result_expires=settings.result_expires,
+    result_extended=True,
+    result_backend_always_retry=True,
+    result_backend_max_retries=20,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+    result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+    redis_backend_health_check_interval=30,
+    task_default_queue="tally",
+    worker_hijack_root_logger=False,
+    beat_schedule=beat_schedule(settings),
+    timezone="UTC",
+)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_kwargs) -> None:
+    dispose_engines()
