@@ -11,8 +11,9 @@ Winners, N of them (the seats, or every electable candidate if there are fewer):
    all points is guaranteed seats: desborda: > 15% -> 4, > 5% -> 2; desborda2 with 29 seats or fewer:
    > 20% -> 2, > 10% -> 1, with more seats: > 15% -> 3, > 10% -> 2, > 5% -> 1; desborda3: none.
    Teams, most points first (then by name), seat their best members up to the guarantee (never more
-   than the team has, nor more than the seats left). A guarantee is a minimum: a team may win more
-   seats on points.
+   than the team has). If the guarantees add up to more than the seats, they are granted one seat per
+   team in turn, in that order, until the seats run out. A guarantee is a minimum: a team may win
+   more seats on points.
 3. The other seats go down the points order.
 4. Gender parity throughout: at most floor(N/2) men among the winners. A man who would exceed it is
    passed over for the next candidate who is not a man (gender "M", "male" or "man", any case). When
@@ -23,6 +24,7 @@ Winners are listed in points order. A tie in points is recorded when the tie ord
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 from typing import Callable, Mapping, Sequence
 
@@ -64,11 +66,18 @@ def men_of(contest: Contest) -> frozenset[str]:
     return frozenset(c.id for c in contest.candidates if (c.gender or "").strip().lower() in MEN)
 
 
+def guaranteed(points: Number, whole: Number, rules: Guarantees) -> int:
+    """Seats guaranteed to a team holding `points` of `whole`: the first step whose share it exceeds."""
+    return next((seats for share, seats in rules if points > share * whole), 0)
+
+
 def team_guarantees(
     contest: Contest, totals: Mapping[str, Number], order: Sequence[str], rules: Guarantees
 ) -> list[tuple[str, list[str], int, Number]]:
     """(team, members best first, seats guaranteed, team points) for each team with a guarantee, most
-    points first (then by name); capped by the team's size and by the seats the teams before it left."""
+    points first (then by name). A guarantee never exceeds the team's size. When the guarantees add up
+    to more than the seats, they are granted one seat per team in turn, most points first, until the
+    seats run out."""
     category = {c.id: c.category for c in contest.candidates}
     by_team: dict[str, list[str]] = {}
     for c in order:
@@ -76,15 +85,11 @@ def team_guarantees(
             by_team.setdefault(category[c], []).append(c)
     points = {team: sum(totals[c] for c in members) for team, members in by_team.items()}
     whole = sum(totals.values())
-    seats_left = min(contest.seats, len(order))
-    out = []
-    for team in sorted(by_team, key=lambda t: (-points[t], t)):
-        seats = next((seats for share, seats in rules if points[team] > share * whole), 0)
-        seats = min(seats, len(by_team[team]), seats_left)
-        if seats:
-            out.append((team, by_team[team], seats, points[team]))
-            seats_left -= seats
-    return out
+    ranked = sorted(by_team, key=lambda t: (-points[t], t))
+    owed = {t: min(guaranteed(points[t], whole, rules), len(by_team[t])) for t in ranked}
+    turns = [t for turn in range(max(owed.values(), default=0)) for t in ranked if owed[t] > turn]
+    granted = Counter(turns[: min(contest.seats, len(order))])
+    return [(t, by_team[t], granted[t], points[t]) for t in ranked if granted[t]]
 
 
 def pick(pool: Sequence[str], n: int, chosen: list[str], max_men: int, men: frozenset[str]) -> list[str]:

@@ -149,13 +149,24 @@ def test_guarantee_thresholds_are_strict():
     assert "C1" not in result.winners
 
 
-def test_guarantees_never_exceed_the_seats_most_points_first():
-    # desborda, 3 seats: A (50 points) and B (40) are each guaranteed 4; A fills all three seats first.
+def test_guarantees_beyond_the_seats_are_granted_one_seat_per_team_in_turn():
+    # desborda, 3 seats: A (50 points) and B (40) are each owed 4: A gets the 1st and 3rd turn, B the 2nd.
     candidates = team("A", 4) + team("B", 4)
     points = {"A1": 20, "A2": 15, "A3": 10, "A4": 5, "B1": 19, "B2": 14, "B3": 4, "B4": 3}
     result = run(contest("desborda", candidates, seats=3, max_votes=1), single_votes(points))
-    assert result.winners == ["A1", "A2", "A3"]
-    assert result.to_json()["notes"][0] == "Team A holds 55.5556% of points: guaranteed 3 seat(s)"
+    assert result.winners == ["A1", "B1", "A2"]
+    assert result.to_json()["notes"] == [
+        "Team A holds 55.5556% of points: guaranteed 2 seat(s)",
+        "Team B holds 44.4444% of points: guaranteed 1 seat(s)",
+    ]
+
+
+def test_over_subscribed_guarantees_never_crowd_out_a_team_that_is_owed_a_seat():
+    # desborda, 4 seats: all three teams hold > 15% (owed 4 each); turns A, B, C, A.
+    candidates = team("A", 4) + team("B", 4) + team("C", 4)
+    points = {"A1": 40, "A2": 39, "A3": 38, "A4": 37, "B1": 20, "B2": 19, "C1": 15, "C2": 14}
+    result = run(contest("desborda", candidates, seats=4, max_votes=1), single_votes(points))
+    assert result.winners == ["A1", "A2", "B1", "C1"]
 
 
 def test_a_guarantee_is_a_minimum_a_team_can_win_more_on_points():
