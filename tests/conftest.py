@@ -1,0 +1,38 @@
+import os
+
+import pytest
+
+from tests.support import Stack, postgres_database, redis_database
+
+# The test process itself runs Celery embedded (in-process); real workers get their own settings.
+for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture
+def pg_url():
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url():
+    with redis_database() as url:
+        yield url
+
+
+@pytest.fixture
+def stack(pg_url, redis_url, tmp_path):
+    """Real PostgreSQL + Redis for this test; start workers/beat with stack.start_worker(...)."""
+    s = Stack(pg_url, redis_url, tmp_path)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def embedded_db(pg_url, monkeypatch):
+    """The service layer in-process (Celery eager) on a real PostgreSQL database."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    return pg_url

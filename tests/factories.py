@@ -1,0 +1,115 @@
+"""Sample elections for pipeline tests, and the direct count they must equal."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import counting
+from counting.interchange import load_document
+from models.db import session_scope
+from services.loading import load_ballots, load_definition
+
+
+def area_tree(levels: tuple[int, ...] = (3, 3), census: int = 100) -> list[dict]:
+    """A root with `levels[0]` children, each with `levels[1]` children, ... (ids a, a.1, a.1.2...)."""
+    areas = [{"id": "root", "name": "Root", "census": census}]
+    frontier = ["root"]
+    for fanout in levels:
+        nxt = []
+        for parent in frontier:
+            for i in range(1, fanout + 1):
+                key = f"{parent}.{i}" if parent != "root" else f"a{i}"
+                areas.append({"id": key, "parent": parent, "census": census})
+                nxt.append(key)
+        frontier = nxt
+    return areas
+
+
+def election(key: str, contests: list[dict], areas: list[dict] | None = None, ends_at: str = "2020-01-01T00:00:00Z"):
+    return {
+        "election": {"id": key, "name": f"Test {key}"},
+        "voting_periods": [{"name": "main", "ends_at": ends_at}],
+        "areas": areas or area_tree(),
+        "contests": contests,
+    }
+
+
+def contest(key: str, method: str, candidates: int = 4, seats: int = 1, **extra) -> dict:
+    doc = {
+        "id": key,
+        "method": method,
+        "seats": seats,
+        "candidates": [{"id": f"{key}-c{i}", "name": f"Candidate {i}"} for i in range(1, candidates + 1)],
+    }
+    doc.update(extra)
+    return doc
+
+
+def random_ballots(definition: dict, per_contest: int, seed: int = 1, hostile: bool = True) -> list[dict]:
+    """Skewed ballots (many repeat), with blanks, explicit invalids and, if `hostile`, unknown
+    candidates and overvotes."""
+    rng = random.Random(seed)
+    area_ids = [a["id"] for a in definition["areas"]]
+    out = []
+    for c in definition["contests"]:
+        names = [x["id"] for x in c["candidates"]]
+        areas = c.get("areas", area_ids)
+        method = counting.METHODS[c["method"]]
+        for _ in range(per_contest):
+            area = rng.choice(areas)
+            roll = rng.random()
+            record = {"contest": c["id"], "area": area}
+            if roll < 0.03:
+                record["marks"] = []
+            elif roll < 0.05:
+                record.update(marks=[[names[0], 1]], explicit_invalid=True)
+            elif hostile and roll < 0.06:
+                record["marks"] = [["nobody", 1]]
+            elif hostile and roll < 0.07:
+                record["marks"] = [[names[0], 1], [names[1], 1]] + ([[names[2], 1]] if len(names) > 2 else [])
+            else:
+                order = sorted(names, key=lambda n: rng.random() * (1 + names.index(n)))
+                depth = rng.randint(1, min(len(order), c.get("max_votes") or len(order)))
+                if method.mark_kind == "rank":
+                    record["marks"] = [[n, r + 1] for r, n in enumerate(order[:depth])]
+                elif method.mark_kind == "pair":
+                    record["marks"] = [[order[i], order[i + 1]] for i in range(depth - 1)] or [[order[0], order[-1]]]
+                else:
+                    record["marks"] = [[n, 1] for n in order[:depth]]
+                if rng.random() < 0.2:
+                    record["weight"] = rng.randint(2, 4)
+            out.append(record)
+    return out
+
+
+def load(url: str, definition: dict, ballots: list[dict]) -> tuple[int, int]:
+    """Load into the database at `url`; returns (election id, period id)."""
+    with session_scope(url) as session:
+        report = load_definition(session, definition)
+        load_ballots(session, definition["election"]["id"], "main", ballots)
+    with session_scope(url) as session:
+        from models import entities as m
+
+        election = session.get(m.Election, report.election_id)
+        return election.id, election.periods[0].id
+
+
+def direct_count(definition: dict, ballots: list[dict]) -> dict[str, dict]:
+    """Each contest counted by the engine over all its ballots pooled (weights x area weights)."""
+    area_weight = {a["id"]: a.get("weight", 1) for a in definition["areas"]}
+    census = {a["id"]: a.get("census", 0) for a in definition["areas"]}
+    by_contest = defaultdict(list)
+    for b in ballots:
+        record = {k: v for k, v in b.items() if k not in ("contest", "area")}
+        if area_weight[b["area"]] != 1:
+            record["weight"] = record.get("weight", 1) * area_weight[b["area"]]
+        by_contest[b["contest"]].append(record)
+    out = {}
+    for c in definition["contests"]:
+        contest_census = sum(census[a] for a in c.get("areas", census))
+        doc = {"contest": {k: v for k, v in c.items() if k not in ("areas", "area_annotations")},
+               "ballots": by_contest[c["id"]]}
+        engine_contest, parsed = load_document(doc)
+        out[c["id"]] = counting.count(engine_contest, parsed, census=contest_census).to_json()
+    return out

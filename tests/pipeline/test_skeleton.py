@@ -1,0 +1,171 @@
+"""The backbone end to end on real PostgreSQL, Redis, `celery worker` and `celery beat` processes."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from models import entities as m
+from models.db import session_scope
+from services import pipeline
+from services.results import published
+from tests import factories as f
+from tests.support import BIN, iso_in, period_runs, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _contest_results(url: str, election_id: int) -> dict[str, dict]:
+    with session_scope(url) as session:
+        tallies = published(session, election_id)["tallies"]
+    assert len(tallies) == 1
+    return {c["contest"]: c["result"] for c in tallies[0]["contests"]}
+
+
+def _election_status(url: str, election_id: int) -> str:
+    with session_scope(url) as session:
+        return session.get(m.Election, election_id).status
+
+
+def test_beat_closes_and_tallies_with_no_human_action(stack):
+    definition = f.election(
+        "beat-1",
+        [f.contest("council", "plurality-at-large", candidates=5, seats=2, max_votes=2)],
+        ends_at=iso_in(4),
+    )
+    ballots = f.random_ballots(definition, 3000, seed=7)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    stack.env["TALLY_ADVANCE_INTERVAL"] = "1"
+    stack.start_worker("w1")
+    stack.start_worker("w2")
+    stack.start_beat()
+    assert _election_status(stack.database_url, election_id) == "open"
+
+    wait_for(lambda: _election_status(stack.database_url, election_id) == "tallied", 120, what="tallied")
+
+    assert _contest_results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+    with stack.session() as session:
+        period = session.get(m.VotingPeriod, period_id)
+        assert period.status == m.PeriodStatus.CLOSED
+        kinds = [e.kind for e in session.scalars(select(m.AuditEvent).order_by(m.AuditEvent.seq))]
+    assert kinds[0] == "voting period closed" and kinds[-1] == "tally completed"
+    # Both workers took part: the chord fanned out over processes.
+    assert "tally.process_area" in stack.log("w1") and "tally.process_area" in stack.log("w2")
+
+
+def test_reader_never_sees_half_a_tally(stack):
+    contests = [f.contest(f"c{i}", "plurality-at-large", candidates=4) for i in range(3)]
+    definition = f.election("atomic-1", contests, areas=f.area_tree((4, 5)))
+    ballots = f.random_ballots(definition, 2000, seed=3)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    stack.start_worker("w1")
+    stack.start_worker("w2")
+    observations = []
+    done = threading.Event()
+
+    def reader():
+        while not done.is_set():
+            with session_scope(stack.database_url) as session:
+                with_results = session.scalar(
+                    select(func.count(func.distinct(m.CertifiedResult.contest_id))).join(
+                        m.TallyRun, m.TallyRun.id == m.CertifiedResult.run_id
+                    ).where(m.TallyRun.election_id == election_id)
+                )
+                status = session.get(m.Election, election_id).status
+            observations.append((with_results, status))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        stack.tally("advance")
+        wait_for(lambda: _election_status(stack.database_url, election_id) == "tallied", 120, what="tallied")
+    finally:
+        done.set()
+        thread.join()
+    assert observations, "the reader made no observation"
+    for count, status in observations:
+        assert (count, status == "tallied") in ((0, False), (3, True)), observations
+    assert observations[-1] == (3, "tallied") or _contest_results(stack.database_url, election_id)
+
+
+def test_area_task_twice_changes_nothing(embedded_db):
+    definition = f.election("idem-1", [f.contest("mayor", "plurality-at-large", candidates=3)])
+    ballots = f.random_ballots(definition, 500, seed=11)
+    election_id, period_id = f.load(embedded_db, definition, ballots)
+    with session_scope(embedded_db) as session:
+        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
+        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        plan = pipeline.start(session, run_id)
+    jobs = plan[0]
+
+    def staged():
+        with session_scope(embedded_db) as session:
+            rows = session.scalars(select(m.StagedAreaResult).where(m.StagedAreaResult.run_id == run_id)).all()
+            return sorted((r.area_id, repr(r.participation), repr(r.result), r.ballots_read) for r in rows)
+
+    for job in jobs:
+        with session_scope(embedded_db) as session:
+            pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+    first = staged()
+    for job in jobs:  # a redelivery of every area task
+        with session_scope(embedded_db) as session:
+            pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+    assert staged() == first
+    with session_scope(embedded_db) as session:
+        assert pipeline.aggregate_contest(session, run_id, jobs[0].contest_id)
+    with session_scope(embedded_db) as session:
+        assert pipeline.finalize(session, run_id)
+    with session_scope(embedded_db) as session:  # a second finalize publishes nothing more
+        assert not pipeline.finalize(session, run_id)
+    assert _contest_results(embedded_db, election_id) == f.direct_count(definition, ballots)
+
+
+def test_two_advance_calls_at_once_create_one_run(stack):
+    definitions = [f.election(f"race-{i}", [f.contest("c", "plurality-at-large")]) for i in range(3)]
+    periods = []
+    for d in definitions:
+        periods.append(f.load(stack.database_url, d, f.random_ballots(d, 50, seed=1))[1])
+    procs = [
+        subprocess.Popen([str(BIN / "tally"), "advance"], env=stack.env, cwd=stack.workdir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    for period_id in periods:
+        assert len(period_runs(stack.database_url, period_id)) == 1
+
+
+def test_failing_tally_ends_failed_and_retry_succeeds(stack):
+    definition = f.election("fail-1", [f.contest("mayor", "instant-runoff", candidates=3)])
+    ballots = f.random_ballots(definition, 300, seed=5)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    with stack.session() as session:  # an operator mistake made after loading
+        contest = session.scalar(select(m.Contest).where(m.Contest.election_id == election_id))
+        contest.options = {"overvote_rule": "guess"}
+    stack.start_worker("w1")
+    stack.tally("advance")
+    wait_for(lambda: period_runs(stack.database_url, period_id)[-1][1] == "FAILED", 60, what="FAILED")
+    run_id, _, error = period_runs(stack.database_url, period_id)[-1]
+    assert "overvote_rule" in error
+    with stack.session() as session:
+        assert session.get(m.VotingPeriod, period_id).status == m.PeriodStatus.CLOSED
+        assert session.get(m.Election, election_id).status == "closed"
+        assert session.scalar(select(func.count()).select_from(m.CertifiedResult)) == 0
+        failed = session.scalars(select(m.AuditEvent).where(m.AuditEvent.kind == "tally failed")).all()
+        assert [e.run_id for e in failed] == [run_id] and "overvote_rule" in failed[0].payload["error"]
+        contest = session.scalar(select(m.Contest).where(m.Contest.election_id == election_id))
+        contest.options = {}
+    # The scheduler does not retry a failed period on its own: the operator does, once.
+    assert "nothing to close or tally" in stack.tally("advance").stdout
+    out = stack.tally("run", str(election_id), str(period_id), "--wait", "--timeout", "120").stdout
+    assert "Winners:" in out
+    assert [s for _, s, _ in period_runs(stack.database_url, period_id)] == ["FAILED", "COMPLETED"]
+    assert _contest_results(stack.database_url, election_id) == f.direct_count(definition, ballots)

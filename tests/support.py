@@ -1,0 +1,191 @@
+"""Real servers for tests: a fresh PostgreSQL database and Redis DB number per test, real
+`celery worker`/`beat` processes and the real `tally` console script, all on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+import redis
+from celery import Celery
+from sqlalchemy import select
+
+from models.db import get_engine, session_scope, upgrade
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_HOST = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def postgres_database():
+    """A new database with the schema applied; dropped afterwards."""
+    name = f"tally_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_database():
+    """Claims a free Redis DB number (1-15) for the test; flushed and released afterwards."""
+    admin = redis.Redis.from_url(f"{REDIS_HOST}/0")
+    token = uuid.uuid4().hex
+    for number in range(1, 16):
+        if admin.set(f"tally-test-claim:{number}", token, nx=True, ex=3600):
+            break
+    else:
+        raise RuntimeError("no free Redis DB number for the test")
+    url = f"{REDIS_HOST}/{number}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        admin.delete(f"tally-test-claim:{number}")
+
+
+class Stack:
+    """Processes of one test: workers, beat and CLI calls share the test's database and broker."""
+
+    def __init__(self, database_url: str, broker_url: str, workdir: Path, **settings: str):
+        self.database_url = database_url
+        self.broker_url = broker_url
+        self.workdir = workdir
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "TALLY_", "DATABASE_URL"))},
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "TALLY_HOME": str(workdir),
+            **settings,
+        }
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "ab")
+        proc = subprocess.Popen(args, env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.processes[name] = proc
+        return proc
+
+    def start_worker(self, name: str, concurrency: int = 1, wait: bool = True) -> subprocess.Popen:
+        proc = self._spawn(
+            name,
+            [str(BIN / "celery"), "-A", "worker.app", "worker", "-n", f"{name}@%h", "-c", str(concurrency),
+             "-P", "prefork", "-Q", "tally", "--without-mingle", "--without-gossip", "-l", "INFO"],
+        )
+        if wait:
+            self.wait_for_workers([name])
+        return proc
+
+    def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        return self._spawn(
+            name,
+            [str(BIN / "celery"), "-A", "worker.app", "beat", "-s", str(self.workdir / f"{name}-schedule"),
+             "-l", "INFO"],
+        )
+
+    def wait_for_workers(self, names: list[str], timeout: float = 60) -> None:
+        app = Celery(broker=self.broker_url)
+        deadline = time.monotonic() + timeout
+        want = set(names)
+        try:
+            while time.monotonic() < deadline:
+                replies = app.control.ping(timeout=1.0) or []
+                seen = {name.split("@")[0] for reply in replies for name in reply}
+                if want <= seen:
+                    return
+                for n in want:
+                    if self.processes[n].poll() is not None:
+                        raise RuntimeError(f"worker {n} exited: {self.log(n)[-2000:]}")
+            raise TimeoutError(f"workers {want} did not answer ping within {timeout} s")
+        finally:
+            app.close()
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.processes.pop(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            proc = self.processes[name]
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for name in list(self.processes):
+            proc = self.processes.pop(name)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    def tally(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run the real `tally` console script against this stack."""
+        result = subprocess.run([str(BIN / "tally"), *args], env=self.env, cwd=self.workdir, capture_output=True,
+                                text=True, input=input, timeout=300)
+        if check and result.returncode != 0:
+            raise AssertionError(f"tally {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def session(self):
+        return session_scope(self.database_url)
+
+
+def wait_for(predicate, timeout: float = 120, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+def run_status(stack_or_url, run_id: int) -> str:
+    from models import entities as m
+
+    url = stack_or_url.database_url if isinstance(stack_or_url, Stack) else stack_or_url
+    with session_scope(url) as session:
+        return session.get(m.TallyRun, run_id).status.value
+
+
+def period_runs(url: str, period_id: int) -> list:
+    from models import entities as m
+
+    with session_scope(url) as session:
+        return [(r.id, r.status.value, r.error) for r in session.scalars(
+            select(m.TallyRun).where(m.TallyRun.voting_period_id == period_id).order_by(m.TallyRun.id))]
+
+
+def iso_in(seconds: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+
+def write_json(path: Path, value) -> Path:
+    path.write_text(json.dumps(value))
+    return path
