@@ -1,0 +1,112 @@
+"""The whole distributed tally on the local PostgreSQL and Redis: load, tally, compare with COPY.
+
+    .venv/bin/python bench/pipeline_bench.py [--ballots 1000000] [--areas 1000] [--workers 2]
+
+Creates a scratch database and claims a Redis DB number (both removed afterwards), loads one
+instant-runoff contest of N ranked ballots over 10 candidates in M areas through the project's own
+loader, starts W `celery worker` processes, and times the tally from enqueue to committed results
+(read from the database, never by waiting on Celery results). In the same run it times
+`COPY (SELECT area_id, marks FROM ballots) TO STDOUT` over the same ballots and prints the ratio, the
+workers' peak RSS, and checks the published result against the engine's count. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+import counting  # noqa: E402
+from bench.engine_bench import rankings  # noqa: E402
+from models import entities as m  # noqa: E402
+from models.db import session_scope  # noqa: E402
+from services.loading import load_ballots, load_definition  # noqa: E402
+from services.results import published  # noqa: E402
+from tests.support import Stack, postgres_database, redis_database, wait_for  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ballots", type=int, default=1_000_000)
+    parser.add_argument("--areas", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    names = [f"c{i}" for i in range(10)]
+    definition = {
+        "election": {"id": "bench", "name": "Benchmark"},
+        "voting_periods": [{"name": "main", "ends_at": "2020-01-01T00:00:00Z"}],
+        "areas": [{"id": "root", "census": 0}]
+        + [{"id": f"a{i}", "parent": "root", "census": 1000} for i in range(args.areas)],
+        "contests": [{"id": "mayor", "method": "instant-runoff", "max_votes": 5,
+                      "candidates": [{"id": c} for c in names],
+                      "areas": [f"a{i}" for i in range(args.areas)]}],
+    }
+    ranks = rankings(args.ballots, args.seed)
+    records = [{"contest": "mayor", "area": f"a{i % args.areas}", "marks": [[c, r + 1] for r, c in enumerate(rk)]}
+               for i, rk in enumerate(ranks)]
+    figures = {"ballots": args.ballots, "areas": args.areas, "workers": args.workers}
+    with postgres_database() as url, redis_database() as broker:
+        with session_scope(url) as session:
+            load_definition(session, definition)
+        started = time.perf_counter()
+        with session_scope(url) as session:
+            load_ballots(session, "bench", "main", records)
+        figures["load_seconds"] = round(time.perf_counter() - started, 3)
+        figures["load_ballots_per_second"] = round(args.ballots / figures["load_seconds"])
+        with session_scope(url) as session:
+            session.execute(text("ANALYZE ballots"))
+            raw = session.connection().connection.driver_connection
+            started = time.perf_counter()
+            with raw.cursor().copy("COPY (SELECT area_id, marks FROM ballots) TO STDOUT") as copy:
+                for _ in copy:
+                    pass
+            figures["copy_seconds"] = round(time.perf_counter() - started, 3)
+        workdir = Path("/tmp") / f"tally-bench-{int(time.time())}"
+        workdir.mkdir()
+        stack = Stack(url, broker, workdir)
+        try:
+            procs = [stack.start_worker(f"w{i}") for i in range(args.workers)]
+            peak = {f"w{i}": 0 for i in range(args.workers)}
+            started = time.perf_counter()
+            stack.tally("advance")
+
+            def done():
+                for i, proc in enumerate(procs):
+                    try:
+                        tree = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
+                        peak[f"w{i}"] = max(peak[f"w{i}"], *(p.memory_info().rss for p in tree))
+                    except psutil.Error:
+                        pass
+                with session_scope(url) as session:
+                    return session.get(m.Election, 1).status == "tallied"
+
+            wait_for(done, timeout=3600, interval=0.2, what="tally")
+            figures["tally_seconds"] = round(time.perf_counter() - started, 3)
+        finally:
+            stack.stop()
+        figures["tally_ballots_per_second"] = round(args.ballots / figures["tally_seconds"])
+        figures["tally_over_copy"] = round(figures["tally_seconds"] / figures["copy_seconds"], 2)
+        figures["peak_rss_mb"] = {k: round(v / 2**20, 1) for k, v in peak.items()}
+        with session_scope(url) as session:
+            result = published(session, 1)["tallies"][0]["contests"][0]["result"]
+        contest = counting.parse_contest({k: v for k, v in definition["contests"][0].items() if k != "areas"})
+        expected = counting.count(contest, [counting.Ballot(tuple((c, r + 1) for r, c in enumerate(rk))) for rk in ranks])
+        figures["equals_engine_count"] = (result["winners"], result.get("rounds")) == (
+            expected.winners, expected.to_json().get("rounds"))
+    for key, value in figures.items():
+        print(f"{key:28} {value}")
+    print(json.dumps(figures, sort_keys=True))
+    if not figures["equals_engine_count"]:
+        sys.exit("the pipeline's result differs from the engine's count")
+
+
+if __name__ == "__main__":
+    main()
