@@ -1,11 +1,16 @@
-"""The reconciler: a run RUNNING with no progress past TALLY_STUCK_AFTER seconds is re-dispatched
-once (every step is idempotent, so repeating finished work changes nothing), then failed."""
+"""The reconciler: a run PENDING/RUNNING with no progress past TALLY_STUCK_AFTER seconds is
+re-dispatched once (every step is idempotent, so repeating finished work changes nothing); if it
+is still stuck a deadline after that, it is failed (nothing published, the period stays CLOSED).
+
+Re-dispatches are counted from the audit log ("tally redispatched" events of the run), not from
+`run.dispatches`: that counter only moves when a `tally.start` task actually runs, so a re-dispatch
+that is itself lost (no worker, broker trouble) would otherwise be repeated forever."""
 
 from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import entities as m
@@ -14,32 +19,51 @@ from services import audit
 from services.runs import dispatch, fail_run, now
 from worker.settings import load_settings
 
-MAX_DISPATCHES = 2
+MAX_REDISPATCHES = 1
+REDISPATCHED = "tally redispatched"
 
 
 def _aware(value):
     return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def redispatches(session: Session, run_id: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(m.AuditEvent)
+        .where(m.AuditEvent.run_id == run_id, m.AuditEvent.kind == REDISPATCHED)
+    )
+
+
 def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
+    """One pass over live runs; returns a line per action taken. Runs locked by a task that is
+    writing to them right now (finalize, aggregate, a heartbeat) are skipped: they are alive."""
     limit = stuck_after if stuck_after is not None else load_settings().stuck_after
     deadline = now() - timedelta(seconds=limit)
     actions = []
     runs = session.scalars(
         select(m.TallyRun)
         .where(m.TallyRun.status.in_((m.RunStatus.PENDING, m.RunStatus.RUNNING)))
+        .order_by(m.TallyRun.id)
         .with_for_update(skip_locked=True)
     ).all()
     for run in runs:
-        last = _aware(run.heartbeat_at or run.created_at)
+        last = _aware(run.heartbeat_at or run.started_at or run.created_at)
         if last > deadline:
             continue
-        if run.dispatches >= MAX_DISPATCHES:
-            fail_run(session, run, f"stuck: no progress for {limit} s after {run.dispatches} dispatches")
+        done = redispatches(session, run.id)
+        if done >= MAX_REDISPATCHES:
+            fail_run(session, run, f"stuck: no progress for {limit} s after {done} re-dispatch(es)")
             actions.append(f"run {run.id} failed (stuck)")
             continue
         run.heartbeat_at = now()
-        audit.append(session, run.election_id, "tally redispatched", {"reason": f"no progress for {limit} s"}, run_id=run.id)
+        audit.append(
+            session,
+            run.election_id,
+            REDISPATCHED,
+            {"reason": f"no progress for {limit} s", "status": run.status.value, "dispatches": run.dispatches},
+            run_id=run.id,
+        )
         run_id = run.id
         after_commit(session, lambda run_id=run_id: dispatch(run_id))
         actions.append(f"run {run.id} re-dispatched")

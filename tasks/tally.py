@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import chord, group
+from celery.exceptions import ChordError
 from celery.result import allow_join_result
 
 from models import entities as m
@@ -72,10 +73,19 @@ def finalize(self, run_id: int) -> bool:
     return published
 
 
-@app.task(base=TallyTask, bind=True, name="tally.failed")
-def tally_failed(self, request, exc, traceback, run_id: int) -> None:
-    """Chord error callback: a header or body task failed for good, so the run ends FAILED."""
-    _record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
+@app.task(base=TallyTask, name="tally.failed")
+def tally_failed(request, exc, traceback, run_id: int) -> None:
+    """Chord error callback: a header or body task failed for good, so the run ends FAILED.
+
+    Not bound on purpose: Celery calls an errback in-process with (request, exc, traceback) only
+    when the task's header is not a partial; a bound task's header is one, so Celery would instead
+    send it as an old-style errback with just the task id, and the run would hang RUNNING."""
+    if isinstance(exc, ChordError):  # a header task failed: name the contest, not the body task
+        args = getattr(request, "args", None) or ()
+        where = f"contest {args[1]}: " if len(args) > 1 else ""
+        _record_failure(run_id, f"{where}an area task failed: {exc}")
+    else:
+        _record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
 
 
 def _record_failure(run_id: int, message: str) -> None:
