@@ -14,6 +14,7 @@ from services import results, runs
 from services.loading import LoadError, load_ballots, load_definition, read_json
 
 from .common import fail, handles_errors, print_json
+from .progress import ProgressDisplay
 
 
 def register(subparsers) -> None:
@@ -44,6 +45,9 @@ def register(subparsers) -> None:
             p.add_argument("--force", action="store_true", help="close the period first if it is still open")
             p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
             p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
+        if name == "status":
+            p.add_argument("--watch", action="store_true", help="show live progress, then the results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
         if name == "rollback":
             p.add_argument("--reason", required=True)
         p.set_defaults(func=func)
@@ -118,15 +122,21 @@ def cmd_run(args) -> int:
 
 
 def _wait(election_id: int, period_id: int, timeout: float) -> int:
+    """Show progress until the run ends, then the results table (or the error)."""
     deadline = time.monotonic() + timeout
-    while True:
-        with session_scope() as session:
-            state = runs.status(session, election_id, period_id)
-        if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
-            break
-        if time.monotonic() > deadline:
-            return fail(f"tally still {state['status']} after {timeout:.0f} s")
-        time.sleep(0.5)
+    display = ProgressDisplay()
+    try:
+        while True:
+            with session_scope() as session:
+                state = runs.status(session, election_id, period_id)
+            display.show(state)
+            if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
+                break
+            if time.monotonic() > deadline:
+                return fail(f"tally still {state['status']} after {timeout:.0f} s")
+            time.sleep(0.5)
+    finally:
+        display.close()
     if state["status"] != "COMPLETED":
         return fail(f"tally {state['status']}: {state.get('error')}")
     with session_scope() as session:
@@ -136,6 +146,8 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
 
 @handles_errors
 def cmd_status(args) -> int:
+    if args.watch:
+        return _wait(args.election_id, args.voting_period_id, args.timeout)
     with session_scope() as session:
         print_json(runs.status(session, args.election_id, args.voting_period_id))
     return 0
