@@ -14,6 +14,7 @@ from models.db import after_commit, session_scope
 from services import pipeline
 from services.runs import fail_run
 from worker.app import app
+from worker.logging import task_argsrepr
 
 from .base import TallyTask
 
@@ -34,10 +35,15 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
     chords = []
     for jobs in plan:
         header = [
-            process_area.si(run_id, job.contest_id, job.area_id).set(argsrepr=f"(run={run_id}, {job.label})")
+            process_area.si(run_id, job.contest_id, job.area_id).set(argsrepr=task_argsrepr(run_id, job.label))
             for job in jobs
         ]
-        body = aggregate_contest.si(run_id, jobs[0].contest_id).on_error(tally_failed.s(run_id))
+        contest_label = jobs[0].label.rsplit("/", 1)[0]  # election/period/contest
+        body = (
+            aggregate_contest.si(run_id, jobs[0].contest_id)
+            .set(argsrepr=task_argsrepr(run_id, contest_label))
+            .on_error(tally_failed.s(run_id))
+        )
         chords.append(chord(header, body))
     if app.conf.task_always_eager:
         # Embedded mode runs the canvas in-process, where joining the header is the only way.
@@ -50,14 +56,35 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
 @app.task(base=TallyTask, bind=True, name="tally.process_area")
 def process_area(self, run_id: int, contest_id: int, area_id: int) -> int:
     with self.transaction() as session:
-        return pipeline.process_area(session, run_id, contest_id, area_id)
+        records = pipeline.process_area(session, run_id, contest_id, area_id)
+    _progress(self, run_id, contest_id, area_id, records)
+    return records
+
+
+def _progress(task, run_id: int, contest_id: int, area_id: int, records: int) -> None:
+    """A custom `task-progress` event for Flower (its state shows PROGRESS until SUCCESS arrives):
+    this area's ballots are counted and staged. Made from what the task already has, no query; the
+    run's areas done / total live in the database (services.runs.progress)."""
+    if task.request.called_directly or task.request.is_eager:
+        return
+    try:
+        task.send_event(
+            "task-progress",
+            run_id=run_id,
+            contest_id=contest_id,
+            area_id=area_id,
+            label=task.request.argsrepr,
+            ballots=records,
+        )
+    except Exception:  # progress is a courtesy to operators; never fail the count for it
+        log.warning("tally run %s: progress event not sent", run_id, exc_info=True)
 
 
 @app.task(base=TallyTask, bind=True, name="tally.aggregate_contest")
 def aggregate_contest(self, run_id: int, contest_id: int) -> int:
     with self.transaction() as session:
         if pipeline.aggregate_contest(session, run_id, contest_id):
-            after_commit(session, lambda: finalize.apply_async((run_id,)))
+            after_commit(session, lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id)))
     return contest_id
 
 

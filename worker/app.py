@@ -8,7 +8,7 @@ run in-process, eagerly, with the same code."""
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from models.db import dispose_engines
 from scheduler.schedule import beat_schedule
@@ -49,3 +49,13 @@ app.conf.update(
 @worker_process_init.connect
 def _fresh_connections(**_kwargs) -> None:
     dispose_engines()
+
+
+if settings.log_json:
+
+    @setup_logging.connect
+    def _json_logs(loglevel=None, **_kwargs) -> None:
+        """TALLY_LOG_JSON: worker and beat write one JSON object a line (worker/logging.py)."""
+        from worker.logging import configure_json
+
+        configure_json(loglevel or "INFO")
