@@ -48,6 +48,13 @@ class TallyTask(Task):
             fields.setdefault(key, value)
         return fields
 
+    def apply_async(self, args=None, kwargs=None, **options):
+        """A task of one run (`tally.start`, `tally.finalize`) shows as "(run=N)" in Flower and the
+        logs unless its caller gave readable arguments of its own."""
+        if "argsrepr" not in options and args and len(args) == 1 and self._context_params[:1] == [(0, "run_id")]:
+            options["argsrepr"] = tally_logging.task_argsrepr(args[0])
+        return super().apply_async(args, kwargs, **options)
+
     def __call__(self, *args, **kwargs):
         with tally_logging.bound(**self.log_context(args, kwargs)):
             return super().__call__(*args, **kwargs)

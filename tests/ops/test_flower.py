@@ -110,6 +110,8 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
     assert info["args"] in want and info["state"] == "SUCCESS"
     contests = flower.json("/api/tasks?taskname=tally.aggregate_contest")
     assert {t["args"] for t in contests.values()} == {"(run=1, flower-1/main/council)", "(run=1, flower-1/main/mayor)"}
+    starts = flower.json("/api/tasks?taskname=tally.start")
+    assert [(t["args"], t["state"]) for t in starts.values()] == [("(run=1)", "SUCCESS")]
     finals = flower.json("/api/tasks?taskname=tally.finalize")
     assert [(t["args"], t["state"]) for t in finals.values()] == [("(run=1)", "SUCCESS")]
 
