@@ -44,6 +44,7 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
         return None
     election = session.get(m.Election, run.election_id)
     period = session.get(m.VotingPeriod, run.voting_period_id)
+    areas = _election_areas(session, election.id)
     plan = []
     fallbacks = []
     try:
@@ -52,16 +53,21 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
             op = contest_operation(contest)
             if op.fell_back:
                 fallbacks.append({"contest": row.key, "scope": "contest", "configured": op.fallback_from, "used": op.value})
+            # One event per contest and configured value, listing its areas: thousands of areas
+            # without an annotation must not mean thousands of audit events.
+            area_fallbacks: dict[tuple[str, str], list[str]] = {}
             for style in row.ballot_styles:
                 area_op = area_operation(contest, style.area_annotations)
                 if area_op.fell_back:
-                    fallbacks.append(
-                        {"contest": row.key, "scope": "area", "area": style.area.key,
-                         "configured": area_op.fallback_from, "used": area_op.value}
-                    )
+                    key = (area_op.fallback_from, area_op.value)
+                    area_fallbacks.setdefault(key, []).append(areas[style.area_id].key)
+            fallbacks += [
+                {"contest": row.key, "scope": "area", "areas": keys, "configured": configured, "used": used}
+                for (configured, used), keys in area_fallbacks.items()
+            ]
             plan.append(
                 [
-                    AreaJob(row.id, s.area_id, f"{election.key}/{period.name}/{row.key}/{s.area.key}")
+                    AreaJob(row.id, s.area_id, f"{election.key}/{period.name}/{row.key}/{areas[s.area_id].key}")
                     for s in row.ballot_styles
                 ]
             )
@@ -77,6 +83,12 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
     run.dispatches += 1
     run.areas_total = sum(len(jobs) for jobs in plan)
     return plan
+
+
+def _election_areas(session: Session, election_id: int) -> dict[int, m.Area]:
+    """Every area of the election in one query; later `style.area` and `area.parent` lookups then
+    come from the session's identity map instead of one query per area."""
+    return {a.id: a for a in session.scalars(select(m.Area).where(m.Area.election_id == election_id))}
 
 
 def _contest_context(session: Session, contest_id: int):
@@ -165,7 +177,8 @@ class _ContestStage:
             )
         ).all()
         self.staged = {s.area_id: s for s in staged}
-        self.areas = {s.area_id: s.area for s in self.row.ballot_styles}
+        every_area = _election_areas(session, self.row.election_id)
+        self.areas = {s.area_id: every_area[s.area_id] for s in self.row.ballot_styles}
         missing = set(self.areas) - set(self.staged)
         if missing:
             raise RuntimeError(f"contest {self.row.key!r}: {len(missing)} area result(s) missing")
@@ -213,7 +226,7 @@ class _ContestStage:
 
 def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
     """Build the contest's results from the staged partials; True when every contest is staged."""
-    run = session.scalar(select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update())
+    run = session.get(m.TallyRun, run_id)
     if run is None or run.status != m.RunStatus.RUNNING:
         return False
     stage = _ContestStage(session, run, contest_id)
@@ -236,6 +249,13 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
         "subtrees": subtrees,
         "ballots_read": sum(s.ballots_read for s in stage.staged.values()),
     }
+    # Lock the run only now: counting a large contest must not hold up the other contests' area
+    # tasks (each records a heartbeat on the run row) for as long as it takes.
+    run = session.scalar(
+        select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if run.status != m.RunStatus.RUNNING:
+        return False
     table = m.StagedContestResult.__table__
     insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
     stmt = insert(table).values(run_id=run_id, contest_id=contest_id, payload=payload)
@@ -294,7 +314,8 @@ def finalize(session: Session, run_id: int) -> bool:
 
 
 def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload: dict) -> tuple[int, int]:
-    area_ids = {a.key: a.id for a in (s.area for s in row.ballot_styles)}
+    areas = _election_areas(session, row.election_id)
+    area_ids = {areas[s.area_id].key: s.area_id for s in row.ballot_styles}
     scoped = [(m.ResultScope.CONTEST, None, payload["contest"])]
     scoped += [(m.ResultScope.AREA, area_ids[k], r) for k, r in payload["areas"].items()]
     scoped += [(m.ResultScope.SUBTREE, area_ids[k], r) for k, r in payload["subtrees"].items()]

@@ -113,3 +113,63 @@ def direct_count(definition: dict, ballots: list[dict]) -> dict[str, dict]:
         engine_contest, parsed = load_document(doc)
         out[c["id"]] = counting.count(engine_contest, parsed, census=contest_census).to_json()
     return out
+
+
+def weighted(areas: list[dict], weights: dict[str, int], census: dict[str, int] | None = None) -> list[dict]:
+    """The same areas with some weights (and, if given, census) changed."""
+    census = census or {}
+    return [
+        {**a, **({"weight": weights[a["id"]]} if a["id"] in weights else {}),
+         **({"census": census[a["id"]]} if a["id"] in census else {})}
+        for a in areas
+    ]
+
+
+def split_areas(n: int, census_total: int, seed: int = 1) -> list[dict]:
+    """n areas in a three-level tree (a root, about sqrt(n) districts, the rest precincts) whose
+    census adds up to `census_total`; n = 1 gives a single root area holding all of it."""
+    rng = random.Random(seed)
+    if n == 1:
+        return [{"id": "root", "census": census_total}]
+    districts = max(1, min(n - 1, round((n - 1) ** 0.5)))
+    keys = ["root"] + [f"d{i}" for i in range(1, districts + 1)]
+    areas = [{"id": "root"}] + [{"id": k, "parent": "root"} for k in keys[1:]]
+    for i in range(n - len(areas)):
+        parent = keys[1 + i % districts]
+        areas.append({"id": f"{parent}.p{i}", "parent": parent})
+    cuts = sorted(rng.sample(range(1, census_total), n - 1))
+    for area, low, high in zip(areas, [0] + cuts, cuts + [census_total]):
+        area["census"] = high - low
+    return areas
+
+
+def respread(ballots: list[dict], area_ids: list[str], seed: int = 1) -> list[dict]:
+    """The same ballots cast in other areas (chosen at random among `area_ids`)."""
+    rng = random.Random(seed)
+    return [{**b, "area": rng.choice(area_ids)} for b in ballots]
+
+
+def cumulative_checks(ballots: list[dict], contest_key: str, checks: int, seed: int = 1) -> list[dict]:
+    """Give the contest's single-check marks 1..checks checks each (and a few one too many)."""
+    rng = random.Random(seed)
+    out = []
+    for b in ballots:
+        if b["contest"] == contest_key and not b.get("explicit_invalid") and b.get("marks"):
+            b = {**b, "marks": [[c, rng.randint(1, checks + (rng.random() < 0.02))] for c, _ in b["marks"]]}
+        out.append(b)
+    return out
+
+
+def contested_ballots(definition: dict, contest_key: str, n: int, seed: int = 1) -> list[dict]:
+    """Ranked ballots that put the favourite of random_ballots (the first candidate) last, after one
+    to three others in random order: first choices spread enough for a count over several rounds."""
+    rng = random.Random(seed)
+    contest = next(c for c in definition["contests"] if c["id"] == contest_key)
+    names = [x["id"] for x in contest["candidates"]]
+    areas = contest.get("areas") or [a["id"] for a in definition["areas"]]
+    out = []
+    for _ in range(n):
+        order = rng.sample(names[1:], len(names) - 1)[: rng.randint(1, 3)] + names[:1]
+        out.append({"contest": contest_key, "area": rng.choice(areas),
+                    "marks": [[cid, r + 1] for r, cid in enumerate(order)]})
+    return out
