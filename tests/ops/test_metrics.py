@@ -1,0 +1,113 @@
+"""Prometheus metrics read from the database: runs by status, areas and ballots of published runs,
+tally durations, live runs' progress; served over HTTP by `python -m worker.metrics --serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from models import entities as m
+from models.db import session_scope
+from services import pipeline, runs
+from tests import factories as f
+from tests.support import wait_for
+from worker import metrics
+
+pytestmark = pytest.mark.integration
+
+
+def _samples(text: str) -> dict[tuple, float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _completed(url: str) -> tuple[int, int, int]:
+    definition = f.election("metrics-done", [f.contest("mayor", "plurality-at-large", candidates=3)])
+    ballots = f.random_ballots(definition, 400, seed=8)
+    election_id, period_id = f.load(url, definition, ballots)
+    with session_scope(url) as session:  # Celery embedded: the tally runs once the request commits
+        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run_id = run.id
+    with session_scope(url) as session:
+        run = session.get(m.TallyRun, run_id)
+        assert run.status == m.RunStatus.COMPLETED
+        return run_id, run.areas_done, run.ballots_processed
+
+
+def _running(url: str, staged: int) -> tuple[int, int, int]:
+    definition = f.election("metrics-live", [f.contest("mayor", "plurality-at-large", candidates=3)])
+    ballots = f.random_ballots(definition, 300, seed=6)
+    election_id, period_id = f.load(url, definition, ballots)
+    with session_scope(url) as session:
+        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
+        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        jobs = pipeline.start(session, run_id)[0]
+    read = 0
+    for job in jobs[:staged]:
+        with session_scope(url) as session:
+            read += pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+    return run_id, len(jobs), read
+
+
+def test_metrics_from_the_database(embedded_db):
+    empty = _samples(metrics.render(embedded_db))
+    assert empty[("tally_runs", (("status", "COMPLETED"),))] == 0
+    assert empty[("tally_duration_seconds_count", ())] == 0
+
+    done_id, areas_done, ballots = _completed(embedded_db)
+    live_id, areas_total, read = _running(embedded_db, staged=4)
+    samples = _samples(metrics.render(embedded_db))
+
+    assert {status: samples[("tally_runs", (("status", status),))] for status in
+            ("PENDING", "RUNNING", "COMPLETED", "FAILED", "ROLLED_BACK")} == {
+        "PENDING": 0, "RUNNING": 1, "COMPLETED": 1, "FAILED": 0, "ROLLED_BACK": 0}
+    assert areas_done == 13 and ballots == 400
+    assert samples[("tally_areas_processed_total", ())] == areas_done
+    assert samples[("tally_ballots_counted_total", ())] == ballots
+    assert samples[("tally_duration_seconds_count", ())] == 1
+    assert samples[("tally_duration_seconds_bucket", (("le", "+Inf"),))] == 1
+    assert 0 <= samples[("tally_duration_seconds_sum", ())] < 60
+    live = (("run_id", str(live_id)),)
+    assert samples[("tally_run_areas_done", live)] == 4
+    assert samples[("tally_run_areas_total", live)] == areas_total == 13
+    assert samples[("tally_run_ballots_processed", live)] == read > 0
+    assert ("tally_run_areas_done", (("run_id", str(done_id)),)) not in samples
+
+
+def test_metrics_exporter_over_http(embedded_db, tmp_path):
+    _completed(embedded_db)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "TALLY_"))}
+    env["DATABASE_URL"] = embedded_db
+    proc = subprocess.Popen([sys.executable, "-m", "worker.metrics", "--serve", f"--port={port}"], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def scrape():
+            if proc.poll() is not None:
+                raise RuntimeError(f"exporter exited: {proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                    return response.read().decode()
+            except OSError:
+                return None
+
+        samples = _samples(wait_for(scrape, 30, what="the exporter"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert samples[("tally_runs", (("status", "COMPLETED"),))] == 1
+    assert samples[("tally_ballots_counted_total", ())] == 400

@@ -1,0 +1,148 @@
+"""Prometheus metrics for operators, read from the database at scrape time.
+
+The database is the truth about a tally (the finalize commit publishes it, the staged rows are its
+progress), so the metrics are computed from it on each scrape by one exporter process, however
+many workers run and however often they restart: no per-process counters, no multiprocess mode.
+
+- `tally_runs{status}`: runs by status (gauge).
+- `tally_areas_processed_total`, `tally_ballots_counted_total`: over published runs (COMPLETED,
+  and ROLLED_BACK, whose count happened); they only grow.
+- `tally_run_areas_done{run_id}`, `tally_run_areas_total{run_id}`, `tally_run_ballots_processed{run_id}`:
+  progress of each live (PENDING/RUNNING) run, from its staged rows.
+- `tally_duration_seconds`: histogram of started -> completed over published runs.
+
+Serve with `python -m worker.metrics --port 9808` (or `tally metrics --serve` where the CLI
+registers this module), or print once with `python -m worker.metrics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import timezone
+
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from models import entities as m
+from models.db import session_scope
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
+PUBLISHED = (m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)
+LIVE = (m.RunStatus.PENDING, m.RunStatus.RUNNING)
+
+
+def _aware(value):
+    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class TallyCollector(Collector):
+    def __init__(self, database_url: str | None = None):
+        self.database_url = database_url
+
+    def describe(self):
+        return []  # collected from the database on each scrape; nothing to check at registration
+
+    def collect(self):
+        with session_scope(self.database_url) as session:
+            by_status = dict(session.execute(select(m.TallyRun.status, func.count()).group_by(m.TallyRun.status)).all())
+            areas, ballots = session.execute(
+                select(func.coalesce(func.sum(m.TallyRun.areas_done), 0),
+                       func.coalesce(func.sum(m.TallyRun.ballots_processed), 0))
+                .where(m.TallyRun.status.in_(PUBLISHED))
+            ).one()
+            spans = session.execute(
+                select(m.TallyRun.started_at, m.TallyRun.completed_at).where(
+                    m.TallyRun.status.in_(PUBLISHED), m.TallyRun.started_at.is_not(None),
+                    m.TallyRun.completed_at.is_not(None))
+            ).all()
+            live = session.execute(
+                select(m.TallyRun.id, m.TallyRun.areas_total, func.count(m.StagedAreaResult.area_id),
+                       func.coalesce(func.sum(m.StagedAreaResult.ballots_read), 0))
+                .outerjoin(m.StagedAreaResult, m.StagedAreaResult.run_id == m.TallyRun.id)
+                .where(m.TallyRun.status.in_(LIVE))
+                .group_by(m.TallyRun.id, m.TallyRun.areas_total)
+                .order_by(m.TallyRun.id)
+            ).all()
+
+        runs = GaugeMetricFamily("tally_runs", "Tally runs by status", labels=["status"])
+        for status in m.RunStatus:
+            runs.add_metric([status.value], by_status.get(status, 0))
+        yield runs
+        yield CounterMetricFamily("tally_areas_processed", "Area tasks counted in published tally runs",
+                                  value=int(areas))
+        yield CounterMetricFamily("tally_ballots_counted", "Ballot records counted in published tally runs",
+                                  value=int(ballots))
+
+        durations = [(_aware(done) - _aware(start)).total_seconds() for start, done in spans]
+        buckets = [(str(float(b)), sum(1 for d in durations if d <= b)) for b in DURATION_BUCKETS]
+        buckets.append(("+Inf", len(durations)))
+        yield HistogramMetricFamily("tally_duration_seconds", "Published tally runs, started to completed",
+                                    buckets=buckets, sum_value=sum(durations))
+
+        done = GaugeMetricFamily("tally_run_areas_done", "Areas staged so far by a live run", labels=["run_id"])
+        total = GaugeMetricFamily("tally_run_areas_total", "Areas a live run has to count", labels=["run_id"])
+        read = GaugeMetricFamily("tally_run_ballots_processed", "Ballot records read so far by a live run",
+                                 labels=["run_id"])
+        for run_id, areas_total, areas_done, ballots_read in live:
+            done.add_metric([str(run_id)], areas_done)
+            total.add_metric([str(run_id)], areas_total or 0)
+            read.add_metric([str(run_id)], int(ballots_read))
+        yield done
+        yield total
+        yield read
+
+
+def registry(database_url: str | None = None) -> CollectorRegistry:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(TallyCollector(database_url))
+    return reg
+
+
+def render(database_url: str | None = None) -> str:
+    """The metrics once, in Prometheus' text format."""
+    return generate_latest(registry(database_url)).decode()
+
+
+def serve(port: int, address: str = "127.0.0.1", database_url: str | None = None):
+    """An HTTP exporter (GET /metrics) in a background thread; returns (server, thread)."""
+    return start_http_server(port, addr=address, registry=registry(database_url))
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--serve", action="store_true", help="serve /metrics over HTTP instead of printing once")
+    parser.add_argument("--port", type=int, default=9808, help="HTTP port (default 9808)")
+    parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+
+
+def register(subparsers) -> None:
+    """`tally metrics`: for cli.main's SUBCOMMAND_MODULES."""
+    parser = subparsers.add_parser("metrics", help="print or serve Prometheus metrics of the tally runs")
+    _add_arguments(parser)
+    parser.set_defaults(func=cmd_metrics)
+
+
+def cmd_metrics(args) -> int:
+    if not args.serve:
+        sys.stdout.write(render())
+        return 0
+    serve(args.port, args.address)
+    print(f"serving Prometheus metrics on http://{args.address}:{args.port}/metrics", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker.metrics", description=__doc__.splitlines()[0])
+    _add_arguments(parser)
+    return cmd_metrics(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
