@@ -164,6 +164,10 @@ def cmd_rollback(args) -> int:
 def cmd_results(args) -> int:
     with session_scope() as session:
         published = results.published(session, args.election)
+    if args.area is not None:
+        published = only_area(published, args.area)
+        if not any(t["contests"] for t in published["tallies"]):
+            return fail(f"no published results for area {args.area!r} in election {published['election']}")
     if args.format == "json":
         print(json.dumps(published, indent=2, sort_keys=True))
         return 0
@@ -174,6 +178,20 @@ def cmd_results(args) -> int:
     return 0
 
 
+def only_area(published: dict, area: str) -> dict:
+    """The published results narrowed to one area's own and subtree results."""
+    tallies = []
+    for tally in published["tallies"]:
+        contests = [
+            {"contest": c["contest"], "areas": {k: v for k, v in c["areas"].items() if k == area},
+             "subtrees": {k: v for k, v in c["subtrees"].items() if k == area}}
+            for c in tally["contests"]
+            if area in c["areas"] or area in c["subtrees"]
+        ]
+        tallies.append({**tally, "contests": contests})
+    return {**published, "tallies": tallies}
+
+
 def render(published: dict, area: str | None = None) -> str:
     parts = [f"Election {published['election']}: {published['name']} ({published['status']})"]
     for tally in published["tallies"]:
@@ -182,9 +200,8 @@ def render(published: dict, area: str | None = None) -> str:
                 parts.append(f"\n== {contest['contest']} (period {tally['voting_period']}) ==")
                 parts.append(format_table(contest["result"]))
                 continue
-            for scope in ("areas", "subtrees"):
+            for scope, label in (("areas", "area"), ("subtrees", "area subtree")):
                 if area in contest[scope]:
-                    label = "area" if scope == "areas" else "area subtree"
                     parts.append(f"\n== {contest['contest']}, {label} {area} ==")
                     parts.append(format_table(contest[scope][area]))
     return "\n".join(parts)

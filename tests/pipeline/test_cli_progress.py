@@ -30,3 +30,20 @@ def test_run_wait_and_status_watch_show_progress_then_results(stack):
     watch = stack.tally("status", str(election_id), str(period_id), "--watch", "--timeout", "30")
     assert _progress(watch.stderr)[-1] == ("COMPLETED", 46, 46, 4000)
     assert "Winners:" in watch.stdout
+
+
+def test_results_narrowed_to_an_area(stack):
+    definition = f.election("areas-1", [f.contest("mayor", "plurality-at-large")])
+    election_id, period_id = f.load(stack.database_url, definition, f.random_ballots(definition, 300, seed=4))
+    del stack.env["CELERY_BROKER_URL"]  # embedded: the CLI runs the tally in-process
+    stack.tally("run", str(election_id), str(period_id), "--force")
+    import json
+
+    narrowed = json.loads(stack.tally("results", str(election_id), "--area", "a2", "--format", "json").stdout)
+    contest = narrowed["tallies"][0]["contests"][0]
+    assert set(contest["areas"]) == {"a2"} and set(contest["subtrees"]) == {"a2"}
+    assert contest["subtrees"]["a2"]["totals"]["total_votes"] > contest["areas"]["a2"]["totals"]["total_votes"]
+    table = stack.tally("results", str(election_id), "--area", "a2").stdout
+    assert "== mayor, area a2 ==" in table and "== mayor, area subtree a2 ==" in table
+    missing = stack.tally("results", str(election_id), "--area", "atlantis", check=False)
+    assert missing.returncode == 2 and "no published results for area 'atlantis'" in missing.stderr
