@@ -10,6 +10,7 @@ import time
 from counting.table import format_table
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
+from scheduler.reconcile import reconcile
 from services import results, runs
 from services.loading import LoadError, load_ballots, load_definition, read_json
 
@@ -51,6 +52,11 @@ def register(subparsers) -> None:
         if name == "rollback":
             p.add_argument("--reason", required=True)
         p.set_defaults(func=func)
+
+    rec = subparsers.add_parser("reconcile", help="re-dispatch or fail tallies stuck in RUNNING (beat does this too)")
+    rec.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
+                     help="no progress for this long counts as stuck (default TALLY_STUCK_AFTER)")
+    rec.set_defaults(func=cmd_reconcile)
 
     res = subparsers.add_parser("results", help="show an election's published results")
     res.add_argument("election", help="election id or key")
@@ -141,6 +147,16 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
         return fail(f"tally {state['status']}: {state.get('error')}")
     with session_scope() as session:
         print(render(results.published(session, election_id)))
+    return 0
+
+
+def cmd_reconcile(args) -> int:
+    with session_scope() as session:
+        actions = reconcile(session, stuck_after=args.stuck_after)
+    for action in actions:
+        print(action)
+    if not actions:
+        print("no stuck tallies")
     return 0
 
 
