@@ -24,7 +24,7 @@ from counting.validation import Participation, classify
 from models import entities as m
 from models.marks import Decoder, merge, pack_multiset, unpack_multiset
 
-from . import audit
+from . import audit, exports
 from .contests import area_operation, contest_operation, engine_contest
 from .runs import fail_run, iso, now
 
@@ -305,6 +305,7 @@ def finalize(session: Session, run_id: int) -> bool:
             "ties_detected": ties_total,
             "ballots": ballots,
             "completed_at": iso(run.completed_at),
+            **exports.completion_record(session, run, {c.key: staged[c.id]["contest"] for c in election.contests}),
         },
         run_id=run.id,
     )

@@ -1,0 +1,300 @@
+"""The FastAPI application: the admin tally API (ADMIN token) and the public exports (no auth).
+
+Every error answers `{timestamp, status, error, message}`; service errors keep their exact
+messages (services.runs) and their status. `uvicorn api.app:app` or `tally api`."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from itertools import chain
+from typing import Annotated, Iterator, Optional
+
+from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models.db import session_scope
+from services import exports, runs
+from services.exports import INT32_MAX
+from services.errors import ServiceError
+
+from .auth import AuthError, Principal, admin_from_header, require_admin
+
+log = logging.getLogger("tally.api")
+
+ADMIN_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}/tally"
+TEXT_LIMIT = 10_000
+
+
+def error_body(status: int, message: str) -> dict:
+    return {
+        "timestamp": runs.iso(runs.now()),
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "message": message,
+    }
+
+
+def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+
+
+def _storable(value: Optional[str], name: str) -> Optional[str]:
+    """Text that PostgreSQL can store: no NUL character, valid UTF-8."""
+    if value is None:
+        return value
+    if "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} must be valid Unicode text") from None
+    return value
+
+
+# ---- schemas (they are also the OpenAPI document) ----
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(strict=True, json_schema_extra={"example": {"remarks": "Final tally", "force": False}})
+
+    remarks: Optional[str] = Field(None, max_length=TEXT_LIMIT, description="Stored with the run")
+    force: bool = Field(False, description="Close the period first if it is still OPEN (recorded in the audit log)")
+
+    @field_validator("remarks")
+    @classmethod
+    def _remarks(cls, value):
+        return _storable(value, "remarks")
+
+
+class RunResponse(BaseModel):
+    tallyRunId: int
+    status: str
+    electionId: int
+    votingPeriodId: int
+    totalPositionsTallied: Optional[int]
+    totalWinnersApplied: Optional[int]
+    tiesDetectedCount: Optional[int]
+    serverTime: str
+    message: str
+
+
+class Progress(BaseModel):
+    areasDone: int
+    areasTotal: int
+    ballotsProcessed: int
+
+
+class StatusResponse(BaseModel):
+    tallyExists: bool
+    tallyRunId: Optional[int]
+    status: Optional[str]
+    electionId: Optional[int]
+    votingPeriodId: Optional[int]
+    startedAt: Optional[str]
+    completedAt: Optional[str]
+    startedByPersonId: Optional[str]
+    completedByPersonId: Optional[str]
+    remarks: Optional[str]
+    totalPositionsCertified: Optional[int]
+    totalWinnersApplied: Optional[int]
+    progress: Optional[Progress]
+    error: Optional[str] = None
+
+
+class RollbackResponse(BaseModel):
+    tallyRunId: int
+    status: str
+    winnersRemoved: int
+    rolledBackAt: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    timestamp: str
+    status: int
+    error: str
+    message: str
+
+
+ADMIN_ERRORS = {
+    400: {"model": ErrorBody, "description": "Invalid request or state (exact messages in the API design note)"},
+    401: {"model": ErrorBody, "description": "No, unknown or revoked token"},
+    403: {"model": ErrorBody, "description": "The token lacks the ADMIN role"},
+}
+PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": "No such election, or nothing published yet"}}
+
+ElectionId = Annotated[int, Path(alias="electionId", ge=1, le=INT32_MAX, description="Election id")]
+PeriodId = Annotated[int, Path(alias="votingPeriodId", ge=1, le=INT32_MAX, description="Voting period id")]
+
+
+def _run_response(run, message: str) -> dict:
+    return {
+        "tallyRunId": run.id,
+        "status": run.status.value,
+        "electionId": run.election_id,
+        "votingPeriodId": run.voting_period_id,
+        "totalPositionsTallied": run.positions_tallied,
+        "totalWinnersApplied": run.winners_applied,
+        "tiesDetectedCount": run.ties_detected,
+        "serverTime": runs.iso(runs.now()),
+        "message": message,
+    }
+
+
+def _stream(produce) -> Response:
+    """Stream an export; its first piece is made before answering, so a 404 is still a 404."""
+
+    def pieces() -> Iterator[str]:
+        with session_scope() as session:
+            yield from produce(session)
+
+    it = pieces()
+    first = next(it)
+    return StreamingResponse(chain([first], it), media_type="application/json")
+
+
+def _document(produce) -> Response:
+    with session_scope() as session:
+        text = produce(session)
+    return Response(text, media_type="application/json")
+
+
+# ---- the application ----
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "Invalid request"
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    if loc[:1] == ["path"] and len(loc) > 1 and loc[1] in ("electionId", "votingPeriodId"):
+        return f"Invalid {loc[1]}"
+    if first.get("type") == "json_invalid":
+        return "Request body is not valid JSON"
+    where = ".".join(loc[1:]) if loc[:1] in (["body"], ["query"], ["path"], ["header"]) else ".".join(loc)
+    text = first.get("msg", "invalid value")
+    return f"{where}: {text}" if where else text
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Tally worker",
+        version="1",
+        description="Admin tally API (Bearer token with the ADMIN role) and the public exports of completed tallies.",
+        generate_unique_id_function=lambda route: route.name,
+    )
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError):
+        return error_response(exc.status, exc.message)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(request: Request, exc: AuthError):
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError):
+        # An admin request is authenticated before its body or path is judged: a caller without
+        # a valid token learns nothing else (sync handler: the token lookup runs in a thread).
+        if request.url.path.startswith("/api/v1/admin/"):
+            try:
+                admin_from_header(request.headers.get("authorization"))
+            except AuthError as auth:
+                return error_response(auth.status, auth.message, auth.headers)
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "Internal server error")
+
+    admin_tags = ["admin tally"]
+
+    @app.post(ADMIN_BASE + "/run", status_code=202, response_model=RunResponse,
+              responses={200: {"model": RunResponse, "description": "Tally already completed (idempotent)"},
+                         **ADMIN_ERRORS}, tags=admin_tags, summary="Start a tally of the voting period")
+    def run_tally(
+        election_id: ElectionId,
+        period_id: PeriodId,
+        body: Annotated[Optional[RunRequest], Body()] = None,
+        who: Principal = Depends(require_admin),
+    ):
+        body = body or RunRequest()
+        with session_scope() as session:
+            run, created = runs.request_tally(
+                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api"
+            )
+            answer = _run_response(run, "Tally started" if created else "Tally already completed (idempotent)")
+        return JSONResponse(answer, status_code=202 if created else 200)
+
+    @app.get(ADMIN_BASE + "/status", response_model=StatusResponse, responses=ADMIN_ERRORS, tags=admin_tags,
+             summary="The latest tally of the voting period, with progress")
+    def tally_status(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
+        with session_scope() as session:
+            return JSONResponse(runs.status(session, election_id, period_id))
+
+    @app.post(ADMIN_BASE + "/rollback", response_model=RollbackResponse, responses=ADMIN_ERRORS,
+              tags=admin_tags, summary="Roll back a COMPLETED tally (winners removed, history kept)")
+    def tally_rollback(
+        election_id: ElectionId,
+        period_id: PeriodId,
+        reason: Annotated[Optional[str], Query(max_length=TEXT_LIMIT, description="Why (recorded in the audit log)")] = None,
+        who: Principal = Depends(require_admin),
+    ):
+        try:
+            reason = _storable(reason, "reason")
+        except ValueError as exc:
+            raise ServiceError(str(exc)) from None
+        with session_scope() as session:
+            return JSONResponse(runs.rollback(session, election_id, period_id, reason, by=who.actor))
+
+    public = {"tags": ["public exports"], "response_class": Response,
+              "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                                  "description": "Canonical JSON, byte-for-byte reproducible"}, **PUBLIC_ERRORS}}
+
+    @app.get("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
+    def public_ballots(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
+        return _stream(lambda session: exports.ballots_chunks(session, election))
+
+    @app.get("/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
+    def public_audit(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
+        return _document(lambda session: exports.audit_document(session, election))
+
+    @app.get("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
+    def public_results(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
+        return _document(lambda session: exports.results_document(session, election))
+
+    app.openapi = lambda: _openapi(app)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document, saying what this API really answers: invalid input is a 400 with the
+    error body (see the RequestValidationError handler), never FastAPI's default 422."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for operations in doc.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses.setdefault("400", {"description": "Invalid request",
+                                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
+        schemas = doc.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+app = create_app()

@@ -1,0 +1,296 @@
+"""The public exports: ballots.json, audit.json and results.json, and the ballot hash chain.
+
+Every export is canonical JSON (services.audit.canonical_json) built only from committed data of
+COMPLETED runs, with no generation timestamp: the same database state gives the same bytes.
+
+ballots.json lists every counted ballot of the periods whose run is COMPLETED, in cast order
+(period, then ballot id). Each entry carries `hash = sha256(canonical_json(entry))` and
+`chain = sha256(previous chain + hash)` (the first links to 64 zeros). The 'tally completed' audit
+event of a run records the chain head of its period's ballots (a chain over that period alone),
+so editing, dropping or reordering a published ballot shows against the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import counting
+from counting.ballots import parse_ballot
+from counting.methods import METHODS
+from counting.validation import classify
+from models import entities as m
+from models.marks import Decoder
+
+from . import audit
+from .audit import GENESIS, canonical_json
+from .contests import engine_contest
+from .errors import NotFound
+from .results import find_election, published
+
+BALLOTS_FORMAT = "tally-ballots/1"
+AUDIT_FORMAT = "tally-audit/1"
+NOT_PUBLISHED = "No completed tally for this election: nothing is published yet"
+_FETCH = 10_000
+_CACHE_LIMIT = 200_000
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def link(prev_chain: str, ballot_hash: str) -> str:
+    return sha256(prev_chain + ballot_hash)
+
+
+def contest_definition(row: m.Contest) -> dict:
+    """A stored contest in the interchange format (docs/interchange.md), plus its area keys."""
+    return {
+        "id": row.key,
+        "name": row.name,
+        "method": row.method,
+        "seats": row.seats,
+        "min_votes": row.min_votes,
+        "max_votes": row.max_votes,
+        "blank_policy": row.blank_policy,
+        "candidates": [
+            {
+                "id": c.key,
+                "name": c.name,
+                "tie_break_key": c.tie_break_key,
+                "category": c.category,
+                "gender": c.gender,
+                "undeclared_write_in": c.undeclared_write_in,
+            }
+            for c in row.candidates
+        ],
+        "exclusion_groups": [
+            {"name": g.name, "members": list(g.members), "max_elected": g.max_elected} for g in row.exclusion_groups
+        ],
+        "options": dict(row.options or {}),
+        "annotations": dict(row.annotations or {}),
+        "areas": [s.area.key for s in row.ballot_styles],
+    }
+
+
+def classification(contest: counting.Contest, ballot: counting.Ballot) -> tuple[str, str | None]:
+    """(valid | blank | invalid-explicit | invalid-implicit, reason code or None) of one ballot."""
+    p = classify(contest, [(counting.Ballot(ballot.marks, 1, ballot.explicit_invalid, ballot.defect), 1)]).participation
+    if p.invalid_explicit:
+        return "invalid-explicit", None
+    if p.invalid_implicit:
+        return "invalid-implicit", next(iter(p.invalid_reasons))
+    return ("blank", None) if p.blank else ("valid", None)
+
+
+@dataclass
+class _ContestCodec:
+    key: str
+    contest: counting.Contest
+    decoder: Decoder
+
+
+class BallotEntries:
+    """Turns stored ballot rows into export entries (without hash/chain), caching identical ones:
+    distinct ballots are a small share of all, so most rows cost one dictionary lookup."""
+
+    def __init__(self, session: Session, election: m.Election):
+        self.periods = {p.id: p.name for p in election.periods}
+        self.areas = {a.id: a.key for a in election.areas}
+        self.contests = {}
+        for row in election.contests:
+            contest = engine_contest(row)
+            decoder = Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
+            self.contests[row.id] = _ContestCodec(row.key, contest, decoder)
+        self._cache: dict[tuple, tuple[dict, str]] = {}
+
+    def entry(self, period_id, contest_id, area_id, marks, weight, explicit, defect, raw) -> dict:
+        codec = self.contests[contest_id]
+        if defect:
+            ballot = counting.Ballot((), weight, explicit, defect)
+        elif raw is not None:
+            parsed = parse_ballot(json.loads(raw))
+            ballot = counting.Ballot(parsed.marks, weight, parsed.explicit_invalid, parsed.defect)
+        else:
+            ballot = counting.Ballot(codec.decoder(marks), weight, explicit)
+        kind, reason = classification(codec.contest, ballot)
+        return {
+            "period": self.periods[period_id],
+            "contest": codec.key,
+            "area": self.areas[area_id],
+            "marks": [list(mark) for mark in ballot.marks],
+            "weight": weight,
+            "explicit_invalid": ballot.explicit_invalid,
+            "defect": ballot.defect,
+            "raw": raw,
+            "classification": kind,
+            "reason": reason,
+        }
+
+    def hashed(self, row) -> tuple[dict, str]:
+        """(the entry, sha256 of its canonical JSON) for one stored row."""
+        key = tuple(row)
+        found = self._cache.get(key)
+        if found is None:
+            entry = self.entry(*row)
+            found = (entry, sha256(canonical_json(entry)))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
+def _rows(session: Session, period_ids: list[int]):
+    """The periods' ballots in cast order, streamed (Core rows: the ORM layer would double the cost)."""
+    b = m.Ballot.__table__.c
+    return session.connection().execute(
+        select(b.voting_period_id, b.contest_id, b.area_id, b.marks, b.weight, b.explicit_invalid, b.defect, b.raw)
+        .where(b.voting_period_id.in_(period_ids))
+        .order_by(b.voting_period_id, b.id)
+        .execution_options(yield_per=_FETCH)
+    )
+
+
+def period_chain(session: Session, period_id: int) -> tuple[int, str]:
+    """(ballots, chain head) of one period's ballots, chained from 64 zeros: what a run's
+    'tally completed' event records and what `tally verify` recomputes from ballots.json."""
+    period = session.get(m.VotingPeriod, period_id)
+    entries = BallotEntries(session, session.get(m.Election, period.election_id))
+    chain, count = GENESIS, 0
+    for row in _rows(session, [period_id]):
+        chain = link(chain, entries.hashed(row)[1])
+        count += 1
+    return count, chain
+
+
+def completion_record(session: Session, run: m.TallyRun, contest_results: dict[str, dict]) -> dict:
+    """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
+    contest's result (rounds are in the 'tally round' events), so the audit log alone says what
+    was counted and what came out."""
+    count, head = period_chain(session, run.voting_period_id)
+    run.ballots_chain_head = head
+    return {
+        "ballots_chain_head": head,
+        "ballots_published": count,
+        "results": {key: {k: v for k, v in r.items() if k != "rounds"} for key, r in contest_results.items()},
+    }
+
+
+INT32_MAX = 2**31 - 1
+
+
+def election_for(session: Session, ref: str | int) -> m.Election:
+    """The election named by a public URL: its numeric id or its key. Anything that cannot be an
+    id or a key (too long, NUL, not UTF-8) is simply not found, never a database error."""
+    text = str(ref)
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
+        return find_election(session, int(text))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotFound(f"no election {text!r}") from None
+    if not text or len(text) > 200 or "\x00" in text:
+        raise NotFound(f"no election {text!r}")
+    election = session.scalar(select(m.Election).where(m.Election.key == text))
+    if election is None:
+        raise NotFound(f"no election {text!r}")
+    return election
+
+
+def _completed(session: Session, election: m.Election) -> list[m.TallyRun]:
+    runs = session.scalars(
+        select(m.TallyRun)
+        .where(m.TallyRun.election_id == election.id, m.TallyRun.status == m.RunStatus.COMPLETED)
+        .order_by(m.TallyRun.voting_period_id)
+    ).all()
+    if not runs:
+        raise NotFound(NOT_PUBLISHED)
+    return runs
+
+
+def ballots_chunks(session: Session, ref: str | int) -> Iterator[str]:
+    """ballots.json as a stream of text pieces; joined, they are exactly `canonical_json` of the
+    document (keys in sorted order, so `ballots` is written before `chain_head`)."""
+    election = election_for(session, ref)
+    runs = _completed(session, election)
+    entries = BallotEntries(session, election)
+    period_ids = [r.voting_period_id for r in runs]
+    counts: dict[int, int] = {pid: 0 for pid in period_ids}
+    b = m.Ballot
+    for pid, n in session.execute(
+        select(b.voting_period_id, func.count()).where(b.voting_period_id.in_(period_ids)).group_by(b.voting_period_id)
+    ):
+        counts[pid] = int(n)
+    head = {
+        "areas": [
+            {"id": a.key, "name": a.name, "parent": a.parent.key if a.parent else None, "census": a.census, "weight": a.weight}
+            for a in election.areas
+        ],
+    }
+    tail = {
+        "contests": [contest_definition(c) for c in election.contests],
+        "election": {"id": election.id, "key": election.key, "name": election.name},
+        "format": BALLOTS_FORMAT,
+        "hashing": (
+            "hash = sha256(canonical JSON of the entry without hash and chain); chain = sha256(previous chain + hash), "
+            "the first chain from 64 zeros; counted weight = weight x area weight"
+        ),
+        "periods": [
+            {"id": r.voting_period_id, "name": entries.periods[r.voting_period_id], "tally_run_id": r.id,
+             "ballots": counts[r.voting_period_id]}
+            for r in runs
+        ],
+    }
+    yield canonical_json(head)[:-1] + ',"ballots":['
+    chain = GENESIS
+    first = True
+    for row in _rows(session, period_ids):
+        entry, digest = entries.hashed(row)
+        chain = link(chain, digest)
+        piece = canonical_json({**entry, "hash": digest, "chain": chain})
+        yield piece if first else "," + piece
+        first = False
+    yield "]," + canonical_json({"chain_head": chain})[1:-1] + "," + canonical_json(tail)[1:]
+
+
+def ballots_document(session: Session, ref: str | int) -> str:
+    return "".join(ballots_chunks(session, ref))
+
+
+def audit_document(session: Session, ref: str | int) -> str:
+    """audit.json: each contest's method and parameters, and every audit event in seq order."""
+    election = election_for(session, ref)
+    ever = session.scalar(
+        select(m.TallyRun.id).where(
+            m.TallyRun.election_id == election.id,
+            m.TallyRun.status.in_((m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)),
+        ).limit(1)
+    )
+    if ever is None:
+        raise NotFound(NOT_PUBLISHED)
+    events = session.scalars(
+        select(m.AuditEvent).where(m.AuditEvent.election_id == election.id).order_by(m.AuditEvent.seq)
+    ).all()
+    doc: dict[str, Any] = {
+        "format": AUDIT_FORMAT,
+        "election": {"id": election.id, "key": election.key, "name": election.name},
+        "contests": [contest_definition(c) for c in election.contests],
+        "events": [audit.event_json(e) for e in events],
+        "head": events[-1].hash if events else GENESIS,
+        "hashing": (
+            "hash = sha256(prev_hash + canonical JSON of {seq, kind, run_id, created_at, payload}); "
+            "the first prev_hash is 64 zeros"
+        ),
+    }
+    return canonical_json(doc)
+
+
+def results_document(session: Session, ref: str | int) -> str:
+    election = election_for(session, ref)
+    _completed(session, election)
+    return canonical_json(published(session, election.id))
