@@ -106,7 +106,7 @@ def test_beat_reconciler_recovers_a_lost_chord(stack):
     definition = f.election("lost-beat", [f.contest("mayor", "plurality-at-large", candidates=3)])
     ballots = f.random_ballots(definition, 800, seed=4)
     election_id, period_id, run_id = _lost_chord(stack.database_url, definition, ballots, staged_areas=3)
-    stack.env.update(TALLY_RECONCILE_INTERVAL="1", TALLY_STUCK_AFTER="3", TALLY_ADVANCE_INTERVAL="3600")
+    stack.env.update(TALLY_RECONCILE_INTERVAL="1", TALLY_STUCK_AFTER="5", TALLY_ADVANCE_INTERVAL="3600")
     stack.start_worker("w1")
     stack.start_beat()
 
