@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export"]
+SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "worker.metrics"]
 
 
 def build_parser() -> argparse.ArgumentParser:

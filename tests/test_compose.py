@@ -11,7 +11,7 @@ import yaml
 
 from tests.support import BIN, REPO
 
-SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "flower", "api"}
+SERVICES = {"postgres", "redis", "migrate", "worker", "beat", "flower", "api", "metrics"}
 
 
 def _compose() -> dict:
