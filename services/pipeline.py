@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -153,11 +153,20 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
         "valid_ballots": None if method.additive else pack_multiset(classification.valid, positions, method.mark_kind),
         "ballots_read": records,
     }
+    # The heartbeat re-checks the run's status under its row lock, held until this commits: a run
+    # failed meanwhile (reconciler, chord error) gets no partial staged after its staging was dropped.
+    alive = session.execute(
+        update(m.TallyRun)
+        .where(m.TallyRun.id == run_id, m.TallyRun.status == m.RunStatus.RUNNING)
+        .values(heartbeat_at=now())
+        .returning(m.TallyRun.id)
+    ).first()
+    if alive is None:
+        return 0
     table = m.StagedAreaResult.__table__
     insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
     stmt = insert(table).values(run_id=run_id, contest_id=contest_id, area_id=area_id, **staged)
     session.execute(stmt.on_conflict_do_update(index_elements=["run_id", "contest_id", "area_id"], set_=staged))
-    run.heartbeat_at = now()
     return records
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from models import entities as m
 from models.db import session_scope
 from services import pipeline
+from services.runs import fail_run
 from services.results import published
 from tests import factories as f
 from tests.support import BIN, iso_in, period_runs, wait_for
@@ -170,3 +171,23 @@ def test_failing_tally_ends_failed_and_retry_succeeds(stack):
     assert "Winners:" in out
     assert [s for _, s, _ in period_runs(stack.database_url, period_id)] == ["FAILED", "COMPLETED"]
     assert _contest_results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+
+
+def test_area_task_of_a_failed_run_stages_nothing(embedded_db):
+    definition = f.election("late-1", [f.contest("mayor", "plurality-at-large")])
+    election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 100, seed=2))
+    with session_scope(embedded_db) as session:
+        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
+        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        job = pipeline.start(session, run_id)[0][0]
+    with session_scope(embedded_db) as session:  # the task loaded its run while it was RUNNING...
+        task_run = session.get(m.TallyRun, run_id)
+        assert task_run.status == m.RunStatus.RUNNING
+        with session_scope(embedded_db) as other:  # ...and the reconciler failed it meanwhile
+            fail_run(other, other.get(m.TallyRun, run_id), "stuck")
+        assert pipeline.process_area(session, run_id, job.contest_id, job.area_id) == 0
+    with session_scope(embedded_db) as session:
+        assert session.scalar(select(func.count()).select_from(m.StagedAreaResult)) == 0
