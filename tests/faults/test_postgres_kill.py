@@ -1,0 +1,98 @@
+"""The PostgreSQL backend of the finalize step terminated in the middle of its COMMIT: nothing of
+that run is visible, before or after; a retry then completes and publishes once.
+
+To hit the commit every time, the test database (only it) gets a deferred constraint trigger on
+winner_assignments that sleeps, once, at commit time: the finalize transaction has written every
+certified row and is committing when the test finds its backend in pg_stat_activity and calls
+pg_terminate_backend on it. The shared server keeps running."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests import factories as f
+from tests.support import wait_for
+
+from .helpers import (
+    NoPartialResults, audit_kinds, election_status, published_rows, results, runs, staged_areas, wait_run_over,
+)
+
+pytestmark = pytest.mark.integration
+
+SLOW_COMMIT = """
+CREATE SEQUENCE fault_finalize_commits;
+CREATE FUNCTION fault_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('fault_finalize_commits') = 1 THEN
+        PERFORM pg_sleep(60);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER fault_slow_commit AFTER INSERT ON winner_assignments
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_slow_commit();
+"""
+
+# The finalize backend: sleeping inside COMMIT, holding row locks on the certified tables.
+FINALIZE_BACKEND = """
+SELECT a.pid FROM pg_stat_activity a
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+  AND a.query ILIKE 'COMMIT%' AND a.wait_event = 'PgSleep'
+  AND EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+              WHERE l.pid = a.pid AND c.relname IN ('certified_results', 'winner_assignments')
+                AND l.mode = 'RowExclusiveLock')
+"""
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_finalize_backend_terminated_mid_commit(stack):
+    definition = f.election("pgkill-1", [f.contest("mayor", "instant-runoff", candidates=4),
+                                         f.contest("council", "plurality-at-large", candidates=5, seats=2,
+                                                   max_votes=2)],
+                            areas=f.area_tree((3, 4)))
+    ballots = f.random_ballots(definition, 3000, seed=21)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
+        conn.execute(SLOW_COMMIT)
+    stack.start_worker("w1")
+    stack.start_worker("w2")
+
+    with NoPartialResults(stack.database_url) as reader, \
+            psycopg.connect(_libpq(stack.database_url), autocommit=True) as admin:
+        stack.tally("advance")
+        pid = wait_for(lambda: admin.execute(FINALIZE_BACKEND).fetchone(), 60, 0.05, "finalize to be committing")[0]
+        run_id = runs(stack.database_url, period_id)[-1][0]
+        # Mid-commit, everything written: a reader still sees none of it.
+        assert published_rows(stack.database_url) == {
+            "certified_results": 0, "certified_candidate_results": 0, "winner_assignments": 0}
+        assert election_status(stack.database_url, election_id) == "closed"
+        assert runs(stack.database_url, period_id)[-1][1] == "RUNNING"
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+
+        first = wait_run_over(stack.database_url, period_id, 60)
+        assert first[0] == run_id
+        if first[1] == "FAILED":
+            # Nothing of the run is visible, its partials are dropped, the reason is on record.
+            assert published_rows(stack.database_url, run_id) == {
+                "certified_results": 0, "certified_candidate_results": 0, "winner_assignments": 0}
+            assert election_status(stack.database_url, election_id) == "closed"
+            assert staged_areas(stack.database_url, run_id) == 0
+            assert "administrator command" in first[2], first
+            assert ("tally failed", {"error": first[2]}) in audit_kinds(stack.database_url, run_id)
+            assert "tally completed" not in [k for k, _ in audit_kinds(stack.database_url, run_id)]
+            out = stack.tally("run", str(election_id), str(period_id), "--wait", "--timeout", "60").stdout
+            assert "Winners:" in out
+    reader.check()
+
+    history = runs(stack.database_url, period_id)
+    assert [s for _, s, _ in history] in (["COMPLETED"], ["FAILED", "COMPLETED"]), history
+    assert results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+    completed = history[-1][0]
+    assert [k for k, _ in audit_kinds(stack.database_url, completed)].count("tally completed") == 1
+    assert published_rows(stack.database_url) == published_rows(stack.database_url, completed)
+    assert election_status(stack.database_url, election_id) == "tallied"
+    with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
+        assert conn.execute("SELECT last_value FROM fault_finalize_commits").fetchone()[0] >= 2
