@@ -180,3 +180,45 @@ def check_contest(contest: Contest) -> None:
         if len(group.members) > len(contest.candidates):
             raise DefinitionError(f"{gw}.members", "group is larger than the candidate list")
     METHODS[contest.method].check(contest)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A resolved `tally_operation`, and the configured value it replaced, if it had to fall back."""
+
+    value: str
+    fallback_from: str | None = None  # "missing", or the unknown configured value
+
+    @property
+    def fell_back(self) -> bool:
+        return self.fallback_from is not None
+
+
+def _resolve(configured: Any, default: str) -> Operation:
+    if isinstance(configured, str) and configured in TALLY_OPERATIONS:
+        return Operation(configured)
+    return Operation(default, "missing" if configured in (None, "") else str(configured))
+
+
+def contest_operation(contest: Contest) -> Operation:
+    """The contest's `tally_operation` (annotation, else the method's default).
+
+    A missing, empty or unknown value falls back to the default. `aggregate-results` is refused for a
+    preferential or non-additive method: its winners cannot be summed from the areas' results."""
+    from .methods import METHODS  # the registry imports this module
+
+    method = METHODS[contest.method]
+    operation = _resolve(contest.annotations.get("tally_operation"), method.contest_default)
+    if operation.value == "aggregate-results" and (method.preferential or not method.additive):
+        raise DefinitionError(
+            "contest.annotations.tally_operation",
+            f"aggregate-results cannot count {contest.method}: a preferential method must process all ballots",
+        )
+    return operation
+
+
+def area_operation(contest: Contest, area_annotations: Mapping[str, Any] | None) -> Operation:
+    """An area's `tally_operation` (its ballot style's annotation, else the method's area default)."""
+    from .methods import METHODS
+
+    return _resolve((area_annotations or {}).get("tally_operation"), METHODS[contest.method].area_default)

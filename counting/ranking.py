@@ -28,18 +28,24 @@ def order_by_totals(contest: Contest, totals: Mapping[str, Number]) -> list[str]
 
 
 def top_by_totals(contest: Contest, totals: Mapping[str, Number], seats: int | None = None) -> Outcome:
-    """Sort by total descending, ties by the contest's tie order; the top `seats` win.
+    """Sort by total descending, ties by the contest's tie order; the top `seats` eligible candidates win.
 
-    A tie at the seat cutoff is recorded and noted, as the admin API's certification requires."""
+    An undeclared write-in (the pool of write-ins nobody declared) can never be elected: it is passed
+    over and the seat goes to the next candidate. A tie at the seat cutoff between eligible candidates
+    is recorded and noted, as the admin API's certification requires. `order` lists the winners first,
+    then everyone else by total."""
     seats = contest.seats if seats is None else seats
-    order = order_by_totals(contest, totals)
-    winners = [c for c in order[:seats] if not contest.candidate(c).undeclared_write_in]
+    by_total = order_by_totals(contest, totals)
+    pool = {c.id for c in contest.candidates if c.undeclared_write_in}
+    eligible = [c for c in by_total if c not in pool]
+    winners = eligible[:seats]
+    order = winners + [c for c in by_total if c not in winners]
     outcome = Outcome(totals={c: totals.get(c, 0) for c in contest.candidate_ids}, winners=winners, order=order)
-    if 0 < seats < len(order):
-        cutoff = totals.get(order[seats - 1], 0)
-        if totals.get(order[seats], 0) == cutoff:
-            tied = [c for c in order if totals.get(c, 0) == cutoff]
-            chosen = [c for c in tied if c in order[:seats]]
+    if 0 < seats < len(eligible):
+        cutoff = totals.get(eligible[seats - 1], 0)
+        if totals.get(eligible[seats], 0) == cutoff:
+            tied = [c for c in eligible if totals.get(c, 0) == cutoff]
+            chosen = [c for c in tied if c in winners]
             rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
             outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
             outcome.notes.append(ORDER_NOTE if rule == "tie-break-order" else CUTOFF_NOTE)

@@ -61,7 +61,7 @@ class ContestResult:
                 "invalid_reasons": dict(sorted(p.invalid_reasons.items())),
             },
             "percentages": {
-                "turnout": percentage_json(p.total_votes, self.census or 0),
+                "turnout": None if self.census is None else percentage_json(p.total_votes, self.census),
                 "valid": percentage_json(p.valid, p.total_votes),
                 "blank": percentage_json(p.blank, p.total_votes),
                 "invalid": percentage_json(p.total_invalid, p.total_votes),

@@ -1,15 +1,22 @@
 """Ballot classification: every ballot is exactly one of valid, blank, explicit or implicit invalid.
 
 `total = valid + blank + explicit invalid + implicit invalid`, always: nothing is dropped.
+
+A ballot's class and reason depend only on its marks as a multiset, never on their order: every
+check looks at all the marks before the next check runs, and the checks run in a fixed order:
+unknown candidate, values (rank or checks), overvote, repeats, then counts. Each distinct set of
+marks is judged once per count, however many records carry it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from itertools import chain
+from operator import eq, is_, itemgetter
+from typing import Iterable, Mapping
 
-from .ballots import Ballot, Marks
+from .ballots import MAX_MARKS, Ballot, Marks
 from .contest import Contest
 from .methods import METHODS
 
@@ -85,128 +92,191 @@ class Classification:
     valid: Counter  # canonical marks -> summed weight of the valid ballots with those marks
 
 
-def classify(contest: Contest, groups: Iterable[tuple[Ballot, int]]) -> Classification:
-    """Classify (ballot, records) pairs; a ballot's weight is the summed weight of its records."""
-    kind = METHODS[contest.method].mark_kind
-    check = _CHECKS[kind]
-    known = frozenset(contest.candidate_ids)
-    max_votes = contest.effective_max_votes
-    if kind == "pair" and contest.max_votes is None:
-        n = len(contest.candidates)
-        max_votes = n * (n - 1) // 2
-    p = Participation()
+# What the marks alone decide about a ballot that is neither spoiled nor unreadable, as a plain tuple
+# (it is built once per distinct ballot): (reason or None, candidates marked (pairs, for pairwise-beta),
+# the marks in the canonical order the methods read, whether the ranks have a gap).
+Verdict = tuple[str | None, int, Marks, bool]
+
+
+def classify(
+    contest: Contest, groups: Iterable[tuple[Ballot, int]] = (), plain: Mapping[Marks, int] | None = None
+) -> Classification:
+    """Classify (ballot, records) pairs, a ballot's weight being the summed weight of its records,
+    and the `plain` records: marks (each distinct) -> number of records of weight 1, not spoiled, readable."""
+    judge = Judge(contest)
+    max_votes = judge.max_votes
+    records_total = votes = expected = 0
+    explicit = implicit = over = under = blank = valid_votes = actually = 0
+    reasons: Counter = Counter()
+    alerts: Counter = Counter()
     valid: Counter = Counter()
-    for ballot, records in groups:
-        w = ballot.weight
-        p.total_ballots += records
-        p.total_votes += w
-        p.expected_votes += w * max_votes
-        if ballot.explicit_invalid:
-            p.invalid_explicit += w
+    entries = chain(
+        ((b.marks, b.weight, n, b.explicit_invalid, b.defect, judge) for b, n in groups),
+        ((marks, n, n, False, None, judge.verdict) for marks, n in (plain or {}).items()),
+    )
+    for marks, w, n, explicit_invalid, defect, verdict_of in entries:
+        records_total += n
+        votes += w
+        expected += w * max_votes
+        if explicit_invalid:
+            explicit += w
             continue
-        reason = ballot.defect or _unknown(ballot.marks, known) or check(contest, ballot.marks, max_votes)
-        marked = _marked(kind, ballot.marks)
-        if reason is None and not ballot.marks and contest.blank_policy == "not-allowed":
-            reason = "blank-not-allowed"
-        if reason is None and marked < contest.min_votes:
-            reason = "too-few-marks"
+        reason, marked, canonical, gap = (defect, 0, (), False) if defect else verdict_of(marks)
         if reason is not None:
-            p.invalid_implicit += w
-            p.invalid_reasons[reason] += w
+            implicit += w
+            reasons[reason] += w
             if reason == "too-many-marks":
-                p.over_votes += w
+                over += w
             continue
-        p.under_votes += w * max(0, max_votes - marked)
-        if not ballot.marks:
-            p.blank += w
-            continue
-        p.valid += w
-        p.votes_actually += w * marked
         if marked < max_votes:
-            p.alerts["under-vote"] += w
-        if kind == "rank" and _has_gap(ballot.marks):
-            p.alerts["rank-gap"] += w
-        valid[_canonical(kind, ballot.marks)] += w
-    return Classification(p, valid)
+            under += w * (max_votes - marked)
+        if not marks:
+            blank += w
+            continue
+        valid_votes += w
+        actually += w * marked
+        if marked < max_votes:
+            alerts["under-vote"] += w
+        if gap:
+            alerts["rank-gap"] += w
+        valid[canonical] = valid.get(canonical, 0) + w
+    participation = Participation(
+        total_ballots=records_total,
+        total_votes=votes,
+        valid=valid_votes,
+        blank=blank,
+        invalid_explicit=explicit,
+        invalid_implicit=implicit,
+        invalid_reasons=reasons,
+        alerts=alerts,
+        expected_votes=expected,
+        votes_actually=actually,
+        under_votes=under,
+        over_votes=over,
+    )
+    return Classification(participation, valid)
 
 
 def classify_ballots(contest: Contest, ballots: Iterable[Ballot]) -> Classification:
     return classify(contest, ((b, 1) for b in ballots))
 
 
-def _unknown(marks: Marks, known: frozenset) -> str | None:
-    for candidate, _ in marks:
-        if candidate not in known:
-            return "unknown-candidate"
-    return None
+class Judge:
+    """The verdict on a ballot's marks for one contest. Called, it remembers each distinct set of
+    marks' verdict (groups may repeat marks with other weights); `verdict` computes it afresh."""
+
+    def __init__(self, contest: Contest):
+        self.kind = METHODS[contest.method].mark_kind
+        self.known = frozenset(contest.candidate_ids)
+        self.max_votes = contest.effective_max_votes
+        if self.kind == "pair" and contest.max_votes is None:
+            n = len(contest.candidates)
+            self.max_votes = n * (n - 1) // 2
+        self.min_votes = contest.min_votes
+        self.blank_allowed = contest.blank_policy != "not-allowed"
+        self.check = _CHECKS[self.kind]
+        self.contest = contest
+        # The values of a straightforward ballot, as the very int objects 1, 2, 3... (see `_plain_verdict`).
+        limit = min(self.max_votes, MAX_MARKS) if self.kind in ("check", "rank") else 0
+        self.straight = tuple(range(1, limit + 1)) if self.kind == "rank" else (1,) * limit
+        self.verdicts: dict[Marks, Verdict] = {}
+
+    def __call__(self, marks: Marks) -> Verdict:
+        verdict = self.verdicts.get(marks)
+        if verdict is None:
+            verdict = self.verdicts[marks] = self.verdict(marks)
+        return verdict
+
+    def verdict(self, marks: Marks) -> Verdict:
+        return self._plain_verdict(marks) or self._full_verdict(marks)
+
+    def _plain_verdict(self, marks: Marks) -> Verdict | None:
+        """The common case, decided fast: distinct known candidates, at least `min_votes` and at most
+        `max_votes` of them, each marked 1 (check marks) or ranked 1, 2, 3... in that order (ranks).
+        Values are compared by identity with the int objects of `straight`, so a value that merely
+        equals them (1.0, True) is left to the full checks. None when the marks need the full checks."""
+        k = len(marks)
+        if not 0 < k <= len(self.straight) or k < self.min_votes:
+            return None
+        chosen = dict(marks)  # candidate -> value, in the order marked; shorter when a candidate repeats
+        if len(chosen) != k or not all(map(is_, chosen.values(), self.straight)) or not self.known.issuperset(chosen):
+            return None
+        if self.kind == "rank":
+            return (None, k, tuple(marks), False)
+        return (None, k, tuple(sorted(marks)), False)
+
+    def _full_verdict(self, marks: Marks) -> Verdict:
+        candidates = [candidate for candidate, _ in marks]
+        values = [value for _, value in marks]
+        if not self.known.issuperset(candidates):
+            reason = "unknown-candidate"
+        else:
+            reason = self.check(self, candidates, values)
+        marked = len(marks) if self.kind == "pair" else len(set(candidates))
+        if reason is None and not marks and not self.blank_allowed:
+            reason = "blank-not-allowed"
+        if reason is None and marked < self.min_votes:
+            reason = "too-few-marks"
+        if reason is not None:
+            return (reason, marked, (), False)
+        if self.kind == "rank":
+            return (None, marked, tuple(sorted(marks, key=itemgetter(1, 0))), _has_gap(values))
+        return (None, marked, tuple(sorted(marks)), False)
 
 
-def _marked(kind: str, marks: Marks) -> int:
-    if kind == "pair":
-        return len(marks)
-    return len({c for c, _ in marks})
+# The checks after unknown candidates, one per kind of mark: (judge, candidates, values) -> reason or None.
+# Each looks at every mark before deciding, so the reason never depends on the order of the marks.
 
 
-def _check_marks(contest: Contest, marks: Marks, max_votes: int) -> str | None:
-    seen = set()
-    for candidate, value in marks:
-        if not isinstance(value, int) or value != 1:
-            return "invalid-value"
-        if candidate in seen:
-            return "duplicate-candidate"
-        seen.add(candidate)
-    if len(seen) > max_votes:
+def _repeats(items: list) -> bool:
+    return len(set(items)) != len(items)
+
+
+def _check_marks(judge: Judge, candidates: list, values: list) -> str | None:
+    if not all(isinstance(value, int) and value == 1 for value in values):
+        return "invalid-value"
+    if _repeats(candidates):
+        return "duplicate-candidate"
+    if len(candidates) > judge.max_votes:
         return "too-many-marks"
     return None
 
 
-def _check_points(contest: Contest, marks: Marks, max_votes: int) -> str | None:
-    checks = contest.options.get("checks", 1)
-    seen = set()
-    for candidate, value in marks:
-        if not isinstance(value, int) or not 1 <= value <= checks:
-            return "invalid-value"
-        if candidate in seen:
-            return "duplicate-candidate"
-        seen.add(candidate)
-    if len(seen) > max_votes:
+def _check_points(judge: Judge, candidates: list, values: list) -> str | None:
+    checks = judge.contest.options.get("checks", 1)
+    if not all(isinstance(value, int) and 1 <= value <= checks for value in values):
+        return "invalid-value"
+    if _repeats(candidates):
+        return "duplicate-candidate"
+    if len(candidates) > judge.max_votes:
         return "too-many-marks"
     return None
 
 
-def _check_ranks(contest: Contest, marks: Marks, max_votes: int) -> str | None:
-    by_rank: dict[int, set] = {}
-    by_candidate: dict[str, int] = {}
-    repeated = False
-    for candidate, rank in marks:
-        if not isinstance(rank, int) or not 1 <= rank <= max_votes:
-            return "rank-out-of-range"
-        if candidate in by_candidate:
-            repeated = True
-        by_candidate[candidate] = by_candidate.get(candidate, 0) + 1
-        by_rank.setdefault(rank, set()).add(candidate)
-    overvote = any(len(cs) > 1 for cs in by_rank.values())
-    if overvote and contest.options.get("overvote_rule", INVALIDATE) == INVALIDATE:
+def _check_ranks(judge: Judge, candidates: list, ranks: list) -> str | None:
+    if not all(isinstance(rank, int) and 1 <= rank <= judge.max_votes for rank in ranks):
+        return "rank-out-of-range"
+    options = judge.contest.options
+    overvote = len(set(zip(ranks, candidates))) > len(set(ranks))  # two or more candidates at one rank
+    if overvote and options.get("overvote_rule", INVALIDATE) == INVALIDATE:
         return "overvote"
-    if repeated and contest.options.get("duplicate_candidate_rule", INVALIDATE) == INVALIDATE:
+    if _repeats(candidates) and options.get("duplicate_candidate_rule", INVALIDATE) == INVALIDATE:
         return "duplicate-candidate"
     return None
 
 
-def _check_pairs(contest: Contest, marks: Marks, max_votes: int) -> str | None:
-    known = set(contest.candidate_ids)
-    seen = set()
-    for winner, loser in marks:
-        if not isinstance(loser, str) or loser not in known:
-            return "unknown-candidate" if isinstance(loser, str) else "invalid-value"
-        if winner == loser:
-            return "invalid-value"
-        if (winner, loser) in seen:
-            return "duplicate-pair"
-        if (loser, winner) in seen:
-            return "contradictory-pair"
-        seen.add((winner, loser))
-    if len(seen) > max_votes:
+def _check_pairs(judge: Judge, winners: list, losers: list) -> str | None:
+    named = [loser for loser in losers if isinstance(loser, str)]
+    if not judge.known.issuperset(named):
+        return "unknown-candidate"
+    if len(named) != len(losers) or any(map(eq, winners, losers)):
+        return "invalid-value"
+    pairs = set(zip(winners, losers))
+    if len(pairs) != len(losers):
+        return "duplicate-pair"
+    if not pairs.isdisjoint(zip(losers, winners)):
+        return "contradictory-pair"
+    if len(pairs) > judge.max_votes:
         return "too-many-marks"
     return None
 
@@ -214,12 +284,6 @@ def _check_pairs(contest: Contest, marks: Marks, max_votes: int) -> str | None:
 _CHECKS = {"check": _check_marks, "points": _check_points, "rank": _check_ranks, "pair": _check_pairs}
 
 
-def _has_gap(marks: Marks) -> bool:
-    ranks = sorted({r for _, r in marks})
-    return ranks != list(range(1, len(ranks) + 1))
-
-
-def _canonical(kind: str, marks: Marks) -> Marks:
-    if kind == "rank":
-        return tuple(sorted(marks, key=lambda m: (m[1], m[0])))
-    return tuple(sorted(marks))
+def _has_gap(ranks: list) -> bool:
+    distinct = sorted(set(ranks))
+    return distinct != list(range(1, len(distinct) + 1))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import counting
-from counting.contest import TALLY_OPERATIONS
-from counting.methods import METHODS
+from counting.contest import Operation, area_operation, contest_operation  # the rules live in the engine
 from models.entities import Contest as ContestRow
+
+__all__ = ["Operation", "area_operation", "contest_operation", "engine_contest"]
 
 
 def engine_contest(row: ContestRow) -> counting.Contest:
@@ -39,35 +38,3 @@ def engine_contest(row: ContestRow) -> counting.Contest:
     )
     counting.contest.check_contest(contest)
     return contest
-
-
-@dataclass(frozen=True)
-class Operation:
-    value: str
-    fallback_from: str | None  # the missing/unknown configured value, when the default was used
-
-    @property
-    def fell_back(self) -> bool:
-        return self.fallback_from is not None
-
-
-def _resolve(configured, default: str) -> Operation:
-    if isinstance(configured, str) and configured in TALLY_OPERATIONS:
-        return Operation(configured, None)
-    return Operation(default, "missing" if configured in (None, "") else str(configured))
-
-
-def contest_operation(contest: counting.Contest) -> Operation:
-    """The contest's tally_operation; refuses aggregate-results for a method that is not additive."""
-    method = METHODS[contest.method]
-    op = _resolve(contest.annotations.get("tally_operation"), method.contest_default)
-    if op.value == "aggregate-results" and (method.preferential or not method.additive):
-        raise counting.DefinitionError(
-            "contest.annotations.tally_operation",
-            f"aggregate-results cannot count {contest.method}: a preferential method must process all ballots",
-        )
-    return op
-
-
-def area_operation(contest: counting.Contest, area_annotations: dict | None) -> Operation:
-    return _resolve((area_annotations or {}).get("tally_operation"), METHODS[contest.method].area_default)

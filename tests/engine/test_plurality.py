@@ -105,3 +105,34 @@ def test_an_empty_count_is_a_valid_result():
     assert result["winners"] == ["A"]  # a full tie, decided by the rule and recorded
     assert result["notes"] == [CUTOFF_NOTE]
 
+
+
+def test_an_undeclared_write_in_is_passed_over_and_the_next_candidate_takes_the_seat():
+    field = Contest(
+        id="t",
+        method="plurality-at-large",
+        candidates=(Candidate("W", undeclared_write_in=True), Candidate("A"), Candidate("B"), Candidate("C")),
+        seats=2,
+    )
+    result = count(field, votes(W=90, A=50, B=30, C=30)).to_json()
+    assert result["winners"] == ["A", "B"]  # not ["A"]: the write-in pool leaves no seat vacant
+    assert [(c["id"], c["rank"], c["is_winner"]) for c in result["candidates"]] == [
+        ("A", 1, True),
+        ("B", 2, True),
+        ("W", 3, False),
+        ("C", 4, False),
+    ]
+    # B and C tie for the last seat: a cutoff tie between eligible candidates, the write-in not among them.
+    assert result["ties"] == [
+        {"round": None, "purpose": "cutoff", "candidates": ["B", "C"], "chosen": ["B"], "rule": "candidate-id-asc"}
+    ]
+
+
+def test_a_write_in_tied_at_the_cutoff_is_not_a_cutoff_tie():
+    field = Contest(
+        id="t",
+        method="plurality-at-large",
+        candidates=(Candidate("A"), Candidate("B"), Candidate("W", undeclared_write_in=True)),
+    )
+    result = count(field, votes(A=50, W=50, B=10)).to_json()
+    assert (result["winners"], result["ties"], result["notes"]) == (["A"], [], [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Iterable
 
 import pytest
 
-from counting import Ballot, Candidate, Contest, Participation, count, parse_ballot
-from counting.count import result_from_parts
+from counting import Ballot, Candidate, Contest, DefinitionError, Participation, count, parse_ballot
+from counting.contest import Operation, area_operation, contest_operation
+from counting.count import group_ballots, result_from_parts
 from counting.methods import METHODS, Method
 from counting.ranking import sum_totals, top_by_totals
-from counting.validation import classify_ballots
+from counting.validation import Judge, classify_ballots
 
 ENGINE = Path(__file__).resolve().parents[2] / "counting"
 
@@ -97,6 +99,30 @@ def test_every_reason_code_in_the_engine_is_tested():
     assert codes and codes <= {reason for _, _, reason in CASES}
 
 
+# Ballots with several errors: whatever the order of their marks, one reason, by the fixed precedence
+# unknown candidate, values, overvote, repeats, counts.
+SEVERAL_ERRORS = [
+    (PLURALITY, [["A", 1], ["A", 1], ["B", 2]], "invalid-value"),
+    (PLURALITY, [["A", 1], ["A", 1], ["B", 1], ["C", 1]], "duplicate-candidate"),
+    (PLURALITY, [["A", 2], ["Z", 1]], "unknown-candidate"),
+    (CUMULATIVE, [["A", 0], ["A", 1]], "invalid-value"),
+    (CUMULATIVE, [["A", 1], ["A", 2], ["B", 1], ["C", 1]], "duplicate-candidate"),
+    (RANKED, [["A", 0], ["A", 1]], "rank-out-of-range"),
+    (RANKED, [["A", 1], ["B", 1], ["A", 2]], "overvote"),
+    (RANKED, [["A", 1], ["A", 1]], "duplicate-candidate"),  # one candidate twice at one rank: a repeat
+    (PAIRS, [["A", "B"], ["B", "A"], ["A", "A"]], "invalid-value"),
+    (PAIRS, [["A", "B"], ["A", 7], ["C", "Z"]], "unknown-candidate"),
+    (PAIRS, [["A", "B"], ["A", "B"], ["B", "A"]], "duplicate-pair"),
+    (PAIRS, [["A", "B"], ["B", "A"], ["A", "C"]], "contradictory-pair"),
+]
+
+
+@pytest.mark.parametrize("contest, marks, reason", SEVERAL_ERRORS)
+def test_the_reason_does_not_depend_on_the_order_of_the_marks(contest, marks, reason):
+    for order in itertools.permutations(marks):
+        assert reasons_of(contest, {"marks": list(order)}) == {reason: 1}, order
+
+
 def test_explicit_invalid_wins_over_any_error_and_counts_its_weight():
     p = classify_ballots(PLURALITY, [parse_ballot({"marks": [["Z", 9]], "explicit_invalid": True, "weight": 4})])
     assert (p.participation.invalid_explicit, p.participation.invalid_implicit) == (4, 0)
@@ -131,6 +157,74 @@ def test_several_candidates_at_one_rank_fill_one_rank_under_a_counting_rule():
     ranked = contest("test-ranked", max_votes=2, options={"overvote_rule": "exhaust-immediately"})
     p = classify_ballots(ranked, [parse_ballot({"marks": [["A", 1], ["B", 1], ["C", 2]]})]).participation
     assert p.valid == 1
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        (("A", 1.0),),  # equal to 1, but not an integer
+        (("A", True),),
+        (("A", 1), ("B", 2)),
+        (("B", 2), ("A", 1)),
+        (("A", 1), ("B", 3)),
+        (("A", 2),),
+        (("A", 1), ("B", 2), ("C", 3), ("A", 4)),
+        (("A", 1), ("Z", 2)),
+        (),
+    ],
+)
+@pytest.mark.parametrize("judged", [PLURALITY, RANKED, contest(min_votes=2), contest("test-ranked", min_votes=2)])
+def test_the_fast_verdict_agrees_with_the_full_checks(judged, marks):
+    judge = Judge(judged)
+    assert judge.verdict(marks) == judge._full_verdict(marks)
+
+
+def test_grouping_is_exact_whether_or_not_records_share_objects():
+    marks = (("A", 1), ("B", 2))
+    ballots = [
+        Ballot(marks),
+        Ballot(marks),
+        Ballot(tuple(tuple(m) for m in marks)),  # equal, not the same objects
+        Ballot(marks, weight=3),
+        Ballot(marks, weight=3),
+        Ballot(marks, explicit_invalid=True),
+        Ballot((), defect="malformed-marks"),
+        Ballot(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))),  # five marks, like the internal key of a grouped record
+    ]
+    plain, others = group_ballots(ballots)
+    assert plain == {marks: 3, ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10)): 1}
+    assert sorted(others, key=repr) == sorted(
+        [
+            (Ballot(marks, weight=6), 2),
+            (Ballot(marks, explicit_invalid=True), 1),
+            (Ballot((), defect="malformed-marks"), 1),
+        ],
+        key=repr,
+    )
+
+
+# tally_operation: the engine resolves it, for `count` and for the pipeline alike.
+
+
+def test_a_missing_or_unknown_tally_operation_falls_back_to_the_method_default():
+    assert contest_operation(contest()) == Operation("aggregate-results", "missing")
+    assert contest_operation(RANKED) == Operation("process-ballots-all", "missing")
+    typo = contest(annotations={"tally_operation": "agregate-results"})
+    assert contest_operation(typo) == Operation("aggregate-results", "agregate-results")
+    assert contest_operation(typo).fell_back
+    chosen = contest(annotations={"tally_operation": "skip-candidate-results"})
+    assert contest_operation(chosen) == Operation("skip-candidate-results") and not contest_operation(chosen).fell_back
+    assert area_operation(RANKED, None) == Operation("skip-candidate-results", "missing")
+    assert area_operation(PLURALITY, {"tally_operation": ""}) == Operation("process-ballots-all", "missing")
+    assert area_operation(RANKED, {"tally_operation": "aggregate-results"}) == Operation("aggregate-results")
+
+
+def test_aggregate_results_is_refused_for_preferential_methods_in_one_place():
+    ranked = contest("test-ranked", annotations={"tally_operation": "aggregate-results"})
+    for attempt in (lambda: contest_operation(ranked), lambda: count(ranked, [])):
+        with pytest.raises(DefinitionError) as err:
+            attempt()
+        assert err.value.field == "contest.annotations.tally_operation"
 
 
 # The velvet fixture of counting.md: area of 100 ballots, max 1, min 0.
@@ -175,6 +269,12 @@ def test_velvet_two_areas_aggregate_by_adding_participation():
     assert result["census"] == 200 and result["percentages"]["turnout"] == "71"
     assert {c["id"]: c["total_count"] for c in result["candidates"]}["c1"] == 117
     assert result == count(VELVET, AREA_1 + AREA_2, census=200).to_json()
+
+
+@pytest.mark.parametrize("census, turnout", [(None, None), (0, "0"), (200, "50")])
+def test_turnout_is_null_when_the_census_is_unknown(census, turnout):
+    result = count(VELVET, AREA_1, census=census).to_json()
+    assert (result["census"], result["percentages"]["turnout"]) == (census, turnout)
 
 
 @pytest.mark.parametrize("min_votes, expected", [(0, (5, 5, 0)), (1, (5, 0, 5))])
