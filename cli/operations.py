@@ -3,7 +3,6 @@ commands. They call the same service layer as the admin API."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 

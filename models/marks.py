@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
-from counting.ballots import Marks
+from counting.ballots import Ballot, Marks, parse_ballot
 
 _MARK = struct.Struct(">HH")
 LIMIT = 0xFFFF
@@ -52,6 +52,17 @@ class Decoder:
         if self.kind == "pair":
             return tuple((keys[p], keys[v]) for p, v in _MARK.iter_unpack(data))
         return tuple((keys[p], v) for p, v in _MARK.iter_unpack(data))
+
+
+def stored_ballot(decoder: Decoder, marks: bytes, weight: int, explicit: bool, defect: str | None, raw: str | None) -> Ballot:
+    """The ballot a stored row stands for: its compact marks decoded, or its original record read
+    again when the marks could not be encoded, or just its defect when the record was unreadable."""
+    if defect:
+        return Ballot(weight=weight, explicit_invalid=explicit, defect=defect)
+    if raw is not None:
+        parsed = parse_ballot(json.loads(raw))
+        return Ballot(parsed.marks, weight, parsed.explicit_invalid, parsed.defect)
+    return Ballot(decoder(marks), weight, explicit)
 
 
 def pack_multiset(ballots: Mapping[Marks, int], positions: Mapping[str, int], kind: str) -> bytes:

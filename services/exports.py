@@ -12,7 +12,6 @@ so editing, dropping or reordering a published ballot shows against the audit lo
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import counting
-from counting.ballots import parse_ballot
 from counting.methods import METHODS
 from counting.validation import classify
 from models import entities as m
-from models.marks import Decoder
+from models.marks import Decoder, stored_ballot
 
 from . import audit
 from .audit import GENESIS, canonical_json
@@ -111,13 +109,7 @@ class BallotEntries:
 
     def entry(self, period_id, contest_id, area_id, marks, weight, explicit, defect, raw) -> dict:
         codec = self.contests[contest_id]
-        if defect:
-            ballot = counting.Ballot((), weight, explicit, defect)
-        elif raw is not None:
-            parsed = parse_ballot(json.loads(raw))
-            ballot = counting.Ballot(parsed.marks, weight, parsed.explicit_invalid, parsed.defect)
-        else:
-            ballot = counting.Ballot(codec.decoder(marks), weight, explicit)
+        ballot = stored_ballot(codec.decoder, marks, weight, explicit, defect, raw)
         kind, reason = classification(codec.contest, ballot)
         return {
             "period": self.periods[period_id],

@@ -6,7 +6,6 @@ and finalize publishes only while the run is RUNNING, all in one transaction."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -15,14 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import counting
-from counting.ballots import parse_ballot
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.ranking import sum_totals
 from counting.result import ContestResult
 from counting.validation import Participation, classify
 from models import entities as m
-from models.marks import Decoder, merge, pack_multiset, unpack_multiset
+from models.marks import Decoder, merge, pack_multiset, stored_ballot, unpack_multiset
 
 from . import audit, exports
 from .contests import area_operation, contest_operation, engine_contest
@@ -121,14 +119,7 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
     for marks, explicit, defect, raw, weight, count in grouped:
         weight = int(weight) * area.weight
         records += count
-        if defect:
-            ballot = counting.Ballot(weight=weight, explicit_invalid=explicit, defect=defect)
-        elif raw is not None:
-            parsed = parse_ballot(json.loads(raw))
-            ballot = counting.Ballot(parsed.marks, weight, parsed.explicit_invalid, parsed.defect)
-        else:
-            ballot = counting.Ballot(decoder(marks), weight, explicit)
-        groups.append((ballot, count))
+        groups.append((stored_ballot(decoder, marks, weight, explicit, defect, raw), count))
     classification = classify(contest, groups)
     method = METHODS[contest.method]
     op = area_operation(contest, style.area_annotations).value
