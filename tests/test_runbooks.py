@@ -90,7 +90,7 @@ def test_runbook_commands_print_what_the_runbook_shows(runbook, monkeypatch, tmp
         for command, expected in steps:
             argv = shlex.split(command)
             assert argv[0] == "tally", command
-            result = subprocess.run([str(BIN / "tally"), *argv[1:]], env=env, capture_output=True, text=True,
+            result = subprocess.run([str(BIN / "tally"), *argv[1:]], env=env, cwd=tmp_path, capture_output=True, text=True,
                                     timeout=300)
             if not any(line.startswith("error:") for line in expected):
                 assert result.returncode == 0, f"`{command}` failed: {result.stderr}"
