@@ -80,9 +80,8 @@ def test_area_task_failing_for_good_ends_the_run_failed(stack, fault):
         "certified_results": 0, "certified_candidate_results": 0, "winner_assignments": 0}
     assert period_status(stack.database_url, period_id) == "CLOSED"
     assert election_status(stack.database_url, election_id) == "closed"
+    assert staged_areas(stack.database_url, run_id) == 0
     print(f"{fault}: FAILED {elapsed:.1f} s after advance: {error}")
-    # (Partials of area tasks that were in flight when the run failed may be left behind:
-    # test_failed_run_keeps_no_partials_of_tasks_in_flight.)
 
 
 SLOW_CONTEST = """
@@ -98,16 +97,10 @@ CREATE TRIGGER fault_slow_area BEFORE INSERT OR UPDATE ON staged_area_results
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/pipeline.py process_area checks `run.status == RUNNING` without locking the run row, then "
-    "upserts its staged_area_results row; services/runs.py fail_run deletes the run's staged rows at the "
-    "time it fails the run. An area task already past its status check when the run fails (here: an "
-    "area of the other contest, in flight while the chord error callback fails the run) writes its "
-    "partial after that delete, so a FAILED run keeps staged partials (compressed valid-ballot multisets "
-    "included) for ever; fail_run's 'staged partials dropped' does not hold. Fix: lock the run row "
-    "FOR SHARE in process_area (the status check then waits for fail_run's commit), or re-check the "
-    "status under that lock before the upsert."))
 def test_failed_run_keeps_no_partials_of_tasks_in_flight(stack):
+    """An area task already past its first status check when the run fails must not stage its
+    partial after fail_run dropped the run's staging (it was a bug: the status is now re-checked
+    under the run's row lock before the upsert)."""
     contests = [f.contest("mayor", "instant-runoff", candidates=4),
                 f.contest("council", "plurality-at-large", candidates=5, seats=2, max_votes=2)]
     definition = f.election("fail-inflight", contests, areas=f.area_tree((3, 4)))
