@@ -46,7 +46,7 @@ class RedisServer:
 
     def start(self, timeout: float = 15) -> None:
         self.starts += 1
-        log = open(self.workdir / f"redis-{self.starts}.log", "ab")
+        self._log = log = open(self.workdir / f"redis-{self.starts}.log", "ab")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--daemonize", "no", "--maxmemory-policy", "noeviction"],
@@ -74,6 +74,7 @@ class RedisServer:
             self.proc.send_signal(sig)
         self.proc.wait(timeout=15)
         self.proc = None
+        self._log.close()
 
 
 @contextmanager

@@ -96,3 +96,4 @@ def test_finalize_backend_terminated_mid_commit(stack):
     assert election_status(stack.database_url, election_id) == "tallied"
     with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
         assert conn.execute("SELECT last_value FROM fault_finalize_commits").fetchone()[0] >= 2
+    print(f"finalize backend {pid} terminated mid-commit; runs: {[(s, e) for _, s, e in history]}")
