@@ -16,8 +16,11 @@ GENESIS = "0" * 64
 
 
 def canonical_json(value: Any) -> str:
-    """The one serialisation that is hashed and exported: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The one serialisation that is hashed and exported: sorted keys, no spaces, ASCII only.
+
+    ASCII, because a hostile ballot may carry a lone surrogate, which has no UTF-8 form: escaped,
+    it hashes and exports like any other text instead of blocking the tally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def event_hash(prev_hash: str, seq: int, kind: str, run_id: int | None, created_at: str, payload: Any) -> str:

@@ -267,9 +267,12 @@ def _ballot_row(record: Mapping, codec) -> tuple:
     marks = None if ballot.defect else encode(ballot.marks, positions, kind)
     if marks is not None:
         return marks, ballot.weight, ballot.explicit_invalid, None, None
-    raw = json.dumps({k: v for k, v in record.items() if k not in ("contest", "area")}, sort_keys=True)
     defect = ballot.defect
-    if len(raw) > RAW_LIMIT:
+    try:
+        raw = json.dumps({k: v for k, v in record.items() if k not in ("contest", "area")}, sort_keys=True)
+    except (RecursionError, ValueError):  # nested too deeply to keep: the defect is what is kept
+        raw, defect = None, defect or "malformed-record"
+    if raw is not None and len(raw) > RAW_LIMIT:
         raw, defect = raw[:RAW_LIMIT], defect or "oversized-record"
     return b"", ballot.weight, ballot.explicit_invalid, defect, raw
 
@@ -310,4 +313,6 @@ def read_json(text: str, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError(f"{what}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise LoadError(f"{what}: JSON nested too deeply to read") from None
 

@@ -8,6 +8,7 @@ import logging
 from celery import chord, group
 from celery.exceptions import ChordError
 from celery.result import allow_join_result
+from sqlalchemy.exc import OperationalError
 
 from models import entities as m
 from models.db import after_commit, session_scope
@@ -93,6 +94,13 @@ def finalize(self, run_id: int) -> bool:
     try:
         with self.transaction() as session:
             published = pipeline.finalize(session, run_id)
+    except OperationalError as exc:
+        # A lost connection rolled the whole transaction back: nothing was published, so retrying
+        # is safe; only when the retries are spent does the run end FAILED.
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+        _record_failure(run_id, f"finalize failed: {exc!r}")
+        raise
     except Exception as exc:
         _record_failure(run_id, f"finalize failed: {exc!r}")
         raise
