@@ -107,14 +107,14 @@ class BallotEntries:
             self.contests[row.id] = _ContestCodec(row.key, contest, decoder)
         self._cache: dict[tuple, tuple[dict, str]] = {}
 
-    def entry(self, period_id, contest_id, area_id, marks, weight, explicit, defect, raw) -> dict:
+    def entry(self, period_id, contest_id, marks, weight, explicit, defect, raw) -> dict:
+        """An export entry without its area (the area is added per row, see `hashed`)."""
         codec = self.contests[contest_id]
         ballot = stored_ballot(codec.decoder, marks, weight, explicit, defect, raw)
         kind, reason = classification(codec.contest, ballot)
         return {
             "period": self.periods[period_id],
             "contest": codec.key,
-            "area": self.areas[area_id],
             "marks": [list(mark) for mark in ballot.marks],
             "weight": weight,
             "explicit_invalid": ballot.explicit_invalid,
@@ -125,16 +125,24 @@ class BallotEntries:
         }
 
     def hashed(self, row) -> tuple[dict, str]:
-        """(the entry, sha256 of its canonical JSON) for one stored row."""
-        key = tuple(row)
+        """(the entry, sha256 of its canonical JSON) for one stored row.
+
+        Identical ballots of one contest share everything but their area, so the canonical JSON of
+        the rest is made once and the area spliced in front: "area" sorts before every other key,
+        so the text is exactly canonical_json(entry)."""
+        period_id, contest_id, area_id, *content = row
+        key = (period_id, contest_id, *content)
         found = self._cache.get(key)
         if found is None:
-            entry = self.entry(*row)
-            found = (entry, sha256(canonical_json(entry)))
+            rest = self.entry(period_id, contest_id, *content)
+            found = (rest, canonical_json(rest)[1:])
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = found
-        return found
+        rest, rest_json = found
+        area = self.areas[area_id]
+        text = '{"area":' + canonical_json(area) + "," + rest_json
+        return {"area": area, **rest}, sha256(text)
 
 
 def _rows(session: Session, period_ids: list[int]):

@@ -97,39 +97,72 @@ def _contest_context(session: Session, contest_id: int):
     return row, contest, decoder, positions
 
 
+@dataclass(frozen=True)
+class _AreaTaskPlan:
+    """What every area task of one contest in one run needs besides its ballots."""
+
+    period_id: int
+    contest: counting.Contest
+    decoder: Decoder
+    positions: dict[str, int]
+    areas: dict[int, tuple[int, int, str]]  # area id -> (weight, census, tally_operation)
+
+
+# Per worker process. A run's definitions are frozen while it runs (ballots too), so the plan is
+# read once per (run, contest) instead of once per area: several queries saved on every area task.
+_plans: dict[tuple[str, int, int], _AreaTaskPlan] = {}
+_PLANS_KEPT = 256
+
+
+def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTaskPlan | None:
+    key = (str(session.get_bind().url), run_id, contest_id)  # ids repeat across databases
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    run = session.get(m.TallyRun, run_id)
+    if run is None:
+        return None
+    row, contest, decoder, positions = _contest_context(session, contest_id)
+    _election_areas(session, run.election_id)
+    areas = {
+        s.area_id: (s.area.weight, s.area.census, area_operation(contest, s.area_annotations).value)
+        for s in row.ballot_styles
+    }
+    plan = _AreaTaskPlan(run.voting_period_id, contest, decoder, positions, areas)
+    if len(_plans) >= _PLANS_KEPT:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
+
+
 def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
     """Read one area's ballots in one grouped pass, classify and count them, stage the partial.
     Returns the number of ballot records read (0 when the run is no longer running)."""
-    run = session.get(m.TallyRun, run_id)
-    if run is None or run.status != m.RunStatus.RUNNING:
+    plan = _area_task_plan(session, run_id, contest_id)
+    if plan is None:
         return 0
-    row, contest, decoder, positions = _contest_context(session, contest_id)
-    area = session.get(m.Area, area_id)
-    style = session.scalar(
-        select(m.BallotStyle).where(m.BallotStyle.contest_id == contest_id, m.BallotStyle.area_id == area_id)
-    )
+    contest, decoder = plan.contest, plan.decoder
+    area_weight, census, op = plan.areas[area_id]
     b = m.Ballot
     grouped = session.execute(
         select(b.marks, b.explicit_invalid, b.defect, b.raw, func.sum(b.weight), func.count())
-        .where(b.voting_period_id == run.voting_period_id, b.contest_id == contest_id, b.area_id == area_id)
+        .where(b.voting_period_id == plan.period_id, b.contest_id == contest_id, b.area_id == area_id)
         .group_by(b.marks, b.explicit_invalid, b.defect, b.raw)
     )
     groups = []
     records = 0
     for marks, explicit, defect, raw, weight, count in grouped:
-        weight = int(weight) * area.weight
         records += count
-        groups.append((stored_ballot(decoder, marks, weight, explicit, defect, raw), count))
+        groups.append((stored_ballot(decoder, marks, int(weight) * area_weight, explicit, defect, raw), count))
     classification = classify(contest, groups)
     method = METHODS[contest.method]
-    op = area_operation(contest, style.area_annotations).value
     own = None
     if op == "process-ballots-all":
         own = ContestResult(
-            contest, classification.participation, counting.decide(contest, classification.valid), area.census
+            contest, classification.participation, counting.decide(contest, classification.valid), census
         ).to_json()
     elif op == "skip-candidate-results":
-        own = ContestResult(contest, classification.participation, None, area.census).to_json()
+        own = ContestResult(contest, classification.participation, None, census).to_json()
     staged = {
         "operation": op,
         "participation": classification.participation.to_json(),
@@ -141,7 +174,9 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
                 else None
             ),
         },
-        "valid_ballots": None if method.additive else pack_multiset(classification.valid, positions, method.mark_kind),
+        "valid_ballots": (
+            None if method.additive else pack_multiset(classification.valid, plan.positions, method.mark_kind)
+        ),
         "ballots_read": records,
     }
     # The heartbeat re-checks the run's status under its row lock, held until this commits: a run
