@@ -1,4 +1,4 @@
-"""The audit log is append-only in the database itself and hash-chained."""
+"""The audit log and the cast ballots are append-only in the database itself; audit events are hash-chained."""
 
 from __future__ import annotations
 
@@ -46,3 +46,14 @@ def test_events_chain_by_hash(pg_url):
         assert digest == audit.event_hash(prev, seq, kind, run_id, created_at, payload)
         prev = digest
     assert [r[0] for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("statement", ["UPDATE ballots SET weight = 100", "DELETE FROM ballots"])
+def test_cast_ballots_cannot_be_changed_through_the_database(pg_url, statement):
+    definition = f.election("ballots-1", [f.contest("c", "plurality-at-large")])
+    f.load(pg_url, definition, f.random_ballots(definition, 20, seed=1))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with session_scope(pg_url) as session:
+            session.execute(text(statement))
+    with session_scope(pg_url) as session:
+        assert session.execute(text("SELECT count(*), max(weight) FROM ballots")).one()[0] == 20
