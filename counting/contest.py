@@ -63,7 +63,8 @@ def _require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise DefinitionError(f"{where}.{key}", f"must be an integer, got {value!r}")
     if kind is not int and not isinstance(value, kind):
-        raise DefinitionError(f"{where}.{key}", f"must be a {kind.__name__}, got {value!r}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise DefinitionError(f"{where}.{key}", f"must be of type {names}, got {value!r}")
     return value
 
 
