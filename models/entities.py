@@ -243,6 +243,7 @@ class StagedAreaResult(Base):
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)  # the area's own result, if asked
     valid_ballots: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # compressed multiset, if pooled
     ballots_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    staged_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
 
 
 class StagedContestResult(Base):

@@ -35,6 +35,12 @@ def redispatches(session: Session, run_id: int) -> int:
     )
 
 
+def last_staged(session: Session, run_id: int):
+    """When an area task of the run last staged its partial: area tasks report progress there
+    rather than on the run's row, which every one of them would otherwise queue to update."""
+    return session.scalar(select(func.max(m.StagedAreaResult.staged_at)).where(m.StagedAreaResult.run_id == run_id))
+
+
 def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
     """One pass over live runs; returns a line per action taken. Runs locked by a task that is
     writing to them right now (finalize, aggregate, a heartbeat) are skipped: they are alive."""
@@ -48,7 +54,10 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
         .with_for_update(skip_locked=True)
     ).all()
     for run in runs:
-        last = _aware(run.heartbeat_at or run.started_at or run.created_at)
+        last = max(
+            _aware(run.heartbeat_at or run.started_at or run.created_at),
+            _aware(last_staged(session, run.id)) or deadline,
+        )
         if last > deadline:
             continue
         done = redispatches(session, run.id)

@@ -1,12 +1,9 @@
-"""From stored contests to the engine's, and the tally_operation each scope uses."""
+"""From stored contests to the engine's (the tally_operation rules live in counting.contest)."""
 
 from __future__ import annotations
 
 import counting
-from counting.contest import Operation, area_operation, contest_operation  # the rules live in the engine
 from models.entities import Contest as ContestRow
-
-__all__ = ["Operation", "area_operation", "contest_operation", "engine_contest"]
 
 
 def engine_contest(row: ContestRow) -> counting.Contest:

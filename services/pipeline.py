@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import counting
+from counting.contest import area_operation, contest_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.ranking import sum_totals
@@ -23,7 +24,7 @@ from models import entities as m
 from models.marks import Decoder, merge, pack_multiset, stored_ballot, unpack_multiset
 
 from . import audit, exports
-from .contests import area_operation, contest_operation, engine_contest
+from .contests import engine_contest
 from .runs import fail_run, iso, now
 
 
@@ -182,16 +183,12 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
             None if method.additive else pack_multiset(classification.valid, plan.positions, method.mark_kind)
         ),
         "ballots_read": records,
+        "staged_at": now(),  # the run's progress, read by the reconciler
     }
-    # The heartbeat re-checks the run's status under its row lock, held until this commits: a run
-    # failed meanwhile (reconciler, chord error) gets no partial staged after its staging was dropped.
-    alive = session.execute(
-        update(m.TallyRun)
-        .where(m.TallyRun.id == run_id, m.TallyRun.status == m.RunStatus.RUNNING)
-        .values(heartbeat_at=now())
-        .returning(m.TallyRun.id)
-    ).first()
-    if alive is None:
+    # Re-check the run under a share lock held until this commits: area tasks do not wait for each
+    # other, but a run failed meanwhile (its staging dropped) gets no partial staged after it.
+    status = session.scalar(select(m.TallyRun.status).where(m.TallyRun.id == run_id).with_for_update(read=True))
+    if status != m.RunStatus.RUNNING:
         return 0
     table = m.StagedAreaResult.__table__
     insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
