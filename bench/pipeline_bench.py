@@ -1,6 +1,7 @@
 """The whole distributed tally on the local PostgreSQL and Redis: load, tally, compare with COPY.
 
     .venv/bin/python bench/pipeline_bench.py [--ballots 1000000] [--areas 1000] [--workers 2]
+    .venv/bin/python bench/pipeline_bench.py --ballots 200000 --area-overhead 100 10000
 
 Creates a scratch database and claims a Redis DB number (both removed afterwards), loads one
 instant-runoff contest of N ranked ballots over 10 candidates in M areas through the project's own
@@ -38,7 +39,26 @@ def main() -> None:
     parser.add_argument("--areas", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--area-overhead", nargs=2, type=int, metavar=("FEW", "MANY"),
+                        help="tally the same ballots in FEW and in MANY areas and print the per-area overhead")
     args = parser.parse_args()
+    if not args.area_overhead:
+        figures = run(args.ballots, args.areas, args.workers, args.seed)
+    else:
+        few, many = (run(args.ballots, n, args.workers, args.seed) for n in args.area_overhead)
+        figures = {"few": few, "many": many, "per_area_overhead_ms": round(
+            1000 * (many["tally_seconds"] - few["tally_seconds"]) / (many["areas"] - few["areas"]), 2)}
+    for key, value in figures.items():
+        print(f"{key:28} {value}")
+    print(json.dumps(figures, sort_keys=True))
+    results = [figures] if not args.area_overhead else [figures["few"], figures["many"]]
+    if not all(r["equals_engine_count"] for r in results):
+        sys.exit("the pipeline's result differs from the engine's count")
+
+
+def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
+    """One benchmark: a scratch database and Redis DB, load, tally with `workers` processes."""
+    args = argparse.Namespace(ballots=ballots, areas=areas, workers=workers, seed=seed)
     names = [f"c{i}" for i in range(10)]
     definition = {
         "election": {"id": "bench", "name": "Benchmark"},
@@ -101,11 +121,7 @@ def main() -> None:
         expected = counting.count(contest, [counting.Ballot(tuple((c, r + 1) for r, c in enumerate(rk))) for rk in ranks])
         figures["equals_engine_count"] = (result["winners"], result.get("rounds")) == (
             expected.winners, expected.to_json().get("rounds"))
-    for key, value in figures.items():
-        print(f"{key:28} {value}")
-    print(json.dumps(figures, sort_keys=True))
-    if not figures["equals_engine_count"]:
-        sys.exit("the pipeline's result differs from the engine's count")
+    return figures
 
 
 if __name__ == "__main__":
