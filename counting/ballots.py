@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 Mark = tuple[str, Any]  # (candidate id, rank / checks / 1, or the loser's id for pairwise-beta)
 Marks = tuple[Mark, ...]

@@ -6,9 +6,11 @@ A malformed ballot is stored as cast and counted as invalid with its reason: nev
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -229,35 +231,35 @@ def load_ballots(session: Session, election_key: str, period_name: str, records:
     )
     if live:
         raise LoadError(f"ballots.period: period {period_name!r} is being or has been tallied; ballots are frozen")
-    contests = {c.key: c for c in election.contests}
-    areas = {a.key: a for a in election.areas}
-    allowed = {(s.contest_id, s.area_id) for c in contests.values() for s in c.ballot_styles}
+    # Plain ids and codecs, looked up per record: ORM attribute access would cost more than the rest.
+    contests = {c.key: c.id for c in election.contests}
+    areas = {a.key: a.id for a in election.areas}
+    allowed = {(s.contest_id, s.area_id) for c in election.contests for s in c.ballot_styles}
     codecs = {
         c.id: ({cand.key: cand.position for cand in c.candidates}, METHODS[c.method].mark_kind)
-        for c in contests.values()
+        for c in election.contests
     }
     rows = []
     stored_raw = 0
-    by_contest: dict[str, int] = {}
+    by_contest: Counter = Counter()
     for i, record in enumerate(records):
-        where = f"ballots[{i}]"
         if not isinstance(record, Mapping):
-            raise LoadError(f"{where}: must be an object with contest and area")
-        contest = contests.get(str(record.get("contest")))
-        area = areas.get(str(record.get("area")))
-        if contest is None:
-            raise LoadError(f"{where}.contest: unknown contest {record.get('contest')!r}")
-        if area is None:
-            raise LoadError(f"{where}.area: unknown area {record.get('area')!r}")
-        if (contest.id, area.id) not in allowed:
-            raise LoadError(f"{where}.area: contest {contest.key!r} is not on the ballot in area {area.key!r}")
-        row = _ballot_row(record, codecs[contest.id])
+            raise LoadError(f"ballots[{i}]: must be an object with contest and area")
+        contest_key, area_key = str(record.get("contest")), str(record.get("area"))
+        contest_id, area_id = contests.get(contest_key), areas.get(area_key)
+        if contest_id is None:
+            raise LoadError(f"ballots[{i}].contest: unknown contest {record.get('contest')!r}")
+        if area_id is None:
+            raise LoadError(f"ballots[{i}].area: unknown area {record.get('area')!r}")
+        if (contest_id, area_id) not in allowed:
+            raise LoadError(f"ballots[{i}].area: contest {contest_key!r} is not on the ballot in area {area_key!r}")
+        row = _ballot_row(record, codecs[contest_id])
         stored_raw += row[4] is not None
-        rows.append((contest.id, area.id) + row)
-        by_contest[contest.key] = by_contest.get(contest.key, 0) + 1
+        rows.append((contest_id, area_id) + row)
+        by_contest[contest_key] += 1
     rows.sort(key=lambda r: (r[0], r[1]))  # one area's ballots stored together: read in one pass
     insert_ballot_rows(session, period.id, rows)
-    return BallotReport(len(rows), stored_raw, by_contest)
+    return BallotReport(len(rows), stored_raw, dict(by_contest))
 
 
 def _ballot_row(record: Mapping, codec) -> tuple:
