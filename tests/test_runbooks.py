@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
