@@ -173,3 +173,17 @@ def contested_ballots(definition: dict, contest_key: str, n: int, seed: int = 1)
         out.append({"contest": contest_key, "area": rng.choice(areas),
                     "marks": [[cid, r + 1] for r, cid in enumerate(order)]})
     return out
+
+
+def started_run(url: str, election_id: int, period_id: int):
+    """Close the period and start a run in-process without dispatching anything (the caller plays
+    the area tasks); returns (run id, plan: one list of AreaJobs per contest)."""
+    from models import entities as m
+    from services import pipeline
+
+    with session_scope(url) as session:
+        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
+        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
+        session.add(run)
+        session.flush()
+        return run.id, pipeline.start(session, run.id)

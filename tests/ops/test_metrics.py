@@ -47,13 +47,8 @@ def _running(url: str, staged: int) -> tuple[int, int, int]:
     definition = f.election("metrics-live", [f.contest("mayor", "plurality-at-large", candidates=3)])
     ballots = f.random_ballots(definition, 300, seed=6)
     election_id, period_id = f.load(url, definition, ballots)
-    with session_scope(url) as session:
-        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
-        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        jobs = pipeline.start(session, run_id)[0]
+    run_id, plan = f.started_run(url, election_id, period_id)
+    jobs = plan[0]
     read = 0
     for job in jobs[:staged]:
         with session_scope(url) as session:

@@ -97,13 +97,7 @@ def test_area_task_twice_changes_nothing(embedded_db):
     definition = f.election("idem-1", [f.contest("mayor", "plurality-at-large", candidates=3)])
     ballots = f.random_ballots(definition, 500, seed=11)
     election_id, period_id = f.load(embedded_db, definition, ballots)
-    with session_scope(embedded_db) as session:
-        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
-        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        plan = pipeline.start(session, run_id)
+    run_id, plan = f.started_run(embedded_db, election_id, period_id)
     jobs = plan[0]
 
     def staged():
@@ -176,13 +170,8 @@ def test_failing_tally_ends_failed_and_retry_succeeds(stack):
 def test_area_task_of_a_failed_run_stages_nothing(embedded_db):
     definition = f.election("late-1", [f.contest("mayor", "plurality-at-large")])
     election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 100, seed=2))
-    with session_scope(embedded_db) as session:
-        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
-        run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        job = pipeline.start(session, run_id)[0][0]
+    run_id, plan = f.started_run(embedded_db, election_id, period_id)
+    job = plan[0][0]
     with session_scope(embedded_db) as session:  # the task loaded its run while it was RUNNING...
         task_run = session.get(m.TallyRun, run_id)
         assert task_run.status == m.RunStatus.RUNNING
