@@ -82,6 +82,9 @@ class VotingPeriod(Base):
         Enum(PeriodStatus, native_enum=False, length=10), default=PeriodStatus.OPEN
     )
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # The period's ballot hash chain (services.exports), extended by every load in cast order.
+    ballots_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
 
     election: Mapped[Election] = relationship(back_populates="periods")
 
@@ -174,15 +177,17 @@ class BallotStyle(Base):
 class Ballot(Base):
     """One cast ballot. `marks` is the compact encoding of models.marks; a record that cannot be
     encoded (unknown candidate, odd values) keeps its original JSON in `raw` so nothing is lost.
-    Loaders insert ballots grouped by (contest, area) so one area is read in one sequential pass."""
+    Loaders insert ballots grouped by (contest, area) so one area is read in one sequential pass.
+    The ids are checked by the loader against the election's ballot styles instead of by foreign
+    keys on PostgreSQL (migration 0004 says why)."""
 
     __tablename__ = "ballots"
     __table_args__ = (Index("ix_ballots_period_contest_area", "voting_period_id", "contest_id", "area_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    voting_period_id: Mapped[int] = mapped_column(ForeignKey("voting_periods.id", ondelete="CASCADE"))
-    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
-    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    voting_period_id: Mapped[int] = mapped_column(Integer)
+    contest_id: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int] = mapped_column(Integer)
     marks: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     weight: Mapped[int] = mapped_column(Integer, default=1)
     explicit_invalid: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -43,7 +43,7 @@ def sha256(text: str) -> str:
 
 
 def link(prev_chain: str, ballot_hash: str) -> str:
-    return sha256(prev_chain + ballot_hash)
+    return hashlib.sha256((prev_chain + ballot_hash).encode("ascii")).hexdigest()  # once per ballot: inlined
 
 
 def contest_definition(row: m.Contest) -> dict:
@@ -106,6 +106,7 @@ class BallotEntries:
             decoder = Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
             self.contests[row.id] = _ContestCodec(row.key, contest, decoder)
         self._cache: dict[tuple, tuple[dict, str]] = {}
+        self._area_json = {a.id: '{"area":' + canonical_json(a.key) + "," for a in election.areas}
 
     def entry(self, period_id, contest_id, marks, weight, explicit, defect, raw) -> dict:
         """An export entry without its area (the area is added per row, see `hashed`)."""
@@ -125,12 +126,21 @@ class BallotEntries:
         }
 
     def hashed(self, row) -> tuple[dict, str]:
-        """(the entry, sha256 of its canonical JSON) for one stored row.
+        """(the entry, sha256 of its canonical JSON) for one stored row."""
+        rest, rest_json = self._rest(row)
+        return {"area": self.areas[row[2]], **rest}, sha256(self._area_json[row[2]] + rest_json)
+
+    def digest(self, row) -> str:
+        """sha256 of one stored row's entry, as `hashed` gives it."""
+        return sha256(self._area_json[row[2]] + self._rest(row)[1])
+
+    def _rest(self, row) -> tuple[dict, str]:
+        """The entry without its area, and its canonical JSON without the opening brace.
 
         Identical ballots of one contest share everything but their area, so the canonical JSON of
         the rest is made once and the area spliced in front: "area" sorts before every other key,
         so the text is exactly canonical_json(entry)."""
-        period_id, contest_id, area_id, *content = row
+        period_id, contest_id, _area_id, *content = row
         key = (period_id, contest_id, *content)
         found = self._cache.get(key)
         if found is None:
@@ -139,10 +149,7 @@ class BallotEntries:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = found
-        rest, rest_json = found
-        area = self.areas[area_id]
-        text = '{"area":' + canonical_json(area) + "," + rest_json
-        return {"area": area, **rest}, sha256(text)
+        return found
 
 
 def _rows(session: Session, period_ids: list[int]):
@@ -168,11 +175,21 @@ def period_chain(session: Session, period_id: int) -> tuple[int, str]:
     return count, chain
 
 
-def completion_record(session: Session, run: m.TallyRun, contest_results: dict[str, dict]) -> dict:
+def period_chain_state(session: Session, period: m.VotingPeriod) -> tuple[int, str]:
+    """(ballots, chain head) of a period as the loader keeps them; for ballots loaded before
+    migration 0004 kept the chain, computed from the rows once."""
+    if period.ballots_chain_head is None and period.ballots_count:
+        period.ballots_count, period.ballots_chain_head = period_chain(session, period.id)
+    return period.ballots_count, period.ballots_chain_head or GENESIS
+
+
+def completion_record(session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int) -> dict:
     """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
     contest's result (rounds are in the 'tally round' events), so the audit log alone says what
-    was counted and what came out."""
-    count, head = period_chain(session, run.voting_period_id)
+    was counted and what came out. Refuses when the tally did not read exactly the ballots loaded."""
+    count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
+    if counted != count:
+        raise RuntimeError(f"the tally read {counted} ballot(s) but {count} were loaded into the period")
     run.ballots_chain_head = head
     return {
         "ballots_chain_head": head,

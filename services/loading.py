@@ -6,6 +6,7 @@ A malformed ballot is stored as cast and counted as invalid with its reason: nev
 from __future__ import annotations
 
 import json
+import marshal
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from models import entities as m
 from models.marks import encode
 
 from .errors import ServiceError
+from .exports import BallotEntries, link, period_chain_state
 
 RAW_LIMIT = 65536  # longest original record kept verbatim; longer ones are oversized anyway
 
@@ -215,15 +217,25 @@ class BallotReport:
     by_contest: dict[str, int]
 
 
+# A stored row's content: (marks, weight, explicit_invalid, defect, raw).
+Content = tuple
+
+
 def load_ballots(session: Session, election_key: str, period_name: str, records: Iterable[Any]) -> BallotReport:
     """Store ballots for one voting period. Records must name a known contest and area (else the
-    whole file is refused and nothing is stored); their content is stored as cast, whatever it is."""
+    whole file is refused and nothing is stored); their content is stored as cast, whatever it is.
+
+    Rows are stored grouped by (contest, area), so that an area is read in one pass, and the
+    period's ballot hash chain is extended over them in that order: finalize reads the chain head
+    instead of hashing every ballot again. Identical records cost one dictionary lookup each."""
     election = session.scalar(select(m.Election).where(m.Election.key == election_key))
     if election is None:
         raise LoadError(f"ballots.election: unknown election {election_key!r}")
     period = next((p for p in election.periods if p.name == period_name), None)
     if period is None:
         raise LoadError(f"ballots.period: election {election_key!r} has no voting period {period_name!r}")
+    # One load of a period at a time (the chain follows cast order), and none while advance closes it.
+    session.execute(select(m.VotingPeriod.id).where(m.VotingPeriod.id == period.id).with_for_update())
     live = session.scalar(
         select(func.count(m.TallyRun.id)).where(
             m.TallyRun.voting_period_id == period.id, m.TallyRun.status.in_(m.LIVE_RUN_STATUSES)
@@ -231,38 +243,99 @@ def load_ballots(session: Session, election_key: str, period_name: str, records:
     )
     if live:
         raise LoadError(f"ballots.period: period {period_name!r} is being or has been tallied; ballots are frozen")
+    buckets, stored_raw = _read_records(election, records)
+    count, chain = period_chain_state(session, period)
+    entries = BallotEntries(session, election)
+    by_contest: Counter = Counter()
+    contest_keys = {c.id: c.key for c in election.contests}
+    writer = _CopyWriter(session, period.id) if session.get_bind().dialect.name == "postgresql" else _RowWriter(session, period.id)
+    period_id = period.id
+    with writer:
+        for (contest_id, area_id), contents in sorted(buckets.items()):
+            # Identical ballots of one area have the same entry hash and the same stored row.
+            done: dict[int, tuple[str, Any]] = {}
+            lines = []
+            for content in contents:
+                found = done.get(id(content))
+                if found is None:
+                    digest = entries.digest((period_id, contest_id, area_id) + content)
+                    found = done[id(content)] = (digest, writer.row(contest_id, area_id, content))
+                chain = link(chain, found[0])
+                lines.append(found[1])
+            writer.write(lines)
+            by_contest[contest_keys[contest_id]] += len(contents)
+    loaded = sum(by_contest.values())
+    period.ballots_count = count + loaded
+    period.ballots_chain_head = chain
+    return BallotReport(loaded, stored_raw, dict(by_contest))
+
+
+def _read_records(election: m.Election, records: Iterable[Any]) -> tuple[dict[tuple[int, int], list[Content]], int]:
+    """The records' contents grouped by (contest id, area id), in file order within each group
+    (identical records share one content object), and how many are kept verbatim. Refuses the
+    file at the first record that names an unknown contest or area."""
     # Plain ids and codecs, looked up per record: ORM attribute access would cost more than the rest.
-    contests = {c.key: c.id for c in election.contests}
-    areas = {a.key: a.id for a in election.areas}
-    allowed = {(s.contest_id, s.area_id) for c in election.contests for s in c.ballot_styles}
+    styles = {(c.key, s.area.key): (c.id, s.area_id) for c in election.contests for s in c.ballot_styles}
     codecs = {
         c.id: ({cand.key: cand.position for cand in c.candidates}, METHODS[c.method].mark_kind)
         for c in election.contests
     }
-    rows = []
+    parsed: dict[tuple, Content] = {}
+    buckets: dict[tuple[int, int], list[Content]] = {}
     stored_raw = 0
-    by_contest: Counter = Counter()
     for i, record in enumerate(records):
-        if not isinstance(record, Mapping):
+        if type(record) is not dict and not isinstance(record, Mapping):
             raise LoadError(f"ballots[{i}]: must be an object with contest and area")
-        contest_key, area_key = str(record.get("contest")), str(record.get("area"))
-        contest_id, area_id = contests.get(contest_key), areas.get(area_key)
-        if contest_id is None:
-            raise LoadError(f"ballots[{i}].contest: unknown contest {record.get('contest')!r}")
-        if area_id is None:
-            raise LoadError(f"ballots[{i}].area: unknown area {record.get('area')!r}")
-        if (contest_id, area_id) not in allowed:
-            raise LoadError(f"ballots[{i}].area: contest {contest_key!r} is not on the ballot in area {area_key!r}")
-        row = _ballot_row(record, codecs[contest_id])
-        stored_raw += row[4] is not None
-        rows.append((contest_id, area_id) + row)
-        by_contest[contest_key] += 1
-    rows.sort(key=lambda r: (r[0], r[1]))  # one area's ballots stored together: read in one pass
-    insert_ballot_rows(session, period.id, rows)
-    return BallotReport(len(rows), stored_raw, dict(by_contest))
+        try:
+            ids = styles.get((record.get("contest"), record.get("area")))
+        except TypeError:  # an unhashable contest or area value
+            ids = None
+        if ids is None:
+            ids = _style_of(election, styles, record, i)
+        key = _record_key(record)
+        content = parsed.get((ids[0], key)) if key is not None else None
+        if content is None:
+            content = _ballot_row(record, codecs[ids[0]])
+            if content[4] is not None:  # kept verbatim: depends on the whole record, never shared
+                stored_raw += 1
+            elif key is not None:
+                parsed[(ids[0], key)] = content
+        bucket = buckets.get(ids)
+        if bucket is None:
+            bucket = buckets[ids] = []
+        bucket.append(content)
+    return buckets, stored_raw
 
 
-def _ballot_row(record: Mapping, codec) -> tuple:
+def _style_of(election: m.Election, styles: Mapping, record: Mapping, i: int) -> tuple[int, int]:
+    """(contest id, area id) of a record whose ids are not plain keys (numbers, say), or the
+    reason the file is refused."""
+    contest_key, area_key = str(record.get("contest")), str(record.get("area"))
+    ids = styles.get((contest_key, area_key))
+    if ids is not None:
+        return ids
+    if contest_key not in {c.key for c in election.contests}:
+        raise LoadError(f"ballots[{i}].contest: unknown contest {record.get('contest')!r}")
+    if area_key not in {a.key for a in election.areas}:
+        raise LoadError(f"ballots[{i}].area: unknown area {record.get('area')!r}")
+    raise LoadError(f"ballots[{i}].area: contest {contest_key!r} is not on the ballot in area {area_key!r}")
+
+
+def _record_key(record: Mapping) -> tuple | None:
+    """A key that two records share only if they are read as the same ballot, or None when the
+    record is not plain enough to tell cheaply. marshal keeps types apart (1, 1.0 and True are
+    equal in Python but not as votes) and refuses what it cannot write."""
+    weight = record.get("weight", 1)
+    explicit = record.get("explicit_invalid", False)
+    if type(weight) is not int or type(explicit) is not bool:
+        return None
+    try:
+        return marshal.dumps(record.get("marks", []), 0), weight, explicit
+    except ValueError:
+        return None
+
+
+def _ballot_row(record: Mapping, codec) -> Content:
     """(marks, weight, explicit_invalid, defect, raw) for one record."""
     positions, kind = codec
     ballot = counting.parse_ballot({k: v for k, v in record.items() if k not in ("contest", "area")})
@@ -279,35 +352,76 @@ def _ballot_row(record: Mapping, codec) -> tuple:
     return b"", ballot.weight, ballot.explicit_invalid, defect, raw
 
 
-def insert_ballot_rows(session: Session, period_id: int, rows: list[tuple]) -> None:
-    """Bulk insert (contest_id, area_id, marks, weight, explicit_invalid, defect, raw) rows:
-    COPY on PostgreSQL, executemany elsewhere."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()
-        columns = "voting_period_id, contest_id, area_id, marks, weight, explicit_invalid, defect, raw"
-        with cursor.copy(f"COPY ballots ({columns}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((period_id,) + r)
-        return
-    session.execute(
-        m.Ballot.__table__.insert(),
-        [
-            dict(
-                voting_period_id=period_id,
-                contest_id=r[0],
-                area_id=r[1],
-                marks=r[2],
-                weight=r[3],
-                explicit_invalid=r[4],
-                defect=r[5],
-                raw=r[6],
-            )
-            for r in rows
-        ],
-    )
+_COLUMNS = ("voting_period_id", "contest_id", "area_id", "marks", "weight", "explicit_invalid", "defect", "raw")
+
+
+class _CopyWriter:
+    """Rows as COPY text lines, sent in large pieces: PostgreSQL parses one piece while Python
+    makes the next."""
+
+    PIECE = 20_000
+
+    def __init__(self, session: Session, period_id: int):
+        self.cursor = session.connection().connection.driver_connection.cursor()
+        self.period = b"%d" % period_id
+        self.lines: list[bytes] = []
+        self.tails: dict[int, bytes] = {}  # id(content) -> the line after its ids
+
+    def __enter__(self):
+        self.context = self.cursor.copy(f"COPY ballots ({', '.join(_COLUMNS)}) FROM STDIN")
+        self.copy = self.context.__enter__()
+        return self
+
+    def row(self, contest_id: int, area_id: int, content: Content) -> bytes:
+        tail = self.tails.get(id(content))
+        if tail is None:
+            marks, weight, explicit, defect, raw = content
+            tail = self.tails[id(content)] = b"\t".join(
+                (b"\\\\x" + marks.hex().encode(), b"%d" % weight, b"t" if explicit else b"f",
+                 _copy_text(defect), _copy_text(raw))
+            ) + b"\n"
+        return b"%s\t%d\t%d\t%s" % (self.period, contest_id, area_id, tail)
+
+    def write(self, lines: list[bytes]) -> None:
+        self.lines += lines
+        if len(self.lines) >= self.PIECE:
+            self.copy.write(b"".join(self.lines))
+            self.lines.clear()
+
+    def __exit__(self, *exc):
+        if exc[0] is None and self.lines:
+            self.copy.write(b"".join(self.lines))
+        return self.context.__exit__(*exc)
+
+
+def _copy_text(value: str | None) -> bytes:
+    if value is None:
+        return b"\\N"
+    escaped = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return escaped.encode("utf-8")
+
+
+class _RowWriter:
+    """executemany where COPY does not exist (the embedded SQLite default)."""
+
+    def __init__(self, session: Session, period_id: int):
+        self.session = session
+        self.period_id = period_id
+        self.rows: list[dict] = []
+
+    def __enter__(self):
+        return self
+
+    def row(self, contest_id: int, area_id: int, content: Content) -> dict:
+        return dict(zip(_COLUMNS, (self.period_id, contest_id, area_id, *content)))
+
+    def write(self, rows: list[dict]) -> None:
+        self.rows += rows
+
+    def __exit__(self, *exc):
+        if exc[0] is None and self.rows:
+            self.session.execute(m.Ballot.__table__.insert(), self.rows)
+        return False
 
 
 def read_json(text: str, what: str) -> Any:

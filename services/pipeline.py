@@ -341,7 +341,9 @@ def finalize(session: Session, run_id: int) -> bool:
             "ties_detected": ties_total,
             "ballots": ballots,
             "completed_at": iso(run.completed_at),
-            **exports.completion_record(session, run, {c.key: staged[c.id]["contest"] for c in election.contests}),
+            **exports.completion_record(
+                session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots
+            ),
         },
         run_id=run.id,
     )
