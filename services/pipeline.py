@@ -21,9 +21,10 @@ from counting.ranking import sum_totals
 from counting.result import ContestResult
 from counting.validation import Participation, classify
 from models import entities as m
-from models.marks import Decoder, merge, pack_multiset, stored_ballot, unpack_multiset
+from models.marks import Decoder, merge_multisets, pack_multiset
 
 from . import audit, exports
+from .area_count import StoredBallotJudge, count_area
 from .contests import engine_contest
 from .runs import fail_run, iso, now
 
@@ -104,15 +105,14 @@ class _AreaTaskPlan:
 
     period_id: int
     contest: counting.Contest
-    decoder: Decoder
-    positions: dict[str, int]
+    judge: StoredBallotJudge
     areas: dict[int, tuple[int, int, str]]  # area id -> (weight, census, tally_operation)
 
 
 # Per worker process. A run's definitions are frozen while it runs (ballots too), so the plan is
-# read once per (run, contest) instead of once per area: several queries saved on every area task.
+# read once per (run, contest) instead of once per area, and each distinct ballot judged once.
 _plans: dict[tuple[str, int, int], _AreaTaskPlan] = {}
-_PLANS_KEPT = 256
+_PLANS_KEPT = 16
 
 
 def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTaskPlan | None:
@@ -123,17 +123,34 @@ def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTask
     run = session.get(m.TallyRun, run_id)
     if run is None:
         return None
-    row, contest, decoder, positions = _contest_context(session, contest_id)
+    row, contest, decoder, _ = _contest_context(session, contest_id)
     _election_areas(session, run.election_id)
     areas = {
         s.area_id: (s.area.weight, s.area.census, area_operation(contest, s.area_annotations).value)
         for s in row.ballot_styles
     }
-    plan = _AreaTaskPlan(run.voting_period_id, contest, decoder, positions, areas)
+    plan = _AreaTaskPlan(run.voting_period_id, contest, StoredBallotJudge(contest, decoder), areas)
     if len(_plans) >= _PLANS_KEPT:
         _plans.clear()
     _plans[key] = plan
     return plan
+
+
+_GROUPED = (
+    "SELECT marks, explicit_invalid, defect, raw, sum(weight), count(*) FROM ballots"
+    " WHERE voting_period_id = {0} AND contest_id = {0} AND area_id = {0}"
+    " GROUP BY marks, explicit_invalid, defect, raw"
+)
+
+
+def _grouped_rows(session: Session, period_id: int, contest_id: int, area_id: int) -> list[tuple]:
+    """The area's ballots grouped, straight from the driver: at thousands of distinct ballots per
+    area, result rows made by SQLAlchemy would cost more than the count."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(_GROUPED.format("%s" if postgres else "?"), (period_id, contest_id, area_id))
+    return cursor.fetchall()
 
 
 def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
@@ -146,43 +163,29 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
         # A staged partial can always be made again, so its commit need not wait for the disk: a
         # database crash that loses it fails or stalls the run (retry / reconciler), never the count.
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    contest, decoder = plan.contest, plan.decoder
+    contest = plan.contest
     area_weight, census, op = plan.areas[area_id]
-    b = m.Ballot
-    grouped = session.execute(
-        select(b.marks, b.explicit_invalid, b.defect, b.raw, func.sum(b.weight), func.count())
-        .where(b.voting_period_id == plan.period_id, b.contest_id == contest_id, b.area_id == area_id)
-        .group_by(b.marks, b.explicit_invalid, b.defect, b.raw)
-    )
-    groups = []
-    records = 0
-    for marks, explicit, defect, raw, weight, count in grouped:
-        records += count
-        groups.append((stored_ballot(decoder, marks, int(weight) * area_weight, explicit, defect, raw), count))
-    classification = classify(contest, groups)
     method = METHODS[contest.method]
+    rows = _grouped_rows(session, plan.period_id, contest_id, area_id)
+    counted = count_area(plan.judge, rows, area_weight, canonical=method.additive or op == "process-ballots-all")
     own = None
     if op == "process-ballots-all":
-        own = ContestResult(
-            contest, classification.participation, counting.decide(contest, classification.valid), census
-        ).to_json()
+        own = ContestResult(contest, counted.participation, counting.decide(contest, counted.valid), census).to_json()
     elif op == "skip-candidate-results":
-        own = ContestResult(contest, classification.participation, None, census).to_json()
+        own = ContestResult(contest, counted.participation, None, census).to_json()
     staged = {
         "operation": op,
-        "participation": classification.participation.to_json(),
+        "participation": counted.participation.to_json(),
         "result": {
             "area": own,
             "totals": (
-                {c: exact_json(v) for c, v in method.totals(contest, classification.valid).items()}
+                {c: exact_json(v) for c, v in method.totals(contest, counted.valid).items()}
                 if method.additive
                 else None
             ),
         },
-        "valid_ballots": (
-            None if method.additive else pack_multiset(classification.valid, plan.positions, method.mark_kind)
-        ),
-        "ballots_read": records,
+        "valid_ballots": None if method.additive else pack_multiset(counted.valid_stored),
+        "ballots_read": counted.participation.total_ballots,
         "staged_at": now(),  # the run's progress, read by the reconciler
     }
     # Re-check the run under a share lock held until this commits: area tasks do not wait for each
@@ -194,7 +197,7 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
     insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
     stmt = insert(table).values(run_id=run_id, contest_id=contest_id, area_id=area_id, **staged)
     session.execute(stmt.on_conflict_do_update(index_elements=["run_id", "contest_id", "area_id"], set_=staged))
-    return records
+    return counted.participation.total_ballots
 
 
 def _exact(value) -> int | Fraction:
@@ -252,8 +255,9 @@ class _ContestStage:
                 [{c: _exact(v) for c, v in self.staged[a].result["totals"].items()} for a in area_ids]
             )
             return self.method.decide(self.contest, totals)
-        pooled = merge(unpack_multiset(self.staged[a].valid_ballots, self.decoder) for a in area_ids)
-        return counting.decide(self.contest, pooled)
+        pooled = merge_multisets(self.staged[a].valid_ballots for a in area_ids)
+        ballots = [(counting.Ballot(self.decoder(marks), weight), 1) for marks, weight in pooled.items()]
+        return counting.decide(self.contest, classify(self.contest, ballots).valid)
 
     def result(self, area_ids, operation: str) -> dict:
         census = sum(self.areas[a].census for a in area_ids)
