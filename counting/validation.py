@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from operator import eq, is_, itemgetter
 from typing import Iterable, Mapping
 
@@ -109,29 +109,44 @@ def classify(
     explicit = implicit = over = under = blank = valid_votes = actually = 0
     reasons: Counter = Counter()
     alerts: Counter = Counter()
-    valid: Counter = Counter()
+    plain = plain if plain is not None else {}
+    # A valid plain ballot whose marks are already canonical keeps the entry grouping made for it:
+    # copying `plain` reuses the stored hashes, where inserting every key again would hash it anew.
+    valid: Counter = Counter(plain)
+    dropped: list[Marks] = []  # copied marks that are not a valid ballot's canonical marks
+    to_add: list[tuple[Marks, int]] = []  # (canonical marks, weight) of the other valid ballots
+    counts = plain.values()
+    # (marks, weight, records, explicit invalid, defect, whether `valid` holds a copy of the entry)
     entries = chain(
-        ((b.marks, b.weight, n, b.explicit_invalid, b.defect, judge) for b, n in groups),
-        ((marks, n, n, False, None, judge.verdict) for marks, n in (plain or {}).items()),
+        ((b.marks, b.weight, n, b.explicit_invalid, b.defect, False) for b, n in groups),
+        zip(plain, counts, counts, repeat(False), repeat(None), repeat(True)),
     )
-    for marks, w, n, explicit_invalid, defect, verdict_of in entries:
+    remembered, fresh = judge, judge.verdict  # groups may repeat marks; plain marks are distinct
+    for marks, w, n, explicit_invalid, defect, copied in entries:
         records_total += n
         votes += w
         expected += w * max_votes
         if explicit_invalid:
             explicit += w
             continue
-        reason, marked, canonical, gap = (defect, 0, (), False) if defect else verdict_of(marks)
+        if defect:
+            reason, marked, canonical, gap = defect, 0, (), False
+        else:
+            reason, marked, canonical, gap = fresh(marks) if copied else remembered(marks)
         if reason is not None:
             implicit += w
             reasons[reason] += w
             if reason == "too-many-marks":
                 over += w
+            if copied:
+                dropped.append(marks)
             continue
         if marked < max_votes:
             under += w * (max_votes - marked)
         if not marks:
             blank += w
+            if copied:
+                dropped.append(marks)
             continue
         valid_votes += w
         actually += w * marked
@@ -139,6 +154,14 @@ def classify(
             alerts["under-vote"] += w
         if gap:
             alerts["rank-gap"] += w
+        if copied:
+            if canonical is marks or canonical == marks:  # equal: the very same marks, in the same order
+                continue
+            dropped.append(marks)
+        to_add.append((canonical, w))
+    for marks in dropped:  # first, so that the sums below start from the kept entries only
+        del valid[marks]
+    for canonical, w in to_add:
         valid[canonical] = valid.get(canonical, 0) + w
     participation = Participation(
         total_ballots=records_total,
@@ -176,7 +199,7 @@ class Judge:
         self.blank_allowed = contest.blank_policy != "not-allowed"
         self.check = _CHECKS[self.kind]
         self.contest = contest
-        # The values of a straightforward ballot, as the very int objects 1, 2, 3... (see `_plain_verdict`).
+        # The values of a straightforward ballot, as the very int objects 1, 2, 3... (see `verdict`).
         limit = min(self.max_votes, MAX_MARKS) if self.kind in ("check", "rank") else 0
         self.straight = tuple(range(1, limit + 1)) if self.kind == "rank" else (1,) * limit
         self.verdicts: dict[Marks, Verdict] = {}
@@ -188,22 +211,16 @@ class Judge:
         return verdict
 
     def verdict(self, marks: Marks) -> Verdict:
-        return self._plain_verdict(marks) or self._full_verdict(marks)
-
-    def _plain_verdict(self, marks: Marks) -> Verdict | None:
-        """The common case, decided fast: distinct known candidates, at least `min_votes` and at most
-        `max_votes` of them, each marked 1 (check marks) or ranked 1, 2, 3... in that order (ranks).
-        Values are compared by identity with the int objects of `straight`, so a value that merely
-        equals them (1.0, True) is left to the full checks. None when the marks need the full checks."""
+        """The common case is decided here, fast: distinct known candidates, at least `min_votes` and
+        at most `max_votes` of them, each marked 1 (check marks) or ranked 1, 2, 3... in that order
+        (ranks). Values are compared by identity with the int objects of `straight`, so a value that
+        merely equals them (1.0, True) is left to the full checks, as is every other ballot."""
         k = len(marks)
-        if not 0 < k <= len(self.straight) or k < self.min_votes:
-            return None
-        chosen = dict(marks)  # candidate -> value, in the order marked; shorter when a candidate repeats
-        if len(chosen) != k or not all(map(is_, chosen.values(), self.straight)) or not self.known.issuperset(chosen):
-            return None
-        if self.kind == "rank":
-            return (None, k, tuple(marks), False)
-        return (None, k, tuple(sorted(marks)), False)
+        if 0 < k <= len(self.straight) and k >= self.min_votes:
+            chosen = dict(marks)  # candidate -> value, in the order marked; shorter when a candidate repeats
+            if len(chosen) == k and all(map(is_, chosen.values(), self.straight)) and self.known.issuperset(chosen):
+                return (None, k, tuple(marks) if self.kind == "rank" else tuple(sorted(marks)), False)
+        return self._full_verdict(marks)
 
     def _full_verdict(self, marks: Marks) -> Verdict:
         candidates = [candidate for candidate, _ in marks]

@@ -204,24 +204,29 @@ def _compile(marks: Marks, rules: Rules, index: Mapping[str, int]) -> tuple[tupl
     return tuple(choices), NO_MORE_CHOICES
 
 
-def _compile_simple(marks: Marks, index: Mapping[str, int], repeats_matter: bool) -> tuple[int, ...] | None:
-    """The common ballot (one candidate at each of ranks 1, 2, 3...) compiles to its candidate
-    indexes; None when it needs `_compile`. A repeated candidate only matters when the duplicate
-    rule is `exhaust` (see `_repeats`)."""
-    if not marks:
-        return ()
-    candidates, ranks = zip(*marks)
-    n = len(ranks)
-    if ranks != _consecutive(n) or (repeats_matter and len(set(candidates)) != n):
-        return None
-    return tuple(map(index.__getitem__, candidates))
+def _compile_straight(ballots: Sequence[Marks], ids: Sequence[str], repeats_matter: bool) -> list[tuple | None]:
+    """The common ballots (one candidate at each of ranks 1, 2, 3..., in that order) compiled to
+    their candidate indexes, all at once; None for each ballot that needs `_compile`. Every position
+    has its own table from the one kind of mark it may hold, (candidate, the rank of that position),
+    to the candidate's index, so a mark out of place (a gap, an overvote, an unsorted ballot) misses
+    its table; a ballot longer than the tables reaches the empty one after them. A repeated
+    candidate only matters when the duplicate rule is `exhaust` (see `_repeats`)."""
+    positions = min(max(map(len, ballots), default=0), _STRAIGHT_RANKS)
+    tables = [{(c, rank): i for i, c in enumerate(ids)} for rank in range(1, positions + 1)] + [{}]
+    lookup = dict.__getitem__
+    compiled: list[tuple | None] = []
+    for marks in ballots:
+        try:
+            choices = tuple(map(lookup, tables, marks))
+        except KeyError:
+            choices = None
+        if repeats_matter and choices and len(set(choices)) != len(choices):
+            choices = None
+        compiled.append(choices)
+    return compiled
 
 
-_CONSECUTIVE = [tuple(range(1, n + 1)) for n in range(33)]
-
-
-def _consecutive(n: int) -> tuple[int, ...]:
-    return _CONSECUTIVE[n] if n < len(_CONSECUTIVE) else tuple(range(1, n + 1))
+_STRAIGHT_RANKS = 32  # longer ballots are rare enough to leave to `_compile`
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,19 +238,33 @@ class _Tally:
 
     def __init__(self, ids: Sequence[str], ballots: Ballots, rules: Rules):
         index = {c: i for i, c in enumerate(ids)}
+        marks_of = list(ballots)
         self.weights: list[int] = list(ballots.values())
-        repeats_matter = rules.duplicate == "exhaust"
-        self.choices: list[tuple] = [_compile_simple(marks, index, repeats_matter) for marks in ballots]
+        self.choices: list = _compile_straight(marks_of, ids, rules.duplicate == "exhaust")
         self.ends = [NO_MORE_CHOICES] * len(self.choices)  # why each ballot exhausts when it runs out
-        for b, marks in enumerate(ballots):
-            if self.choices[b] is None:
-                self.choices[b], self.ends[b] = _compile(marks, rules, index)
+        for b, choices in enumerate(self.choices):
+            if choices is None:
+                self.choices[b], self.ends[b] = _compile(marks_of[b], rules, index)
         self.alive = [True] * len(ids)
         self.votes = [0] * len(ids)
         self.holders: list[list[int]] = [[] for _ in ids]  # ballot numbers counting for each candidate
-        self.position = [-1] * len(self.choices)  # the choice each ballot counts for now
+        self.position = [0] * len(self.choices)  # the choice each ballot counts for now
         self.exhausted_by: dict[str, int] = {}
-        self._move(range(len(self.choices)))
+        self._start()
+
+    def _start(self) -> None:
+        """Round 1: everyone is continuing, so a ballot whose first choice is a candidate counts
+        for it; the others (no choice, or an overvote first) are walked down by `_move`."""
+        holders, votes, weights = self.holders, self.votes, self.weights
+        others = []
+        for b, choices in enumerate(self.choices):
+            if choices and choices[0].__class__ is int:
+                holders[choices[0]].append(b)
+                votes[choices[0]] += weights[b]
+            else:
+                self.position[b] = -1
+                others.append(b)
+        self._move(others)
 
     def eliminate(self, losers: Sequence[int]) -> None:
         """Take the losers out, then move each of their ballots to its next continuing choice."""
