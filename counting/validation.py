@@ -99,11 +99,15 @@ Verdict = tuple[str | None, int, Marks, bool]
 
 
 def classify(
-    contest: Contest, groups: Iterable[tuple[Ballot, int]] = (), plain: Mapping[Marks, int] | None = None
+    contest: Contest,
+    groups: Iterable[tuple[Ballot, int]] = (),
+    plain: Mapping[Marks, int] | None = None,
+    judge: Judge | None = None,
 ) -> Classification:
     """Classify (ballot, records) pairs, a ballot's weight being the summed weight of its records,
-    and the `plain` records: marks (each distinct) -> number of records of weight 1, not spoiled, readable."""
-    judge = Judge(contest)
+    and the `plain` records: marks (each distinct) -> number of records of weight 1, not spoiled, readable.
+    A caller that classifies the same contest's ballots many times passes its own `judge`."""
+    judge = judge or Judge(contest)
     max_votes = judge.max_votes
     records_total = votes = expected = 0
     explicit = implicit = over = under = blank = valid_votes = actually = 0

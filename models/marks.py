@@ -67,11 +67,10 @@ def stored_ballot(decoder: Decoder, marks: bytes, weight: int, explicit: bool, d
     return Ballot(decoder(marks), weight, explicit)
 
 
-def pack_multiset(ballots: Sequence[tuple[bytes, int]]) -> bytes:
-    """A multiset of stored marks (compact bytes -> weight) for the staging table: a count, the
-    lengths and the weights as arrays, then the marks back to back, so packing and unpacking
-    cost a few C calls, not a parse per ballot. Weights too large for 64 bits go as JSON."""
-    marks, weights = zip(*ballots) if ballots else ((), ())
+def pack_multiset(marks: Sequence[bytes], weights: Sequence[int]) -> bytes:
+    """A multiset of stored marks (compact bytes, each with its weight) for the staging table: a
+    count, the lengths and the weights as arrays, then the marks back to back, so packing and
+    unpacking cost a few C calls, not a parse per ballot. Weights too large for 64 bits go as JSON."""
     try:
         packed_weights = _little(array("q", weights)).tobytes()
     except OverflowError:

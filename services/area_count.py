@@ -6,13 +6,12 @@ canonical marks when valid. An area then costs a dictionary lookup per distinct 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, fields
 
 import counting
 from counting.ballots import Marks
-from counting.validation import Participation, classify
+from counting.validation import Judge, Participation, classify
 from models.marks import Decoder, stored_ballot
 
 # A grouped stored row: (marks, explicit_invalid, defect, raw, summed weight, records).
@@ -39,27 +38,31 @@ class StoredBallotJudge:
     def __init__(self, contest: counting.Contest, decoder: Decoder):
         self.contest = contest
         self.decoder = decoder
+        self.engine_judge = Judge(contest)
         self.units: list[Participation] = []
-        self._unit_index: dict[str, int] = {}
-        self._known: dict[object, tuple[int, Marks | None]] = {}
+        self._unit_index: dict[tuple, int] = {}
+        # stored marks (a plain ballot: not spoiled, readable) or the whole row -> __call__'s answer
+        self.known: dict[object, tuple[int, Marks | None]] = {}
 
     def __call__(self, marks: bytes, explicit: bool, defect: str | None, raw: str | None) -> tuple[int, Marks | None]:
         """(index of its unit in `units`, canonical marks if valid else None)."""
         key = marks if not explicit and defect is None and raw is None else (marks, explicit, defect, raw)
-        found = self._known.get(key)
+        found = self.known.get(key)
         if found is None:
-            if len(self._known) >= self.LIMIT:
-                self._known.clear()
-            found = self._known[key] = self._judge(stored_ballot(self.decoder, marks, 1, explicit, defect, raw))
+            if len(self.known) >= self.LIMIT:
+                self.known.clear()
+            found = self.known[key] = self._judge(stored_ballot(self.decoder, marks, 1, explicit, defect, raw))
         return found
 
     def _judge(self, ballot: counting.Ballot) -> tuple[int, Marks | None]:
-        classification = classify(self.contest, [(ballot, 1)])
+        classification = classify(self.contest, [(ballot, 1)], judge=self.engine_judge)
         unit = classification.participation
-        text = json.dumps(unit.to_json(), sort_keys=True)
-        index = self._unit_index.get(text)
+        key = tuple(getattr(unit, name) for name in _SCALED) + tuple(
+            tuple(sorted(getattr(unit, name).items())) for name in _COUNTERS
+        )
+        index = self._unit_index.get(key)
         if index is None:
-            index = self._unit_index[text] = len(self.units)
+            index = self._unit_index[key] = len(self.units)
             self.units.append(unit)
         return index, next(iter(classification.valid), None)
 
@@ -67,7 +70,8 @@ class StoredBallotJudge:
 @dataclass
 class AreaCount:
     participation: Participation
-    valid_stored: list[tuple[bytes, int]]  # stored marks of the valid ballots -> weight (area weight applied)
+    valid_marks: list[bytes]  # stored marks of the distinct valid ballots
+    valid_weights: list[int]  # their weights, area weight applied
     valid: Counter | None  # canonical marks -> weight, when asked for
 
 
@@ -76,20 +80,24 @@ def count_area(judge: StoredBallotJudge, rows: list[Row], area_weight: int, cano
     (for an area result or additive totals)."""
     weights: dict[int, int] = {}
     records: dict[int, int] = {}
-    valid_stored = []
+    valid_marks: list[bytes] = []
+    valid_weights: list[int] = []
     valid: Counter | None = Counter() if canonical else None
+    known = judge.known
     for marks, explicit, defect, raw, weight, count in rows:
-        weight = int(weight) * area_weight
-        index, marks_valid = judge(marks, explicit, defect, raw)
+        weight *= area_weight
+        found = None if explicit or defect is not None or raw is not None else known.get(marks)
+        index, marks_valid = found or judge(marks, explicit, defect, raw)
         weights[index] = weights.get(index, 0) + weight
         records[index] = records.get(index, 0) + count
         if marks_valid is not None:
             if raw is not None:  # a valid ballot is always stored compactly; never stage it as blank
                 raise RuntimeError(f"a valid ballot has no compact marks: {raw[:200]!r}")
-            valid_stored.append((marks, weight))
+            valid_marks.append(marks)
+            valid_weights.append(weight)
             if valid is not None:
                 valid[marks_valid] += weight
     participation = sum(
         (scaled(judge.units[i], weights[i], records[i]) for i in sorted(weights)), Participation()
     )
-    return AreaCount(participation, valid_stored, valid)
+    return AreaCount(participation, valid_marks, valid_weights, valid)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -111,12 +112,12 @@ class _AreaTaskPlan:
 
 # Per worker process. A run's definitions are frozen while it runs (ballots too), so the plan is
 # read once per (run, contest) instead of once per area, and each distinct ballot judged once.
-_plans: dict[tuple[str, int, int], _AreaTaskPlan] = {}
+_plans: dict[tuple[object, int, int], _AreaTaskPlan] = {}
 _PLANS_KEPT = 16
 
 
 def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTaskPlan | None:
-    key = (str(session.get_bind().url), run_id, contest_id)  # ids repeat across databases
+    key = (session.get_bind(), run_id, contest_id)  # ids repeat across databases (one engine each)
     plan = _plans.get(key)
     if plan is not None:
         return plan
@@ -124,9 +125,10 @@ def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTask
     if run is None:
         return None
     row, contest, decoder, _ = _contest_context(session, contest_id)
-    _election_areas(session, run.election_id)
+    every_area = _election_areas(session, run.election_id)
     areas = {
-        s.area_id: (s.area.weight, s.area.census, area_operation(contest, s.area_annotations).value)
+        s.area_id: (every_area[s.area_id].weight, every_area[s.area_id].census,
+                    area_operation(contest, s.area_annotations).value)
         for s in row.ballot_styles
     }
     plan = _AreaTaskPlan(run.voting_period_id, contest, StoredBallotJudge(contest, decoder), areas)
@@ -147,10 +149,11 @@ def _grouped_rows(session: Session, period_id: int, contest_id: int, area_id: in
     """The area's ballots grouped, straight from the driver: at thousands of distinct ballots per
     area, result rows made by SQLAlchemy would cost more than the count."""
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(_GROUPED.format("%s" if postgres else "?"), (period_id, contest_id, area_id))
-    return cursor.fetchall()
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(binary=True)  # bytea as bytes, no hex text to decode
+        return cursor.execute(_GROUPED.format("%s"), (period_id, contest_id, area_id)).fetchall()
+    return driver.execute(_GROUPED.format("?"), (period_id, contest_id, area_id)).fetchall()
 
 
 def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
@@ -184,20 +187,39 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
                 else None
             ),
         },
-        "valid_ballots": None if method.additive else pack_multiset(counted.valid_stored),
+        "valid_ballots": None if method.additive else pack_multiset(counted.valid_marks, counted.valid_weights),
         "ballots_read": counted.participation.total_ballots,
         "staged_at": now(),  # the run's progress, read by the reconciler
     }
-    # Re-check the run under a share lock held until this commits: area tasks do not wait for each
-    # other, but a run failed meanwhile (its staging dropped) gets no partial staged after it.
-    status = session.scalar(select(m.TallyRun.status).where(m.TallyRun.id == run_id).with_for_update(read=True))
-    if status != m.RunStatus.RUNNING:
-        return 0
+    # Staged only while the run is RUNNING, checked under a share lock held until this commits:
+    # area tasks do not wait for each other, but a run failed meanwhile (its staging dropped)
+    # gets no partial staged after it.
+    params = {"run_id": run_id, "contest_id": contest_id, "area_id": area_id, **staged}
+    written = session.execute(_stage_statement(session.get_bind().dialect.name), params).first()
+    return counted.participation.total_ballots if written is not None else 0
+
+
+_STAGED_COLUMNS = (
+    "run_id", "contest_id", "area_id", "operation", "participation", "result", "valid_ballots", "ballots_read", "staged_at"
+)
+
+
+@lru_cache(maxsize=None)
+def _stage_statement(dialect: str):
+    """INSERT ... SELECT FROM tally_runs WHERE RUNNING FOR SHARE, upserted by (run, contest, area):
+    one statement, built once per dialect, so SQLAlchemy compiles it once."""
     table = m.StagedAreaResult.__table__
-    insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
-    stmt = insert(table).values(run_id=run_id, contest_id=contest_id, area_id=area_id, **staged)
-    session.execute(stmt.on_conflict_do_update(index_elements=["run_id", "contest_id", "area_id"], set_=staged))
-    return counted.participation.total_ballots
+    run = m.TallyRun.__table__
+    source = (
+        select(*(bindparam(c, type_=table.c[c].type) for c in _STAGED_COLUMNS))
+        .where(run.c.id == bindparam("run_id"), run.c.status == m.RunStatus.RUNNING.value)
+        .with_for_update(read=True)
+    )
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).from_select(list(_STAGED_COLUMNS), source)
+    return insert.on_conflict_do_update(
+        index_elements=["run_id", "contest_id", "area_id"],
+        set_={c: getattr(insert.excluded, c) for c in _STAGED_COLUMNS[3:]},
+    ).returning(table.c.run_id)
 
 
 def _exact(value) -> int | Fraction:

@@ -1,0 +1,109 @@
+"""How ballots are stored: the period's hash chain kept by the loader, records that Python finds
+equal but votes do not, and the integrity checks that replaced the ballots' foreign keys."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from sqlalchemy import select, text
+
+from models import entities as m
+from models.db import session_scope
+from services import exports, runs
+from services.loading import load_ballots
+from services.results import published
+from tests import factories as f
+
+pytestmark = pytest.mark.integration
+
+
+def _definition(key: str) -> dict:
+    return f.election(key, [f.contest("mayor", "instant-runoff", candidates=4, max_votes=3)])
+
+
+def _tally(url: str, election_id: int, period_id: int) -> m.TallyRun:
+    with session_scope(url) as session:
+        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run_id = run.id
+    with session_scope(url) as session:
+        return session.get(m.TallyRun, run_id)
+
+
+def test_each_load_extends_the_chain_that_the_stored_rows_give(embedded_db):
+    definition = _definition("chain")
+    ballots = f.random_ballots(definition, 400, seed=5)
+    election_id, period_id = f.load(embedded_db, definition, ballots[:150])
+    with session_scope(embedded_db) as session:
+        load_ballots(session, "chain", "main", ballots[150:])
+    with session_scope(embedded_db) as session:
+        period = session.get(m.VotingPeriod, period_id)
+        stored = (period.ballots_count, period.ballots_chain_head)
+        assert stored == exports.period_chain(session, period_id)  # recomputed from the rows, in cast order
+    assert stored[0] == 400
+    run = _tally(embedded_db, election_id, period_id)
+    assert run.status == m.RunStatus.COMPLETED, run.error
+    assert run.ballots_chain_head == stored[1]
+    with session_scope(embedded_db) as session:
+        document = json.loads(exports.ballots_document(session, election_id))
+    assert document["chain_head"] == stored[1] and len(document["ballots"]) == 400
+
+
+def test_records_equal_in_python_but_not_as_votes_are_read_apart(embedded_db):
+    definition = _definition("types")
+    c1, c2 = "mayor-c1", "mayor-c2"
+    looks_alike = [
+        {"marks": [[c1, 1], [c2, 2]]},
+        {"marks": [[c1, 1.0], [c2, 2]]},  # 1.0 == 1 in Python, but not a rank
+        {"marks": [[c1, True], [c2, 2]]},  # True == 1 too
+        {"marks": [[c1, 1], [c2, 2]], "weight": True},
+        {"marks": [[c1, 1], [c2, 2]], "weight": 1.0},
+        {"marks": [[c1, 1], [c2, 2]], "explicit_invalid": 0},
+        {"marks": [(c1, 1), [c2, 2]]},  # a tuple mark, as a program may pass it: read as the list
+        {"marks": [c1 + "\x00", [c2, 2]]},
+    ]
+    ballots = [{"contest": "mayor", "area": "a1", **r} for r in looks_alike for _ in range(3)]
+    election_id, period_id = f.load(embedded_db, definition, ballots)
+    assert _tally(embedded_db, election_id, period_id).status == m.RunStatus.COMPLETED
+    with session_scope(embedded_db) as session:
+        (contest,) = published(session, election_id)["tallies"][0]["contests"]
+    expected = f.direct_count(definition, ballots)["mayor"]
+    assert contest["result"] == expected
+    assert expected["totals"]["valid"] == 6 and expected["totals"]["invalid_implicit"] == 18
+
+
+def test_a_ballot_added_behind_the_loader_fails_the_run_and_publishes_nothing(embedded_db):
+    definition = _definition("extra")
+    election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 120, seed=6))
+    with session_scope(embedded_db) as session:
+        contest_id = session.scalar(select(m.Contest.id))
+        area_id = session.scalar(select(m.Area.id).where(m.Area.key == "a1"))
+        session.execute(
+            text("INSERT INTO ballots (voting_period_id, contest_id, area_id, marks, weight, explicit_invalid)"
+                 " VALUES (:p, :c, :a, '', 1, false)"),
+            {"p": period_id, "c": contest_id, "a": area_id},
+        )
+    run = _tally(embedded_db, election_id, period_id)
+    assert run.status == m.RunStatus.FAILED
+    assert "read 121 ballot(s) but 120 were loaded" in run.error
+    with session_scope(embedded_db) as session:
+        assert published(session, election_id)["tallies"] == []
+        assert session.get(m.VotingPeriod, period_id).status == m.PeriodStatus.CLOSED
+
+
+@pytest.mark.parametrize("table, key", [("voting_periods", None), ("contests", "mayor"), ("areas", "a1")])
+def test_what_has_ballots_cannot_be_deleted(embedded_db, table, key):
+    definition = _definition(f"keep-{table}")
+    f.load(embedded_db, definition, [{"contest": "mayor", "area": "a1", "marks": [["mayor-c1", 1]]}])
+    where = "" if key is None else f" WHERE key = '{key}'"
+    with psycopg.connect(embedded_db.replace("+psycopg", "")) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="has cast ballots"):
+            conn.execute(f"DELETE FROM {table}{where}")
+
+
+def test_an_election_without_ballots_can_still_be_deleted(embedded_db):
+    f.load(embedded_db, _definition("empty"), [])
+    with psycopg.connect(embedded_db.replace("+psycopg", "")) as conn:
+        conn.execute("DELETE FROM elections")
+        assert conn.execute("SELECT count(*) FROM areas").fetchone() == (0,)
