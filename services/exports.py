@@ -43,7 +43,8 @@ def sha256(text: str) -> str:
 
 
 def link(prev_chain: str, ballot_hash: str) -> str:
-    return hashlib.sha256((prev_chain + ballot_hash).encode("ascii")).hexdigest()  # once per ballot: inlined
+    # Called once per ballot (by every load and export): hashlib directly, not through sha256().
+    return hashlib.sha256((prev_chain + ballot_hash).encode("ascii")).hexdigest()
 
 
 def contest_definition(row: m.Contest) -> dict:

@@ -248,9 +248,9 @@ def load_ballots(session: Session, election_key: str, period_name: str, records:
     entries = BallotEntries(session, election)
     by_contest: Counter = Counter()
     contest_keys = {c.id: c.key for c in election.contests}
-    writer = _CopyWriter(session, period.id) if session.get_bind().dialect.name == "postgresql" else _RowWriter(session, period.id)
     period_id = period.id
-    with writer:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    with (_CopyWriter if postgres else _RowWriter)(session, period_id) as writer:
         for (contest_id, area_id), contents in sorted(buckets.items()):
             # Identical ballots of one area have the same entry hash and the same stored row.
             done: dict[int, tuple[str, Any]] = {}

@@ -6,13 +6,14 @@ and finalize publishes only while the run is RUNNING, all in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 import counting
 from counting.contest import area_operation, contest_operation
@@ -95,9 +96,7 @@ def _election_areas(session: Session, election_id: int) -> dict[int, m.Area]:
 def _contest_context(session: Session, contest_id: int):
     row = session.get(m.Contest, contest_id)
     contest = engine_contest(row)
-    decoder = Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
-    positions = {c.key: c.position for c in row.candidates}
-    return row, contest, decoder, positions
+    return row, contest, Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTask
     run = session.get(m.TallyRun, run_id)
     if run is None:
         return None
-    row, contest, decoder, _ = _contest_context(session, contest_id)
+    row, contest, decoder = _contest_context(session, contest_id)
     every_area = _election_areas(session, run.election_id)
     areas = {
         s.area_id: (every_area[s.area_id].weight, every_area[s.area_id].census,
@@ -200,7 +199,8 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
 
 
 _STAGED_COLUMNS = (
-    "run_id", "contest_id", "area_id", "operation", "participation", "result", "valid_ballots", "ballots_read", "staged_at"
+    "run_id", "contest_id", "area_id",
+    "operation", "participation", "result", "valid_ballots", "ballots_read", "staged_at",
 )
 
 
@@ -215,7 +215,8 @@ def _stage_statement(dialect: str):
         .where(run.c.id == bindparam("run_id"), run.c.status == m.RunStatus.RUNNING.value)
         .with_for_update(read=True)
     )
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).from_select(list(_STAGED_COLUMNS), source)
+    dialect_insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    insert = dialect_insert(table).from_select(list(_STAGED_COLUMNS), source)
     return insert.on_conflict_do_update(
         index_elements=["run_id", "contest_id", "area_id"],
         set_={c: getattr(insert.excluded, c) for c in _STAGED_COLUMNS[3:]},
@@ -226,16 +227,20 @@ def _exact(value) -> int | Fraction:
     return value if isinstance(value, int) else Fraction(value)
 
 
+_MULTISETS_AT_ONCE = 16
+
+
 class _ContestStage:
     """Everything the contest step knows: staged partials and the area tree of this contest."""
 
     def __init__(self, session: Session, run: m.TallyRun, contest_id: int):
-        self.row, self.contest, self.decoder, _ = _contest_context(session, contest_id)
+        self.session, self.run_id, self.contest_id = session, run.id, contest_id
+        self.row, self.contest, self.decoder = _contest_context(session, contest_id)
         self.method = METHODS[self.contest.method]
         staged = session.scalars(
-            select(m.StagedAreaResult).where(
-                m.StagedAreaResult.run_id == run.id, m.StagedAreaResult.contest_id == contest_id
-            )
+            select(m.StagedAreaResult)
+            .options(defer(m.StagedAreaResult.valid_ballots))  # read a few at a time: see _multisets
+            .where(m.StagedAreaResult.run_id == run.id, m.StagedAreaResult.contest_id == contest_id)
         ).all()
         self.staged = {s.area_id: s for s in staged}
         every_area = _election_areas(session, self.row.election_id)
@@ -277,9 +282,19 @@ class _ContestStage:
                 [{c: _exact(v) for c, v in self.staged[a].result["totals"].items()} for a in area_ids]
             )
             return self.method.decide(self.contest, totals)
-        pooled = merge_multisets(self.staged[a].valid_ballots for a in area_ids)
+        pooled = merge_multisets(self._multisets(area_ids))
         ballots = [(counting.Ballot(self.decoder(marks), weight), 1) for marks, weight in pooled.items()]
         return counting.decide(self.contest, classify(self.contest, ballots).valid)
+
+    def _multisets(self, area_ids) -> Iterator[bytes]:
+        """The areas' staged valid-ballot multisets, streamed: all of a large contest's at once
+        would hold every area's distinct ballots in memory, where merged they are far fewer."""
+        t = m.StagedAreaResult.__table__
+        query = select(t.c.valid_ballots).where(t.c.run_id == self.run_id, t.c.contest_id == self.contest_id)
+        if len(area_ids) < len(self.areas):
+            query = query.where(t.c.area_id.in_(area_ids))
+        for (blob,) in self.session.execute(query.execution_options(yield_per=_MULTISETS_AT_ONCE)):
+            yield blob
 
     def result(self, area_ids, operation: str) -> dict:
         census = sum(self.areas[a].census for a in area_ids)
