@@ -275,7 +275,8 @@ def _read_records(election: m.Election, records: Iterable[Any]) -> tuple[dict[tu
     (identical records share one content object), and how many are kept verbatim. Refuses the
     file at the first record that names an unknown contest or area."""
     # Plain ids and codecs, looked up per record: ORM attribute access would cost more than the rest.
-    styles = {(c.key, s.area.key): (c.id, s.area_id) for c in election.contests for s in c.ballot_styles}
+    area_keys = {a.id: a.key for a in election.areas}  # one query, not one per ballot style
+    styles = {(c.key, area_keys[s.area_id]): (c.id, s.area_id) for c in election.contests for s in c.ballot_styles}
     codecs = {
         c.id: ({cand.key: cand.position for cand in c.candidates}, METHODS[c.method].mark_kind)
         for c in election.contests
