@@ -1,20 +1,23 @@
-"""How ballots are stored: the period's hash chain kept by the loader, records that Python finds
-equal but votes do not, and the integrity checks that replaced the ballots' foreign keys."""
+"""How ballots are stored: the period's hash chain kept by the loader (also for ballots loaded before
+it was kept), records that Python finds equal but votes do not, and the integrity checks that
+replaced the ballots' foreign keys."""
 
 from __future__ import annotations
 
 import json
+import uuid
 
 import psycopg
 import pytest
 from sqlalchemy import select, text
 
 from models import entities as m
-from models.db import session_scope
+from models.db import get_engine, session_scope, upgrade
 from services import exports, runs
 from services.loading import load_ballots
 from services.results import published
 from tests import factories as f
+from tests.support import PG_ADMIN
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +110,45 @@ def test_an_election_without_ballots_can_still_be_deleted(embedded_db):
     with psycopg.connect(embedded_db.replace("+psycopg", "")) as conn:
         conn.execute("DELETE FROM elections")
         assert conn.execute("SELECT count(*) FROM areas").fetchone() == (0,)
+
+
+@pytest.fixture
+def database_at_0003():
+    """A new database migrated only to revision 0003, as one loaded before this revision was."""
+    name = f"tally_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        upgrade(url, "0003")
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_ballots_loaded_before_the_chain_was_kept_still_get_one(database_at_0003):
+    with psycopg.connect(database_at_0003.replace("+psycopg", ""), autocommit=True) as conn:
+        for statement in (
+            "INSERT INTO elections (id, key, name, status, created_at) VALUES (1, 'old', 'Old', 'open', now())",
+            "INSERT INTO voting_periods (id, election_id, name, ends_at, status) VALUES (1, 1, 'main', now(), 'OPEN')",
+            "INSERT INTO areas (id, election_id, key, name, census, weight) VALUES (1, 1, 'a1', 'A1', 0, 1)",
+            "INSERT INTO contests (id, election_id, key, name, position, method, seats, min_votes, max_votes,"
+            " blank_policy, options, annotations) VALUES (1, 1, 'mayor', 'Mayor', 0, 'plurality-at-large', 1, 0, 1,"
+            " 'allowed', '{}', '{}')",
+            "INSERT INTO candidates (id, contest_id, key, position, name, undeclared_write_in)"
+            " VALUES (1, 1, 'A', 0, 'A', false)",
+            "INSERT INTO ballot_styles (id, contest_id, area_id, area_annotations) VALUES (1, 1, 1, '{}')",
+            "INSERT INTO ballots (voting_period_id, contest_id, area_id, marks, weight, explicit_invalid)"
+            " SELECT 1, 1, 1, '\\x00000001', 1, false FROM generate_series(1, 5)",
+        ):
+            conn.execute(statement)
+    upgrade(database_at_0003)
+    with session_scope(database_at_0003) as session:
+        assert session.get(m.VotingPeriod, 1).ballots_count == 5  # the migration counted them
+        load_ballots(session, "old", "main", [{"contest": "mayor", "area": "a1", "marks": [["A", 1]]}] * 3)
+    with session_scope(database_at_0003) as session:
+        period = session.get(m.VotingPeriod, 1)
+        assert (period.ballots_count, period.ballots_chain_head) == exports.period_chain(session, 1)
+        assert period.ballots_count == 8

@@ -28,6 +28,12 @@ _GUARDED = {"voting_periods": "voting_period_id", "contests": "contest_id", "are
 def upgrade() -> None:
     op.add_column("voting_periods", sa.Column("ballots_count", sa.BigInteger(), nullable=False, server_default="0"))
     op.add_column("voting_periods", sa.Column("ballots_chain_head", sa.String(64), nullable=True))
+    # Periods loaded before this revision: their chain is computed from the rows on first use
+    # (services.exports.period_chain_state), which needs to know they have ballots.
+    op.execute(
+        "UPDATE voting_periods SET ballots_count = "
+        "(SELECT count(*) FROM ballots WHERE ballots.voting_period_id = voting_periods.id)"
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     for column in _GUARDED.values():
