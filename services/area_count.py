@@ -86,6 +86,7 @@ def count_area(judge: StoredBallotJudge, rows: list[Row], area_weight: int, cano
     known = judge.known
     for marks, explicit, defect, raw, weight, count in rows:
         weight *= area_weight
+        # judge()'s lookup for a plain ballot, inlined: this runs once per grouped row
         found = None if explicit or defect is not None or raw is not None else known.get(marks)
         index, marks_valid = found or judge(marks, explicit, defect, raw)
         weights[index] = weights.get(index, 0) + weight

@@ -28,14 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def postgres_database():
-    """A new database with the schema applied; dropped afterwards."""
+def postgres_database(revision: str = "head"):
+    """A new database with the schema applied (up to `revision`); dropped afterwards."""
     name = f"tally_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     try:
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         get_engine(url).dispose()

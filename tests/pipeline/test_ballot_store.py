@@ -5,19 +5,18 @@ replaced the ballots' foreign keys."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import psycopg
 import pytest
 from sqlalchemy import select, text
 
 from models import entities as m
-from models.db import get_engine, session_scope, upgrade
+from models.db import session_scope, upgrade
 from services import exports, runs
 from services.loading import load_ballots
 from services.results import published
 from tests import factories as f
-from tests.support import PG_ADMIN
+from tests.support import postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -115,17 +114,8 @@ def test_an_election_without_ballots_can_still_be_deleted(embedded_db):
 @pytest.fixture
 def database_at_0003():
     """A new database migrated only to revision 0003, as one loaded before this revision was."""
-    name = f"tally_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    try:
-        upgrade(url, "0003")
+    with postgres_database("0003") as url:
         yield url
-    finally:
-        get_engine(url).dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_ballots_loaded_before_the_chain_was_kept_still_get_one(database_at_0003):
