@@ -118,9 +118,13 @@ def children(pid: int) -> list[int]:
 
 
 def kill_pool_child(stack: Stack, name: str) -> int:
-    """SIGKILL one prefork child of worker `name` (the parent stays and forks a new one)."""
-    kids = wait_for(lambda: children(stack.processes[name].pid), 10, 0.05, f"a pool process of {name}")
+    """SIGKILL one prefork child of worker `name` and wait until the parent has reaped it and forked
+    a new one: an area task now takes milliseconds, so the tally could otherwise reach the next
+    step of a test before the worker noticed the loss."""
+    parent = stack.processes[name].pid
+    kids = wait_for(lambda: children(parent), 10, 0.05, f"a pool process of {name}")
     os.kill(kids[0], signal.SIGKILL)
+    wait_for(lambda: [k for k in children(parent) if k != kids[0]], 30, 0.02, f"a new pool process of {name}")
     return kids[0]
 
 
