@@ -4,7 +4,8 @@ The manifests are small and read whole; each CvrExport file is streamed session 
 ijson. A session's current interpretation (`Modified` when there is one, else `Original`) holds
 cards, cards hold contests, contests hold marks `{CandidateId, Rank}`. Candidate ids map to the
 configuration's candidates through their aliases (Dominion's ids), then by the manifest's name.
-Precincts come from PrecinctPortionManifest.json; an export without it has no precinct data.
+A ballot's precinct is its precinct portion's precinct (PrecinctPortionManifest.json, then
+PrecinctManifest.json); an export without PrecinctManifest.json has no precinct data.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ def read(source: Source, names: Names) -> Iterator[Record]:
     folder = source.path
     candidates = {str(c["Id"]): c.get("Description", "") for c in _manifest(folder, "CandidateManifest.json", source)}
     portions = {}
-    if (folder / "PrecinctPortionManifest.json").exists():
-        portions = {p["Id"]: p.get("Description") for p in _manifest(folder, "PrecinctPortionManifest.json", source)}
+    if (folder / "PrecinctManifest.json").exists():  # without it the export has no precinct data
+        precincts = {p["Id"]: p.get("Description") for p in _manifest(folder, "PrecinctManifest.json", source)}
+        portions = {
+            p["Id"]: precincts.get(p.get("PrecinctId"))
+            for p in _manifest(folder, "PrecinctPortionManifest.json", source)
+        }
     exports = sorted(folder.glob("CvrExport*.json"))
     if not exports:
         raise CvrError(folder, "", "CvrExport.json", "no CvrExport*.json file in the folder")
