@@ -112,3 +112,11 @@ def test_cli_wants_a_file_or_a_config_not_both(tmp_path, capsys):
     assert main(["count"]) == 2
     assert main(["count", "x.json", "--rctab-config", "y.json"]) == 2
     assert "give either FILE or --rctab-config CONFIG" in capsys.readouterr().err
+
+
+def test_an_overvote_label_is_refused_where_the_rule_needs_to_know_the_candidates():
+    sources = [{**BASE["cvrFileSources"][0], "overvoteLabel": "overvote"}]
+    assert _plan({"overvoteRule": "exhaustImmediately"}, cvrFileSources=sources).sources[0].overvote_label == "overvote"
+    with pytest.raises(ConfigError) as caught:
+        _plan({"overvoteRule": "exhaustIfMultipleContinuing"}, cvrFileSources=sources)
+    assert caught.value.field == "cvrFileSources[0].overvoteLabel"
