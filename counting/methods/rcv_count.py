@@ -60,7 +60,7 @@ class Tabulation:
         self.standing = len(self.ids) - len(excluded)  # RCTab's "number of candidates"
         index = {c: i for i, c in enumerate(self.ids)}
         self.alive = [c not in excluded for c in self.ids]
-        self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed)
+        self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in)
         self.weights: list[int] = []
         self.choices: list[tuple] = []
         self.ends: list[str] = []

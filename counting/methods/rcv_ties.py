@@ -46,13 +46,14 @@ class TieBreaker:
     """The tie-break state of one count (one pass of a multi-pass count): the mode, the candidate
     order or drawn permutation, and the generator shared by every draw of the count."""
 
-    def __init__(self, mode: str, order: Sequence[str], seed: int | None):
+    def __init__(self, mode: str, order: Sequence[str], seed: int | None, write_in: str | None = None):
         self.mode = mode
         self.random = JavaRandom(seed) if mode in SEEDED_MODES else None
         self.order = list(order)
-        if mode == GENERATE_PERMUTATION:
-            self.order.sort()
+        if mode == GENERATE_PERMUTATION:  # RCTab permutes its declared candidates only
+            self.order = sorted(c for c in order if c != write_in)
             shuffle(self.order, self.random)
+            self.order += [write_in] if write_in else []
         self.place = {c: i for i, c in enumerate(self.order)}
 
     def decide(
