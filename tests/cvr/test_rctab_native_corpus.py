@@ -92,3 +92,17 @@ def test_a_tie_for_a_person_to_break_stops_the_count_naming_it(capsys):
     code, out, err = _tally(capsys, case, "json")
     assert code == 1 and out == ""
     assert "round 2: George Gervin, Yinka Dare are tied and tie_break_mode asks a person to decide" in err
+
+
+def test_the_result_json_and_table_name_the_candidates(capsys):
+    case = next(c for c in CASES if c.name == "2015_portland_mayor")
+    code, out, err = _tally(capsys, case, "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["method"] == "rcv"
+    assert result["winners"] == ["Mavodones, Nicholas M. Jr."]
+    assert {c["name"] for c in result["candidates"]} >= {"Carmona, Ralph C.", "Undeclared Write-ins"}
+    code, out, err = _tally(capsys, case, "table")
+    assert code == 0, err
+    assert "Winners: Mavodones, Nicholas M. Jr." in out
+    assert "Carmona, Ralph C." in out
