@@ -52,7 +52,7 @@ def read(source: Source, names: Names) -> Iterator[Record]:
     else:
         from . import cdf_json as form
     definitions = _definitions(source, *form.definitions(source))
-    for number, (snapshot_contests, unit) in enumerate(form.records(source), start=1):
+    for snapshot_contests, unit in form.records(source):
         positions = snapshot_contests.get(definitions.contest.id)
         if positions is None:
             continue

@@ -35,7 +35,7 @@ def _elements(source: Source, names: tuple[str, ...]):
     from lxml import etree
 
     try:
-        for _, element in etree.iterparse(str(source.path), events=("end",), tag=[f"{{*}}{n}" for n in names] + list(names)):
+        for _, element in etree.iterparse(str(source.path), events=("end",), tag=[f"{{*}}{n}" for n in names]):
             if element.getparent() is not None and _local(element.getparent()) != "CastVoteRecordReport":
                 continue  # e.g. a Candidate inside Election is read with its Election
             yield element

@@ -10,7 +10,7 @@ Paths in `cvrFileSources` are relative to the configuration's folder, as RCTab r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,7 +41,6 @@ class Plan:
     names: Names
     output: dict
     lot_mode: str | None = None
-    path: Path | None = None
 
 
 @dataclass
@@ -318,10 +317,8 @@ def plan_of(raw: dict, path: Path) -> Plan:
         # useCandidateOrder: earlier in the configuration is favoured; RCTab lists write-ins last
         "options": {**build.options, "tie_break_order": [c["id"] for c in contest_candidates]},
     }
-    return Plan(contest=contest, sources=sources, names=names, output=dict(output), lot_mode=build.lot_mode, path=path)
+    return Plan(contest=contest, sources=sources, names=names, output=dict(output), lot_mode=build.lot_mode)
 
 
 def _with_rankings(source: Source, max_votes: int | None) -> Source:
-    from dataclasses import replace
-
     return replace(source, max_rankings=max_votes)
