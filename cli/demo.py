@@ -13,7 +13,7 @@ from scheduler.advance import advance
 from services import results, runs
 from services.loading import load_ballots, load_definition
 
-from .common import fail
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from .operations import render
 
 CANDIDATES = {
@@ -117,7 +117,7 @@ def cmd_demo(args) -> int:
             print(render(published))
             return 0
         if state["status"] == "FAILED":
-            return fail(f"tally failed: {state['error']}")
+            return fail(f"tally failed: {state['error']}", EXIT_FAILED)
         if time.monotonic() > deadline:
-            return fail(f"tally not finished after {args.timeout:.0f} s (status {state['status']}); are workers running?")
+            return fail(f"tally not finished after {args.timeout:.0f} s (status {state['status']}); are workers running?", EXIT_UNAVAILABLE)
         time.sleep(0.5)
