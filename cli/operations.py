@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 import time
 
+from sqlalchemy import select
+
+from counting.errors import DefinitionError
 from counting.table import format_table
+from cvr.errors import ConfigError, CvrError
+from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services import dispatch, results, runs
+from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
-
 from worker.settings import load_settings
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, shown_url
@@ -30,9 +35,20 @@ def register(subparsers) -> None:
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
 
-    load = subparsers.add_parser("load", help="load an election definition and/or ballots from JSON files")
+    load = subparsers.add_parser(
+        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
+    )
     load.add_argument("--definition", metavar="FILE", help="election definition JSON")
     load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
+    load.add_argument("--rctab-config", metavar="CONFIG",
+                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
+    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
+    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
+    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
+    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
+    load.add_argument("--source-contest", default="", metavar="ID",
+                      help="with --cvr: the contest's id or name inside the CVR (cdf, dominion, hart, clearBallot)")
+    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
     load.set_defaults(func=cmd_load)
 
     adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
@@ -87,21 +103,52 @@ def _read(path: str, what: str):
 
 @handles_errors
 def cmd_load(args) -> int:
+    if args.rctab_config or args.cvr:
+        return _load_cvrs(args)
     if not args.definition and not args.ballots:
-        return fail("give --definition FILE, --ballots FILE, or both")
+        return fail("give --definition FILE, --ballots FILE, or both; or --rctab-config / --cvr")
+    lines = []  # printed once everything is committed: a refused ballots file loads no definition either
     with session_scope() as session:
         if args.definition:
             report = load_definition(session, _read(args.definition, "definition"))
-            print(
+            lines.append(
                 f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
                 f"{report.contests} contest(s), {report.areas} area(s)"
             )
+            periods = session.scalars(select(m.VotingPeriod).where(m.VotingPeriod.election_id == report.election_id)
+                                      .order_by(m.VotingPeriod.id))
+            lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
             doc = _read(args.ballots, "ballots")
             if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
                 raise LoadError("ballots: must be an object with election, period and a ballots list")
             report = load_ballots(session, str(doc.get("election")), str(doc.get("period")), doc["ballots"])
-            print(f"loaded {report.loaded} ballot(s); {report.stored_raw} kept verbatim for invalid content")
+            lines.append(f"loaded {report.loaded} ballot(s); {report.stored_raw} kept verbatim for invalid content")
+    print("\n".join(lines))
+    return 0
+
+
+def _load_cvrs(args) -> int:
+    if not args.election:
+        return fail("--election: required with --rctab-config and --cvr")
+    if args.cvr and not (args.provider and args.contest):
+        return fail("--cvr: needs --provider and --contest")
+    try:
+        with session_scope() as session:
+            if args.rctab_config:
+                report = load_rctab(session, args.rctab_config, args.election, args.period)
+            else:
+                report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
+                                  args.source_contest)
+    except (ConfigError, CvrError) as exc:
+        return fail(str(exc))
+    except DefinitionError as exc:
+        return fail(f"{exc.field}: {exc.message}")
+    print(
+        f"loaded {report.loaded} ballot(s) into contest {report.contest!r} of election {report.election_key!r} "
+        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s); "
+        f"{report.stored_raw} kept verbatim for invalid content"
+    )
     return 0
 
 
