@@ -10,16 +10,32 @@ from .source import Source
 
 
 def _items(source: Source, prefix: str):
+    """The items of the top-level list `prefix` names, one at a time. Invalid JSON is named by the
+    last item read whole before it (`CVR 41` means: after the 40th record)."""
     import ijson
 
+    name = prefix.split(".")[0]
+    number = 0
     with open(source.path, "rb") as handle:
         try:
-            yield from ijson.items(handle, prefix, use_float=True)
-        except ijson.JSONError as exc:
-            raise CvrError(source.path, "", prefix.split(".")[0], f"invalid JSON: {exc}") from None
+            for number, item in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
+                yield item
+        except (ijson.JSONError, ijson.IncompleteJSONError) as exc:
+            raise CvrError(source.path, f"{name} {number + 1}", name, f"invalid JSON: {exc}") from None
 
 
 def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
+    """Contests and reporting units. The definitions follow the records, so invalid JSON among the
+    records is met here first: it is then named by the record it is in."""
+    try:
+        return _definitions(source)
+    except CvrError:
+        for _ in _items(source, "CVR.item"):
+            pass
+        raise
+
+
+def _definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
     contests: list[_Contest] = []
     for election in _items(source, "Election.item"):
         candidates = {c.get("@id"): c.get("Name", "") for c in election.get("Candidate", [])}

@@ -33,8 +33,16 @@ def read(source: Source, names: Names) -> Iterator[Record]:
         sheet = book.worksheets[0]
         first = source.first_vote_column - 1
         last = None if source.max_rankings is None else first + source.max_rankings
-        for number, row in enumerate(sheet.iter_rows(min_row=source.first_vote_row, values_only=True),
-                                     start=source.first_vote_row):
+        rows = sheet.iter_rows(min_row=source.first_vote_row, values_only=True)
+        number = source.first_vote_row - 1
+        while True:
+            number += 1
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # a damaged sheet: openpyxl raises whatever its parser met
+                raise CvrError(source.path, f"row {number}", "", f"cannot be read: {exc}") from None
             if not any(cell is not None for cell in row):
                 continue  # trailing empty rows that spreadsheet tools leave behind
             yield Record(

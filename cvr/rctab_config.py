@@ -287,6 +287,12 @@ def plan_of(raw: dict, path: Path) -> Plan:
     if not isinstance(sources_raw, list) or not sources_raw:
         raise ConfigError("cvrFileSources", "must be a non-empty list")
     sources = [_source(i, s, path.parent, rules) for i, s in enumerate(sources_raw)]
+    if build.options.get("overvote_rule") == "exhaust-if-multiple-continuing":
+        for i, source in enumerate(sources):
+            if source.overvote_label:
+                # the label does not say which candidates were marked, and this rule needs to know
+                raise ConfigError(f"cvrFileSources[{i}].overvoteLabel",
+                                  "cannot be used with overvoteRule exhaustIfMultipleContinuing")
     with_uwi = any(s.uwi_label or s.blank_is_uwi for s in sources)
     uwi = UWI_NAME if with_uwi else None
     sources = [_with_rankings(s, build.max_votes) for s in sources]

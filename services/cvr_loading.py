@@ -3,15 +3,17 @@ contest, candidates and rules are created or extended from it) or from one CVR s
 contest that exists (`tally load --cvr`).
 
 Precincts become areas under one root area (`root`); a record without precinct data is the root's.
-Records are streamed from the readers and stored through the loader (`load_ballots`) in chunks, so
-memory stays bounded however long the CVR is; each chunk extends the period's ballot chain.
+A CVR is read once, its records spooled to a temporary file while its precincts are collected; the
+areas are created, then the records go through the loader (`load_ballots`) as one load. Memory holds
+the distinct precincts and the loader's per-record references, never the records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import marshal
+import tempfile
 from datetime import datetime, timezone
-from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -27,7 +29,6 @@ from cvr.source import Source
 from .loading import LoadError, _contest, load_ballots
 
 ROOT = "root"
-CHUNK = 100_000
 # A CVR import has no polling hours: its period stays open until the operator tallies it
 # (`tally run E P --force` closes it first).
 OPEN_UNTIL = datetime(9999, 12, 31, tzinfo=timezone.utc)
@@ -124,20 +125,35 @@ def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Con
 
 
 def _load(session, election, period, contest, records: Iterator[Record]) -> CvrLoadReport:
+    """Read the CVR once, spooling its records to a temporary file while collecting its precincts;
+    create the precincts' areas; then hand the spooled records to the loader in one load. The
+    definition is thus complete before the first ballot is stored, and memory holds the distinct
+    precincts and the loader's per-record references, never the records themselves."""
     session.flush()
     report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key)
     root = _root(election)
-    while True:
-        chunk = list(islice(records, CHUNK))
-        if not chunk:
-            break
-        keys = [_area_key(r.precinct) for r in chunk]
-        _ensure_areas(session, election, contest, root, {k: r.precinct for k, r in zip(keys, chunk)})
-        result = load_ballots(session, election.key, period.name, _records(contest.key, chunk, keys, root.key))
-        report.loaded += result.loaded
-        report.stored_raw += result.stored_raw
-        report.areas.update(k or root.key for k in keys)
+    with tempfile.TemporaryFile() as spool:
+        precincts: dict[str, str] = {}
+        for record in records:
+            key = _area_key(record.precinct)
+            if key is not None and key not in precincts:
+                precincts[key] = record.precinct
+            marshal.dump((key, record.ballot.marks, record.ballot.defect), spool)
+        _ensure_areas(session, election, contest, root, precincts)
+        spool.seek(0)
+        result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key))
+    report.loaded, report.stored_raw = result.loaded, result.stored_raw
+    report.areas = set(precincts) or {root.key}
     return report
+
+
+def _replay(spool) -> Iterator[tuple]:
+    """The spooled records back, one at a time (marshal: tuples of strings and ints, no memo to grow)."""
+    while True:
+        try:
+            yield marshal.load(spool)
+        except EOFError:
+            return
 
 
 def _area_key(precinct: str | None) -> str | None:
@@ -149,8 +165,6 @@ def _ensure_areas(session, election, contest, root, precincts: dict) -> None:
     styled = {s.area_id for s in contest.ballot_styles}
     added = False
     for key, precinct in precincts.items():
-        if key is None:
-            continue
         area = known.get(key)
         if area is None:
             area = known[key] = m.Area(key=key, name=precinct, census=0, weight=1, parent=root)
@@ -163,10 +177,9 @@ def _ensure_areas(session, election, contest, root, precincts: dict) -> None:
         session.flush()
 
 
-def _records(contest_key: str, chunk: list[Record], keys: list, root_key: str) -> Iterable[dict]:
+def _records(contest_key: str, spooled: Iterable[tuple], root_key: str) -> Iterator[dict]:
     """The loader's records: a ballot the reader could not read whole is passed on with its reason
     in place of its marks, so the loader keeps it verbatim and the count classifies it invalid."""
-    for record, key in zip(chunk, keys):
-        ballot = record.ballot
-        marks = {"unreadable": ballot.defect} if ballot.defect else [list(mark) for mark in ballot.marks]
-        yield {"contest": contest_key, "area": key or root_key, "marks": marks}
+    for key, marks, defect in spooled:
+        yield {"contest": contest_key, "area": key or root_key,
+               "marks": {"unreadable": defect} if defect else [list(mark) for mark in marks]}

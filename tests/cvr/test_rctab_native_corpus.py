@@ -68,3 +68,17 @@ def test_a_missing_cvr_file_exits_2_naming_it(capsys):
     code, out, err = _tally(capsys, case, "json")
     assert code == 2 and out == ""
     assert "2018_maine_governor_primary_cvr.xlsx: no such file or directory" in err
+
+
+def test_the_result_json_and_table_name_the_candidates(capsys):
+    case = next(c for c in CASES if c.name == "2015_portland_mayor")
+    code, out, err = _tally(capsys, case, "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["method"] == "instant-runoff"
+    assert result["winners"] == ["Mavodones, Nicholas M. Jr."]
+    assert {c["name"] for c in result["candidates"]} >= {"Carmona, Ralph C.", "Undeclared Write-ins"}
+    code, out, err = _tally(capsys, case, "table")
+    assert code == 0, err
+    assert "Winners: Mavodones, Nicholas M. Jr." in out
+    assert "Carmona, Ralph C." in out
