@@ -17,6 +17,7 @@ from typing import Any, Sequence
 VERSION = "tally worker 0.1.0"
 VARIATIONS = {
     "instant-runoff": "rcv",
+    "rcv": "rcv",  # ranked-choice voting as RCTab counts it, one seat or several
     "plurality-at-large": "plurality",
     "approval": "approval",
     "cumulative": "cumulative",

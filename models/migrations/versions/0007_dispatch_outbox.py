@@ -3,15 +3,15 @@
 A PENDING run left by an older version (its enqueue may have been lost with the broker) gets an
 unsent dispatch, so the next dispatcher pass starts it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 15:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
