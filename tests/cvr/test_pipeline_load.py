@@ -139,3 +139,15 @@ def test_rctab_rules_count_through_the_pipeline_as_tally_count_does(embedded_db,
     assert result["winners"] == counted["winners"] and result["winners"]
     for part in ("rounds", "passes", "totals", "candidates", "ties"):
         assert result.get(part) == counted.get(part), part
+
+
+def test_a_second_configuration_extends_the_election_with_its_contest(embedded_db, capsys, tmp_path):
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
+    election_id, period_id = _ids("two")
+    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "export", "two", "--out", tmp_path)
+    contests = {c["contest"]: c["result"] for c in json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"]}
+    assert set(contests) == {"2015_portland_mayor", "2015_portland_mayor_codes"}
+    for key, result in contests.items():
+        assert _rounds(report(result)) == _rounds(_expected(key)), key
