@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from models.db import after_commit
+from models.db import after_commit, session_scope
 
 from . import audit
 from .errors import ServiceError
@@ -114,10 +114,22 @@ def request_tally(
     return run, True
 
 
+BROKER_REFUSED = "could not enqueue the tally"
+
+
 def dispatch(run_id: int) -> None:
+    """Enqueue the run's start. If the broker refuses (down, or a Redis that is full), the run ends
+    FAILED now, with the reason, instead of waiting PENDING for a message that was never sent."""
     from tasks.tally import start_tally
 
-    start_tally.apply_async((run_id,))
+    try:
+        start_tally.apply_async((run_id,))
+    except Exception as exc:
+        message = f"{BROKER_REFUSED}: {exc}"
+        with session_scope() as session:
+            fail_run(session, session.get(m.TallyRun, run_id), message)
+        raise ServiceError(f"{message} (run {run_id} is FAILED; run it again once the broker is back)",
+                           status=503) from exc
 
 
 def fail_run(session: Session, run: m.TallyRun, message: str) -> None:
