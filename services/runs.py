@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from models.db import after_commit, session_scope
 
-from . import audit
+from . import audit, dispatch
 from .errors import ServiceError
 
 IN_PROGRESS = "Tally is already in progress"
@@ -84,7 +83,7 @@ def request_tally(
     by: str | None = None,
     trigger: str = "api",
 ) -> tuple[m.TallyRun, bool]:
-    """Create a PENDING run and enqueue it after commit. Returns (run, created); an existing
+    """Create a PENDING run and its dispatch (services.dispatch: sent after commit). Returns (run, created); an existing
     COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
     callers; the partial unique index makes a second live run impossible even so."""
     period = locate(session, election_id, period_id, lock=True)
@@ -109,27 +108,8 @@ def request_tally(
     audit.append(
         session, election_id, "tally requested", {"voting_period_id": period.id, "trigger": trigger}, run_id=run.id
     )
-    run_id = run.id
-    after_commit(session, lambda: dispatch(run_id))
+    dispatch.enqueue(session, run.id, "requested")
     return run, True
-
-
-BROKER_REFUSED = "could not enqueue the tally"
-
-
-def dispatch(run_id: int) -> None:
-    """Enqueue the run's start. If the broker refuses (down, or a Redis that is full), the run ends
-    FAILED now, with the reason, instead of waiting PENDING for a message that was never sent."""
-    from tasks.tally import start_tally
-
-    try:
-        start_tally.apply_async((run_id,))
-    except Exception as exc:
-        message = f"{BROKER_REFUSED}: {exc}"
-        with session_scope() as session:
-            fail_run(session, session.get(m.TallyRun, run_id), message)
-        raise ServiceError(f"{message} (run {run_id} is FAILED; run it again once the broker is back)",
-                           status=503) from exc
 
 
 def fail_run(session: Session, run: m.TallyRun, message: str) -> None:
