@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import counting
+from counting.ballots import oversized
 from counting.errors import CountingError, DefinitionError
+from counting.result import ROUND_FIELDS, rounds_of
 
 from .audit import GENESIS, canonical_json, event_hash
 from .exports import AUDIT_FORMAT, BALLOTS_FORMAT, classification, link, sha256
@@ -133,10 +135,15 @@ def _definitions(report: Report, audit: dict, ballots: dict) -> dict[str, tuple[
 
 
 def _ballot_from(entry: dict) -> counting.Ballot:
+    """The published ballot, judged by the interchange format's record-size limit as the engine and the loader
+    judge it."""
     marks = tuple(tuple(mark) for mark in entry["marks"])
     if any(len(mark) != 2 for mark in marks):
         raise ValueError("marks must be [candidate, value] pairs")
-    return counting.Ballot(marks, entry["weight"], bool(entry["explicit_invalid"]), entry.get("defect"))
+    ballot = counting.Ballot(marks, entry["weight"], bool(entry["explicit_invalid"]), entry.get("defect"))
+    if ballot.defect is None and oversized(ballot):
+        return counting.Ballot((), ballot.weight, ballot.explicit_invalid, "oversized-record")
+    return ballot
 
 
 def check_ballots(report: Report, ballots: dict, contests: dict, periods: dict[str, dict]):
@@ -237,7 +244,9 @@ def retally(report: Report, ballots: dict, events: list[dict], contests: dict, p
                 report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
                 continue
             report.contests_retallied += 1
-            rounds = result.pop("rounds", [])
+            rounds = rounds_of(result)
+            for part in ROUND_FIELDS:
+                result.pop(part, None)
             if key not in results:
                 report.add(place, f"has no result for contest {key!r}")
             else:
