@@ -140,6 +140,26 @@ def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_p
     assert f"{bad}: not a readable .xlsx workbook" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "case", ["minneapolis_multi_seat_threshold", "sequential_with_batch", "tiebreak_seed_test",
+             "multi_seat_bottoms_up_with_cutoff_eliminate"])
+def test_rctab_rules_count_through_the_pipeline_as_tally_count_does(embedded_db, capsys, case):
+    """Multi-seat STV, multi-pass IRV, a seeded draw and the percentage threshold: loaded with
+    `tally load --rctab-config` (precincts as areas), counted through the per-area fan-out (areas ship
+    their multisets, pooled for the count), published equal to `tally count --rctab-config`."""
+    counted = json.loads(_run(capsys, "count", "--rctab-config", _config(case)))
+    key = case.replace("_", "-")
+    _run(capsys, "load", "--rctab-config", _config(case), "--election", key)
+    election_id, period_id = _ids(key)
+    _run(capsys, "run", election_id, period_id, "--force")
+    published = json.loads(_run(capsys, "results", key, "--format", "json"))
+    (contest,) = published["tallies"][0]["contests"]
+    result = contest["result"]
+    assert result["winners"] == counted["winners"] and result["winners"]
+    for part in ("rounds", "passes", "totals", "candidates", "ties"):
+        assert result.get(part) == counted.get(part), part
+
+
 def test_a_second_configuration_extends_the_election_with_its_contest(embedded_db, capsys, tmp_path):
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
