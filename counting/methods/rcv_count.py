@@ -103,8 +103,9 @@ class Tabulation:
                 ties += more_ties
                 self._eliminate(eliminated, round_no)
             shown = dict(tallies)
-            if self.rules.seats > 1:
+            if self.rules.seats > 1:  # earlier winners stay in the tallies, as RCTab reports them
                 shown.update(self._winner_tallies(round_no))
+                shown = {c: shown[c] for c in self.ids if c in shown}
             self.history.append(shown)
             self.rounds.append(
                 Round(
