@@ -105,11 +105,30 @@ def test_a_cvr_without_precinct_data_goes_to_one_area(embedded_db, capsys):
         assert election.periods[0].ballots_count > 0
 
 
-def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, capsys):
+def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, capsys, tmp_path):
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    options = {"firstVoteColumnIndex": 4, "precinctColumnIndex": 2, "overvoteLabel": "overvote",
+               "skippedRankLabel": "undervote", "undeclaredWriteInLabel": "UWI"}
     out = _run(capsys, "load", "--cvr", CORPUS / "2015_portland_mayor" / "2015_portland_mayor_cvr.xlsx",
-               "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor", "--period", "second")
+               "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor", "--period", "second",
+               "--cvr-options", json.dumps(options))
     assert "loaded 99 ballot(s)" in out
+    with session_scope() as session:
+        election = session.scalar(select(m.Election).where(m.Election.key == "p"))
+        election_id, second = election.id, next(p.id for p in election.periods if p.name == "second")
+    _run(capsys, "run", election_id, second, "--force")
+    _run(capsys, "export", "p", "--out", tmp_path)
+    (tally,) = json.loads((tmp_path / "results.json").read_text())["tallies"]
+    assert tally["voting_period"] == "second"
+    assert _rounds(report(tally["contests"][0]["result"])) == _rounds(_expected("2015_portland_mayor"))
+
+
+def test_bad_cvr_options_are_refused_naming_the_key(embedded_db, capsys):
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    code = main(["load", "--cvr", "x.xlsx", "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor",
+                 "--cvr-options", '{"firstVoteColumnIndex": "fourth"}'])
+    assert code == 2
+    assert "--cvr-options.firstVoteColumnIndex: must be a whole number" in capsys.readouterr().err
 
 
 def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_path):
