@@ -28,7 +28,7 @@ def start_tally(self, run_id: int) -> dict:
     with self.transaction() as session:
         plan = pipeline.start(session, run_id)
         if plan:
-            after_commit(session, lambda: _dispatch(run_id, plan))
+            after_commit(session, lambda: _enqueue_or_fail(run_id, "the area tasks", lambda: _dispatch(run_id, plan)))
     log.info("tally run %s started: %s contests", run_id, len(plan or []))
     return {"contests": len(plan or []), "area_tasks": sum(len(jobs) for jobs in plan or [])}
 
@@ -55,7 +55,10 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
         group(chords).apply_async()
 
 
-@app.task(base=TallyTask, bind=True, name="tally.process_area")
+# No stored result: the chord counts an area task without one (its join list lives only until the
+# chord joins), so a tally of 10,000 areas leaves no 10,000 results in Redis for result_expires.
+# Flower still shows what it returns (the task-succeeded event carries it).
+@app.task(base=TallyTask, bind=True, name="tally.process_area", ignore_result=True)
 def process_area(self, run_id: int, contest_id: int, area_id: int) -> dict:
     with self.transaction() as session:
         records = pipeline.process_area(session, run_id, contest_id, area_id)
@@ -92,10 +95,17 @@ class _StageEvents:
 def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
     last = False
     with self.transaction() as session:
+<<<<<<< HEAD
         if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
             after_commit(session, lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id)))
     return {"finalize_sent": last}  # True from the last contest to finish
+=======
+        if pipeline.aggregate_contest(session, run_id, contest_id):
+            after_commit(session, lambda: _enqueue_or_fail(
+                run_id, "finalize", lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id))))
+    return contest_id
+>>>>>>> main
 
 
 @app.task(base=TallyTask, bind=True, name="tally.finalize")
@@ -130,6 +140,15 @@ def tally_failed(request, exc, traceback, run_id: int) -> None:
         _record_failure(run_id, f"{where}an area task failed: {exc}")
     else:
         _record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
+
+
+def _enqueue_or_fail(run_id: int, what: str, send) -> None:
+    """Send the next step; when the broker refuses it (e.g. a full Redis), end the run FAILED with
+    the reason rather than leave it RUNNING for the reconciler, which could not send it either."""
+    try:
+        send()
+    except Exception as exc:
+        _record_failure(run_id, f"could not enqueue {what}: {exc}")
 
 
 def _record_failure(run_id: int, message: str) -> None:
