@@ -95,17 +95,11 @@ class _StageEvents:
 def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
     last = False
     with self.transaction() as session:
-<<<<<<< HEAD
         if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
-            after_commit(session, lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id)))
-    return {"finalize_sent": last}  # True from the last contest to finish
-=======
-        if pipeline.aggregate_contest(session, run_id, contest_id):
             after_commit(session, lambda: _enqueue_or_fail(
                 run_id, "finalize", lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id))))
-    return contest_id
->>>>>>> main
+    return {"finalize_sent": last}  # True from the last contest to finish
 
 
 @app.task(base=TallyTask, bind=True, name="tally.finalize")
