@@ -87,3 +87,14 @@ class ContestResult:
             if self.outcome.passes:
                 out["passes"] = [p.to_json() for p in self.outcome.passes]
         return out
+
+
+ROUND_FIELDS = ("rounds", "passes")  # the parts of a result JSON that hold rounds
+
+
+def rounds_of(result: dict) -> list[dict]:
+    """Every round of a result JSON, in counting order; a multi-pass count's rounds each carry the
+    `pass` they belong to (the audit log's 'tally round' events are these)."""
+    if result.get("passes"):
+        return [{"pass": p["pass"], **r} for p in result["passes"] for r in p["rounds"]]
+    return list(result.get("rounds", []))

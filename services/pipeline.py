@@ -20,7 +20,7 @@ from counting.contest import area_operation, contest_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.ranking import sum_totals
-from counting.result import ContestResult
+from counting.result import ContestResult, rounds_of
 from counting.validation import Participation, classify
 from models import entities as m
 from models.marks import Decoder, merge_multisets, pack_multiset
@@ -434,6 +434,6 @@ def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload:
         )
     for seat, key in enumerate(result["winners"], start=1):
         session.add(m.WinnerAssignment(run_id=run.id, contest_id=row.id, candidate_id=candidate_ids[key], seat=seat))
-    for rnd in result.get("rounds", []):
+    for rnd in rounds_of(result):
         audit.append(session, run.election_id, "tally round", {"contest": row.key, **rnd}, run_id=run.id)
     return len(result["winners"]), len(result["ties"])

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import counting
 from counting.ballots import oversized
 from counting.errors import CountingError, DefinitionError
+from counting.result import ROUND_FIELDS, rounds_of
 
 from .audit import GENESIS, canonical_json, event_hash
 from .exports import AUDIT_FORMAT, BALLOTS_FORMAT, classification, link, sha256
@@ -243,7 +244,9 @@ def retally(report: Report, ballots: dict, events: list[dict], contests: dict, p
                 report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
                 continue
             report.contests_retallied += 1
-            rounds = result.pop("rounds", [])
+            rounds = rounds_of(result)
+            for part in ROUND_FIELDS:
+                result.pop(part, None)
             if key not in results:
                 report.add(place, f"has no result for contest {key!r}")
             else:
