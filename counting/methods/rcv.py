@@ -51,6 +51,9 @@ def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvRules) -> Outcome:
         if len(elected) != 1:
             raise CountingError(f"pass {number} of {MULTI_PASS} elected {len(elected)} candidates, not one")
         winners += elected
+        for r in rounds:
+            for tie in r.tie_breaks:
+                tie.pass_number = number
         passes.append(Pass(number, rounds, elected))
     outcome = _outcome(contest, passes[-1].rounds, winners, rules)
     for p in passes:  # each winner's count is its count in the round that elected it
