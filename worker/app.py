@@ -3,9 +3,9 @@
 Settings follow the architecture note: late acks with reject-on-worker-lost (a killed worker's task
 is redelivered, so every task is idempotent), prefetch 1, JSON only, result backend retries, a
 visibility timeout longer than any task. Task events only while someone watches: Flower turns them on
-in every worker when it starts and every 5 s after (`enable_events`); with nobody watching, the
-events for Flower would be most of Celery's own cost per area task (issue #19). Embedded (no CELERY_BROKER_URL), tasks
-run in-process, eagerly, with the same code."""
+in every worker when it starts and every 5 s after (`enable_events`); with nobody watching they would
+cost every area task several broker messages for nothing (issue #19). Embedded (no CELERY_BROKER_URL),
+tasks run in-process, eagerly, with the same code."""
 
 from __future__ import annotations
 
