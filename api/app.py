@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.db import session_scope
-from services import exports, runs
+from services import exports, runs, sealing
 from services.exports import INT32_MAX
 from services.errors import ServiceError
 
@@ -25,7 +25,9 @@ from .auth import AuthError, Principal, admin_from_header, require_admin
 
 log = logging.getLogger("tally.api")
 
-ADMIN_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}/tally"
+PERIOD_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}"
+ADMIN_BASE = PERIOD_BASE + "/tally"
+SEAL_PATH = PERIOD_BASE + "/seal"
 TEXT_LIMIT = 10_000
 
 
@@ -63,6 +65,7 @@ class RunRequest(BaseModel):
 
     remarks: Optional[str] = Field(None, max_length=TEXT_LIMIT, description="Stored with the run")
     force: bool = Field(False, description="Close the period first if it is still OPEN (recorded in the audit log)")
+    allowEmpty: bool = Field(False, description="Tally a period without ballots: publishes no winners, notes say why")
 
     @field_validator("remarks")
     @classmethod
@@ -110,6 +113,16 @@ class RollbackResponse(BaseModel):
     status: str
     winnersRemoved: int
     rolledBackAt: str
+    message: str
+
+
+class SealResponse(BaseModel):
+    votingPeriodId: int
+    sealedAt: str
+    ballots: int
+    counted: int
+    ballotsChainHead: str
+    definitionHash: str
     message: str
 
 
@@ -231,7 +244,8 @@ def create_app() -> FastAPI:
         body = body or RunRequest()
         with session_scope() as session:
             run, created = runs.request_tally(
-                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api"
+                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api",
+                allow_empty=body.allowEmpty,
             )
             answer = _run_response(run, "Tally started" if created else "Tally already completed (idempotent)")
         return JSONResponse(answer, status_code=202 if created else 200)
@@ -256,6 +270,12 @@ def create_app() -> FastAPI:
             raise ServiceError(str(exc)) from None
         with session_scope() as session:
             return JSONResponse(runs.rollback(session, election_id, period_id, reason, by=who.actor))
+
+    @app.post(SEAL_PATH, response_model=SealResponse, responses=ADMIN_ERRORS, tags=admin_tags,
+              summary="Seal the voting period's ballots (closing it if its end has passed); only sealed periods are tallied")
+    def seal_period(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
+        with session_scope() as session:
+            return JSONResponse(sealing.seal(session, election_id, period_id, by=who.actor))
 
     public = {"tags": ["public exports"], "response_class": Response,
               "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},

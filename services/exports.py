@@ -184,13 +184,17 @@ def period_chain_state(session: Session, period: m.VotingPeriod) -> tuple[int, s
     return period.ballots_count, period.ballots_chain_head or GENESIS
 
 
-def completion_record(session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int) -> dict:
+def completion_record(
+    session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int, expected: int
+) -> dict:
     """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
     contest's result (rounds are in the 'tally round' events), so the audit log alone says what
-    was counted and what came out. Refuses when the tally did not read exactly the ballots loaded."""
+    was counted and what came out. Refuses when the tally did not read exactly the `expected`
+    ballots: those loaded, less the voided batches' (services.batches.counted_ballots)."""
     count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
-    if counted != count:
-        raise RuntimeError(f"the tally read {counted} ballot(s) but {count} were loaded into the period")
+    if counted != expected:
+        voided = f" and not voided ({count} in all)" if count != expected else ""
+        raise RuntimeError(f"the tally read {counted} ballot(s) but {expected} were loaded into the period{voided}")
     run.ballots_chain_head = head
     return {
         "ballots_chain_head": head,
