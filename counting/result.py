@@ -91,12 +91,12 @@ NO_BALLOTS = "No ballots were counted in this voting period: no winners (tallied
 
 
 def no_winners(result: dict) -> dict:
-    """A result (to_json form) of a tally with no ballots at all: no winners, ranks, ties or
-    rounds, and a note saying why, instead of winners chosen by tie-break among zero votes."""
+    """A result (to_json form) of a tally with no ballots at all: no winners, ties or rounds, and
+    a note saying why, instead of winners chosen by tie-break among zero votes."""
     return {
         **result,
         "winners": [],
-        "candidates": [{**c, "rank": None, "is_winner": False} for c in result["candidates"]],
+        "candidates": [{**c, "is_winner": False} for c in result["candidates"]],
         "ties": [],
         **({"rounds": []} if "rounds" in result else {}),
         "notes": [*result["notes"], NO_BALLOTS],

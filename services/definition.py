@@ -7,13 +7,14 @@ sealed one, and audit.json publishes the document so that `tally verify` can che
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
 from .audit import canonical_json
-from .exports import sha256
 
 FORMAT = "tally-definition/1"
 
@@ -69,7 +70,7 @@ def document(session: Session, election_id: int) -> dict:
 
 
 def digest(doc: dict) -> str:
-    return sha256(canonical_json(doc))
+    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
 
 
 def current_hash(session: Session, election_id: int) -> str:

@@ -25,7 +25,7 @@ from counting.validation import classify
 from models import entities as m
 from models.marks import Decoder, stored_ballot
 
-from . import audit
+from . import audit, definition
 from .audit import GENESIS, canonical_json
 from .contests import engine_contest
 from .errors import NotFound
@@ -302,11 +302,13 @@ def audit_document(session: Session, ref: str | int) -> str:
         "format": AUDIT_FORMAT,
         "election": {"id": election.id, "key": election.key, "name": election.name},
         "contests": [contest_definition(c) for c in election.contests],
+        "definition": definition.document(session, election.id),
         "events": [audit.event_json(e) for e in events],
         "head": events[-1].hash if events else GENESIS,
         "hashing": (
             "hash = sha256(prev_hash + canonical JSON of {seq, kind, run_id, created_at, payload}); "
-            "the first prev_hash is 64 zeros"
+            "the first prev_hash is 64 zeros; definition_hash = sha256(canonical JSON of definition); "
+            "docs/verify-spec.md"
         ),
     }
     return canonical_json(doc)
