@@ -6,22 +6,26 @@ messages (services.runs) and their status. `uvicorn api.app:app` or `tally api`.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from http import HTTPStatus
-from itertools import chain
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
+import anyio
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.db import session_scope
-from services import exports, runs, sealing
-from services.exports import INT32_MAX
+from services import runs, sealing
 from services.errors import ServiceError
+from services.export_store import ExportStore
+from services.exports import INT32_MAX
+from worker.settings import Settings, load_settings
 
-from .auth import AuthError, Principal, admin_from_header, require_admin
+from .auth import AuthError, Principal, require_admin
+from .guard import Guard
 
 log = logging.getLogger("tally.api")
 
@@ -142,6 +146,7 @@ PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": "No such election, or 
 
 ElectionId = Annotated[int, Path(alias="electionId", ge=1, le=INT32_MAX, description="Election id")]
 PeriodId = Annotated[int, Path(alias="votingPeriodId", ge=1, le=INT32_MAX, description="Voting period id")]
+ElectionRef = Annotated[str, Path(description="Election id or key", max_length=200)]
 
 
 def _run_response(run, message: str) -> dict:
@@ -158,22 +163,37 @@ def _run_response(run, message: str) -> dict:
     }
 
 
-def _stream(produce) -> Response:
-    """Stream an export; its first piece is made before answering, so a 404 is still a 404."""
+class PublicExports:
+    """Serves the rendered export files (services.export_store). The database is used only for the
+    short version lookup and, once per version, the render; never while a client reads. At most
+    TALLY_EXPORT_CONCURRENCY renders run at once, and a version is rendered once however many ask."""
 
-    def pieces() -> Iterator[str]:
+    def __init__(self, settings: Settings):
+        self.store = ExportStore(settings.export_dir)
+        self.slots = anyio.Semaphore(max(1, settings.export_concurrency))
+        self.locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
+
+    def _find(self, kind: str, ref: str):
         with session_scope() as session:
-            yield from produce(session)
+            return self.store.find(session, kind, ref)
 
-    it = pieces()
-    first = next(it)
-    return StreamingResponse(chain([first], it), media_type="application/json")
+    def _render(self, kind: str, ref: str):
+        with session_scope() as session:
+            return self.store.render(session, kind, ref)
 
-
-def _document(produce) -> Response:
-    with session_scope() as session:
-        text = produce(session)
-    return Response(text, media_type="application/json")
+    async def answer(self, request: Request, kind: str, ref: str) -> Response:
+        key, blob = await anyio.to_thread.run_sync(self._find, kind, ref)
+        if blob is None:
+            lock = self.locks[key]
+            async with lock, self.slots:
+                key, blob = await anyio.to_thread.run_sync(self._find, kind, ref)
+                if blob is None:
+                    blob = await anyio.to_thread.run_sync(self._render, kind, ref)
+            self.locks.pop(key, None)
+        headers = {"ETag": blob.etag, "Cache-Control": "no-cache"}
+        if blob.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return FileResponse(blob.path, media_type="application/json", headers=headers)
 
 
 # ---- the application ----
@@ -194,7 +214,8 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {text}" if where else text
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
     app = FastAPI(
         title="Tally worker",
         version="1",
@@ -211,14 +232,9 @@ def create_app() -> FastAPI:
         return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(request: Request, exc: RequestValidationError):
-        # An admin request is authenticated before its body or path is judged: a caller without
-        # a valid token learns nothing else (sync handler: the token lookup runs in a thread).
-        if request.url.path.startswith("/api/v1/admin/"):
-            try:
-                admin_from_header(request.headers.get("authorization"))
-            except AuthError as auth:
-                return error_response(auth.status, auth.message, auth.headers)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # Admin requests reach this point authenticated (api.guard): a caller without a valid
+        # token got its 401 before its body or path was judged.
         return error_response(400, _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
@@ -281,17 +297,21 @@ def create_app() -> FastAPI:
               "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
                                   "description": "Canonical JSON, byte-for-byte reproducible"}, **PUBLIC_ERRORS}}
 
+    exports = app.state.exports = PublicExports(settings)
+
     @app.get("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
-    def public_ballots(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
-        return _stream(lambda session: exports.ballots_chunks(session, election))
+    async def public_ballots(request: Request, election: ElectionRef):
+        return await exports.answer(request, "ballots.json", election)
 
     @app.get("/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
-    def public_audit(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
-        return _document(lambda session: exports.audit_document(session, election))
+    async def public_audit(request: Request, election: ElectionRef):
+        return await exports.answer(request, "audit.json", election)
 
     @app.get("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
-    def public_results(election: Annotated[str, Path(description="Election id or key", max_length=200)]):
-        return _document(lambda session: exports.results_document(session, election))
+    async def public_results(request: Request, election: ElectionRef):
+        return await exports.answer(request, "results.json", election)
+
+    app.add_middleware(Guard, settings=settings, error_response=error_response)
 
     app.openapi = lambda: _openapi(app)
     return app

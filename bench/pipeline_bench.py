@@ -3,7 +3,7 @@
     .venv/bin/python bench/pipeline_bench.py [--ballots 1000000] [--areas 1000] [--workers 2]
     .venv/bin/python bench/pipeline_bench.py --ballots 200000 --area-overhead 100 10000
 
-Creates a scratch database and claims a Redis DB number (both removed afterwards), loads one
+Creates a scratch database and starts a redis-server of its own on a free port (both removed afterwards), loads one
 instant-runoff contest of N ranked ballots over 10 candidates in M areas through the project's own
 loader, starts W `celery worker` processes, and times the tally from enqueue to committed results:
 `tally_seconds` is the run's `completed_at - created_at`, both written by the pipeline itself
@@ -33,7 +33,7 @@ from models import entities as m  # noqa: E402
 from models.db import session_scope  # noqa: E402
 from services.loading import load_ballots, load_definition  # noqa: E402
 from services.results import published  # noqa: E402
-from tests.support import Stack, postgres_database, redis_database, wait_for  # noqa: E402
+from tests.support import Stack, own_redis, postgres_database, wait_for  # noqa: E402
 
 
 def main() -> None:
@@ -103,7 +103,8 @@ def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
     records = [{"contest": "mayor", "area": f"a{i % args.areas}", "marks": [[c, r + 1] for r, c in enumerate(rk)]}
                for i, rk in enumerate(ranks)]
     figures = {"ballots": args.ballots, "areas": args.areas, "workers": args.workers}
-    with postgres_database() as url, redis_database() as broker:
+    with postgres_database() as url, own_redis(Path("/tmp")) as redis_server:
+        broker = redis_server.url
         with session_scope(url) as session:
             load_definition(session, definition)
         started = time.perf_counter()

@@ -35,8 +35,11 @@ def cmd_api(args) -> int:
     import uvicorn
 
     from api.app import create_app
+    from worker.settings import load_settings
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                timeout_keep_alive=settings.http_keepalive)
     return 0
 
 

@@ -14,6 +14,9 @@ from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services import batches, results, runs, sealing
+from counting.errors import DefinitionError
+from cvr.errors import ConfigError, CvrError
+from services.cvr_loading import load_cvr, load_rctab
 from services.loading import LoadError, load_ballots, load_definition, read_json
 
 from .common import fail, handles_errors, print_json
@@ -26,11 +29,22 @@ def register(subparsers) -> None:
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
 
-    load = subparsers.add_parser("load", help="load an election definition and/or ballots from JSON files")
+    load = subparsers.add_parser(
+        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
+    )
     load.add_argument("--definition", metavar="FILE", help="election definition JSON")
     load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
     load.add_argument("--allow-duplicate", action="store_true",
                       help="load ballots even if the same ones were already loaded into the period")
+    load.add_argument("--rctab-config", metavar="CONFIG",
+                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
+    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
+    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
+    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
+    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
+    load.add_argument("--source-contest", default="", metavar="ID",
+                      help="with --cvr: the contest's id or name inside the CVR (cdf, dominion, hart, clearBallot)")
+    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
     load.set_defaults(func=cmd_load)
 
     adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
@@ -105,8 +119,10 @@ def _read(path: str, what: str):
 
 @handles_errors
 def cmd_load(args) -> int:
+    if args.rctab_config or args.cvr:
+        return _load_cvrs(args)
     if not args.definition and not args.ballots:
-        return fail("give --definition FILE, --ballots FILE, or both")
+        return fail("give --definition FILE, --ballots FILE, or both; or --rctab-config / --cvr")
     with session_scope() as session:
         if args.definition:
             report = load_definition(session, _read(args.definition, "definition")[0])
@@ -124,6 +140,30 @@ def cmd_load(args) -> int:
             )
             print(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
                   f"{report.stored_raw} kept verbatim for invalid content")
+    return 0
+
+
+def _load_cvrs(args) -> int:
+    if not args.election:
+        return fail("--election: required with --rctab-config and --cvr")
+    if args.cvr and not (args.provider and args.contest):
+        return fail("--cvr: needs --provider and --contest")
+    try:
+        with session_scope() as session:
+            if args.rctab_config:
+                report = load_rctab(session, args.rctab_config, args.election, args.period)
+            else:
+                report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
+                                  args.source_contest)
+    except (ConfigError, CvrError) as exc:
+        return fail(str(exc))
+    except DefinitionError as exc:
+        return fail(f"{exc.field}: {exc.message}")
+    print(
+        f"loaded {report.loaded} ballot(s) into contest {report.contest!r} of election {report.election_key!r} "
+        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s); "
+        f"{report.stored_raw} kept verbatim for invalid content"
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from worker.settings import load_settings
 
@@ -21,7 +22,15 @@ def database_url() -> str:
 _engines: dict[str, Engine] = {}
 
 
-def _create(url: str) -> Engine:
+def _session_limits() -> str:
+    """PostgreSQL limits of the application's sessions (milliseconds, 0 = none): no statement, lock
+    wait or idle open transaction may hold the server's resources forever."""
+    settings = load_settings()
+    return (f"-c statement_timeout={settings.pg_statement_timeout} -c lock_timeout={settings.pg_lock_timeout} "
+            f"-c idle_in_transaction_session_timeout={settings.pg_idle_in_transaction_timeout}")
+
+
+def _create(url: str, limits: bool = True) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -36,7 +45,16 @@ def _create(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if not limits:
+        return create_engine(url, poolclass=NullPool)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"options": _session_limits()})
+
+
+def migration_engine(url: str) -> Engine:
+    """For Alembic only: the schema's owner, without the application's session limits (a
+    migration may rightly take longer than any application statement)."""
+    return _create(url, limits=False)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -67,7 +85,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
-        session.rollback()
+        try:
+            session.rollback()
+        except Exception:
+            # The connection is unusable (e.g. a time limit interrupted a query mid-flight): drop
+            # it, and let the original error, not the rollback's, say what happened.
+            session.invalidate()
         raise
     finally:
         session.close()
@@ -91,9 +114,21 @@ def alembic_config(url: str | None = None):
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Apply the Alembic migrations (`tally db upgrade`)."""
+def upgrade(url: str | None = None, revision: str = "head", app_role: str | None = None) -> None:
+    """Apply the Alembic migrations (`tally db upgrade`), then grant the application's role
+    (`app_role` or TALLY_DB_APP_ROLE) its privileges on the tables as they now are."""
     from alembic import command
 
+    from models.roles import grant_app_role
+
+    url = url or database_url()
     command.upgrade(alembic_config(url), revision)
+    role = app_role or load_settings().db_app_role
+    if role:
+        engine = migration_engine(url)
+        try:
+            with engine.begin() as connection:
+                grant_app_role(connection, role)
+        finally:
+            engine.dispose()
 

@@ -318,3 +318,37 @@ def results_document(session: Session, ref: str | int) -> str:
     election = election_for(session, ref)
     _completed(session, election)
     return canonical_json(published(session, election.id))
+
+
+def nist_err_document(session: Session, ref: str | int) -> str:
+    """The published results as a NIST SP 1500-100 v2 ElectionReport (cvr.nist_err), canonical
+    JSON: generated at the latest completed tally, so the same results give the same bytes."""
+    from cvr.nist_err import Area, ContestInfo, election_report
+
+    election = election_for(session, ref)
+    runs = _completed(session, election)
+    parents = {a.id: a.key for a in election.areas}
+    areas = [Area(a.key, a.name, parents.get(a.parent_id)) for a in election.areas]
+    contests = [
+        ContestInfo(
+            key=c.key, name=c.name, method=c.method, seats=c.seats,
+            votes_allowed=c.max_votes or len(c.candidates),
+            candidates=[(cand.key, cand.name, cand.undeclared_write_in) for cand in c.candidates],
+        )
+        for c in election.contests
+    ]
+    starts = [p.starts_at or p.ends_at for p in election.periods]
+    ends = [p.closed_at or p.ends_at for p in election.periods]
+    generated = max(_zoned(r.completed_at) for r in runs if r.completed_at)
+    doc = election_report(
+        election.key, election.name, generated.isoformat(timespec="seconds"), min(starts).date().isoformat(),
+        max(ends).date().isoformat(), areas, contests, published(session, election.id),
+    )
+    return canonical_json(doc)
+
+
+def _zoned(moment):
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    from datetime import timezone
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -324,12 +324,15 @@ def load_ballots(
     source: str | None = None,
     file_sha256: str | None = None,
     allow_duplicate: bool = False,
+    extends_definition: bool = False,
 ) -> BallotReport:
     """Store ballots for one voting period as one load batch. Records must name a known contest
     and area (else the whole file is refused and nothing is stored); their content is stored as
     cast, whatever it is. The period must take ballots (open, or closed awaiting a manual seal),
     the definition must be the one the first ballots were loaded under, and the same ballots
     already loaded into the period (a batch not voided) are refused unless `allow_duplicate`.
+    `extends_definition`: the caller (a CVR import, which adds the precincts it finds as areas) has
+    extended the definition in this transaction; the new hash is recorded ('definition extended').
 
     Rows are stored grouped by (contest, area), so that an area is read in one pass, and the
     period's ballot hash chain is extended over them in that order: finalize reads the chain head
@@ -351,7 +354,9 @@ def load_ballots(
     try:
         definition_hash = sealing.check_definition(session, election)
     except sealing.DefinitionChanged as exc:
-        raise LoadError(f"ballots.election: {exc.message}") from None
+        if not extends_definition:
+            raise LoadError(f"ballots.election: {exc.message}") from None
+        definition_hash = sealing.record_extension(session, election)
     buckets, stored_raw = _read_records(election, records)
     if not buckets:  # a file without ballots loads nothing and records nothing
         return BallotReport(0, 0, {})

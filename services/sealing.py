@@ -38,6 +38,18 @@ def check_definition(session: Session, election: m.Election) -> str:
     return current
 
 
+EXTENDED = "definition extended"
+
+
+def record_extension(session: Session, election: m.Election) -> str:
+    """A definition extended on purpose after ballots were loaded (a CVR import adding the precincts
+    it found): the new hash, recorded with the one it replaces in an audit event."""
+    current = definition.current_hash(session, election.id)
+    audit.append(session, election.id, EXTENDED, {"from": election.definition_hash, "to": current})
+    election.definition_hash = current
+    return current
+
+
 def state(session: Session, period: m.VotingPeriod) -> str:
     """The period as an operator reads it: open, closed (awaiting its seal), sealed, being
     tallied, tallied, or rolled back."""
@@ -91,14 +103,16 @@ def close(session: Session, period: m.VotingPeriod, reason: str) -> None:
 
 
 def seal(session: Session, election_id: int, period_id: int, by: str | None = None) -> dict:
-    """`tally seal` / `POST .../seal`: close the period if its end has passed, then seal it."""
+    """`tally seal` / `POST .../seal`: close the period, then seal it. An at-close period is
+    refused before its end (`tally run --force` closes one early); a manual one, whose ballots are
+    imported, is sealed whenever the operator says so."""
     period = runs.locate(session, election_id, period_id, lock=True)
     if period.sealed_at is not None:
         raise ServiceError(ALREADY_SEALED)
     reason = f"sealed by {by or 'an operator'}"
     if period.status == m.PeriodStatus.OPEN:
         ends = period.ends_at if period.ends_at.tzinfo else period.ends_at.replace(tzinfo=timezone.utc)
-        if ends > runs.now():
+        if ends > runs.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
             raise ServiceError(STILL_OPEN)
         runs.close_period(session, period, reason)
     sealed = seal_period(session, period, reason)

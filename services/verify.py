@@ -32,7 +32,7 @@ from .audit import GENESIS, canonical_json, event_hash
 from .batches import LOADED, VOIDED, content_digest
 from .definition import digest as definition_digest
 from .exports import AUDIT_FORMAT, BALLOTS_FORMAT, classification, link, sha256
-from .sealing import SEALED
+from .sealing import EXTENDED, SEALED
 from .verify_schema import Malformed, check_shape
 
 MAX_FIELDS = 5  # differing fields reported per compared object
@@ -127,10 +127,18 @@ class Definition:
 def check_definition(report: Report, audit: dict, ballots: dict, events: list[dict]) -> Definition:
     definition = audit["definition"]
     recorded_hash = definition_digest(definition)
+    # A load may record an earlier hash only when a later 'definition extended' event (a CVR
+    # import adding precincts) replaced it, by a chain of extensions ending at the published one.
+    extended = {e["payload"].get("from"): e["payload"].get("to") for e in events if e["kind"] == EXTENDED}
     for event in events:
         payload = event["payload"]
         if event["kind"] in (LOADED, SEALED, "tally completed") and "definition_hash" in payload:
-            if payload["definition_hash"] != recorded_hash:
+            current, seen = payload["definition_hash"], set()
+            if event["kind"] == LOADED:
+                while current in extended and current not in seen:
+                    seen.add(current)
+                    current = extended[current]
+            if current != recorded_hash:
                 report.add(_event_place(event, event["kind"]),
                            f"definition_hash {payload['definition_hash']} is not the hash of audit.json's "
                            f"definition ({recorded_hash}): the definition changed")

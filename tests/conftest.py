@@ -2,11 +2,18 @@ import os
 
 import pytest
 
-from tests.support import Stack, postgres_database, redis_database
+from tests.support import Stack, own_redis, postgres_database, redis_database
 
 # The test process itself runs Celery embedded (in-process); real workers get their own settings.
 for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One redis-server of the test session's own, on a free port: no test touches a shared Redis."""
+    with own_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture
@@ -16,8 +23,8 @@ def pg_url():
 
 
 @pytest.fixture
-def redis_url():
-    with redis_database() as url:
+def redis_url(redis_server):
+    with redis_database(redis_server.url) as url:
         yield url
 
 

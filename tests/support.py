@@ -1,4 +1,5 @@
-"""Real servers for tests: a fresh PostgreSQL database and Redis DB number per test, real
+"""Real servers for tests: a fresh PostgreSQL database per test and a Redis DB number of a private
+redis-server started for the test session, real
 `celery worker`/`beat` processes and the real `tally` console script, all on loopback."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +24,6 @@ from sqlalchemy import select
 from models.db import get_engine, session_scope, upgrade
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_HOST = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,17 +44,83 @@ def postgres_database(revision: str = "head"):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of the tests' own on a free loopback port, without persistence: the tests
+    never touch (or flush) a Redis they did not start, and stopping it loses every queued and
+    unacked message, every result and every chord counter."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15) -> None:
+        self.starts += 1
+        log_path = self.workdir / f"redis-{self.port}-{self.starts}.log"
+        self._log = log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--maxmemory-policy", "noeviction"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {log_path.read_text()}")
+            try:
+                return client.ping()
+            except redis.ConnectionError:
+                return False
+
+        try:
+            wait_for(up, timeout, 0.05, "redis-server to answer")
+        finally:
+            client.close()
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=15)
+        self.proc = None
+        self._log.close()
+
+
 @contextmanager
-def redis_database():
-    """Claims a free Redis DB number (1-15) for the test; flushed and released afterwards."""
-    admin = redis.Redis.from_url(f"{REDIS_HOST}/0")
+def own_redis(workdir: Path):
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def redis_database(server_url: str):
+    """A Redis DB number (1-15) of the tests' own server, empty for this test, flushed afterwards.
+    The claim key guards against two test processes sharing one server."""
+    admin = redis.Redis.from_url(server_url)
     token = uuid.uuid4().hex
     for number in range(1, 16):
         if admin.set(f"tally-test-claim:{number}", token, nx=True, ex=3600):
             break
     else:
         raise RuntimeError("no free Redis DB number for the test")
-    url = f"{REDIS_HOST}/{number}"
+    url = f"{server_url.rsplit('/', 1)[0]}/{number}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:

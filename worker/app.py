@@ -16,6 +16,23 @@ from worker.settings import load_settings
 
 settings = load_settings()
 
+
+def time_limits(settings) -> dict:
+    """Soft and hard time limits per kind of task (TALLY_TIME_LIMIT_*): at the soft limit the task
+    gets SoftTimeLimitExceeded and fails (its run ends FAILED, retryable); at the hard limit its
+    process is killed. No task can hold a worker, a connection or a tally forever."""
+    kinds = {
+        "tally.start": settings.time_limit_start,
+        "tally.process_area": settings.time_limit_area,
+        "tally.aggregate_contest": settings.time_limit_contest,
+        "tally.finalize": settings.time_limit_finalize,
+        "tally.failed": settings.time_limit_beat,
+        "scheduler.advance": settings.time_limit_beat,
+        "scheduler.reconcile": settings.time_limit_beat,
+    }
+    return {name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in kinds.items()}
+
+
 app = Celery("tally", include=["tasks.tally", "scheduler.tasks"])
 app.conf.update(
     broker_url=settings.broker_url or "memory://",
@@ -42,6 +59,7 @@ app.conf.update(
     task_default_queue="tally",
     worker_hijack_root_logger=False,
     beat_schedule=beat_schedule(settings),
+    task_annotations=time_limits(settings),
     timezone="UTC",
 )
 

@@ -15,6 +15,18 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _limits(name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """A Celery time limit pair "SOFT/HARD" in seconds; the hard limit must be the later one."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    soft, _, hard = value.partition("/")
+    pair = (int(soft), int(hard or soft))
+    if pair[1] < pair[0]:
+        raise ValueError(f"{name}: the hard limit ({pair[1]} s) must not come before the soft one ({pair[0]} s)")
+    return pair
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -26,6 +38,27 @@ class Settings:
     visibility_timeout: int
     result_expires: int
     log_json: bool
+    home: Path
+    # Celery (soft, hard) time limits in seconds, per kind of task
+    time_limit_start: tuple[int, int]
+    time_limit_area: tuple[int, int]
+    time_limit_contest: tuple[int, int]
+    time_limit_finalize: tuple[int, int]
+    time_limit_beat: tuple[int, int]
+    # PostgreSQL session limits of the application's connections, in milliseconds (0: none)
+    pg_statement_timeout: int
+    pg_lock_timeout: int
+    pg_idle_in_transaction_timeout: int
+    db_app_role: str | None  # the role `tally db upgrade` grants the application's privileges to
+    # admin API
+    export_dir: Path
+    export_concurrency: int
+    max_body_bytes: int
+    auth_failures: int  # failed token checks a client may make per auth_window seconds
+    auth_window: int
+    http_body_timeout: int
+    http_send_timeout: int
+    http_keepalive: int
 
     @property
     def embedded(self) -> bool:
@@ -43,6 +76,24 @@ def load_settings() -> Settings:
         reconcile_interval=_int("TALLY_RECONCILE_INTERVAL", 60),
         stuck_after=_int("TALLY_STUCK_AFTER", 900),
         visibility_timeout=_int("TALLY_VISIBILITY_TIMEOUT", 4 * 3600),
-        result_expires=_int("TALLY_RESULT_EXPIRES", 7 * 24 * 3600),
+        result_expires=_int("TALLY_RESULT_EXPIRES", 24 * 3600),
         log_json=os.environ.get("TALLY_LOG_JSON", "") not in ("", "0", "false"),
+        home=home,
+        time_limit_start=_limits("TALLY_TIME_LIMIT_START", (300, 360)),
+        time_limit_area=_limits("TALLY_TIME_LIMIT_AREA", (600, 660)),
+        time_limit_contest=_limits("TALLY_TIME_LIMIT_CONTEST", (3600, 3660)),
+        time_limit_finalize=_limits("TALLY_TIME_LIMIT_FINALIZE", (1800, 1860)),
+        time_limit_beat=_limits("TALLY_TIME_LIMIT_BEAT", (120, 150)),
+        pg_statement_timeout=_int("TALLY_PG_STATEMENT_TIMEOUT", 600_000),
+        pg_lock_timeout=_int("TALLY_PG_LOCK_TIMEOUT", 60_000),
+        pg_idle_in_transaction_timeout=_int("TALLY_PG_IDLE_IN_TRANSACTION_TIMEOUT", 3_700_000),
+        db_app_role=os.environ.get("TALLY_DB_APP_ROLE") or None,
+        export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
+        export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),
+        max_body_bytes=_int("TALLY_MAX_BODY_BYTES", 64 * 1024),
+        auth_failures=_int("TALLY_AUTH_FAILURES", 20),
+        auth_window=_int("TALLY_AUTH_WINDOW", 60),
+        http_body_timeout=_int("TALLY_HTTP_BODY_TIMEOUT", 30),
+        http_send_timeout=_int("TALLY_HTTP_SEND_TIMEOUT", 60),
+        http_keepalive=_int("TALLY_HTTP_KEEPALIVE", 5),
     )

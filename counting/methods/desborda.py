@@ -6,20 +6,21 @@ ranks do not count):
 - desborda2 and desborda3: `max(1, floor(1.3 x B) - r)`, B = option `borda_max_points`, else `max_votes`.
 
 Winners, N of them (the seats, or every electable candidate if there are fewer):
-1. Candidates are sorted by points, ties by the contest's tie order.
-2. Team guarantees. A team is the candidates sharing a `category`. A team holding more than a share of
+1. Team guarantees. A team is the candidates sharing a `category`. A team holding more than a share of
    all points is guaranteed seats: desborda: > 15% -> 4, > 5% -> 2; desborda2 with 29 seats or fewer:
    > 20% -> 2, > 10% -> 1, with more seats: > 15% -> 3, > 10% -> 2, > 5% -> 1; desborda3: none.
-   Teams, most points first (then by name), seat their best members up to the guarantee (never more
-   than the team has). If the guarantees add up to more than the seats, they are granted one seat per
-   team in turn, in that order, until the seats run out. A guarantee is a minimum: a team may win
-   more seats on points.
-3. The other seats go down the points order.
-4. Gender parity throughout: at most floor(N/2) men among the winners. A man who would exceed it is
-   passed over for the next candidate who is not a man (gender "M", "male" or "man", any case). When
-   too few such candidates remain (in the team, for a guaranteed seat; at all, for the others), the
-   men passed over fill the seats, by points, and a note says parity was not met.
-Winners are listed in points order. A tie in points is recorded when the tie order decided who won.
+   A guarantee never exceeds the team's size; if the guarantees add up to more than the seats, they are
+   granted one seat per team in turn, most points first (then by name), until the seats run out. A
+   guarantee is a minimum: a team may win more seats on points.
+2. Gender parity: at most floor(N/2) men among the winners (gender "M", "male" or "man", any case).
+3. Selection: candidates are taken in points order (ties by the contest's tie order), skipping any whose
+   election would leave the seats still to fill unable to meet every unmet guarantee and the parity limit.
+   Whether they can is counted exactly (`Constraints.fewest_men`), so whenever some set of winners meets
+   both, the winners do, and they are the first such set in points order. When no set meets both,
+   guarantees come first: the parity limit is raised to the fewest men any set meeting the guarantees
+   needs, and a note says parity was not met and why.
+Each skip is a note naming the candidate and the constraint. Winners are listed in points order. A tie in
+points is recorded when the tie order decided who won.
 """
 
 from __future__ import annotations
@@ -92,35 +93,78 @@ def team_guarantees(
     return [(t, by_team[t], granted[t], points[t]) for t in ranked if granted[t]]
 
 
-def pick(pool: Sequence[str], n: int, chosen: list[str], max_men: int, men: frozenset[str]) -> list[str]:
-    """Up to n candidates of `pool`, in order, not chosen yet; a man only while fewer than `max_men` men
-    are chosen. If that leaves places, the men passed over fill them, in order (parity then fails)."""
-    fresh = [c for c in pool if c not in chosen]
-    men_chosen = sum(c in men for c in chosen)
-    picked: list[str] = []
-    for c in fresh:
-        if len(picked) == n:
-            break
-        if c in men:
-            if men_chosen >= max_men:
-                continue
-            men_chosen += 1
-        picked.append(c)
-    if len(picked) < n:
-        picked += [c for c in fresh if c not in picked][: n - len(picked)]
-    return picked
+class Constraints:
+    """The guarantees and the parity limit of one selection, and what a partial selection can still reach."""
+
+    def __init__(self, contest: Contest, owed: Mapping[str, int], seats: int):
+        self.team_of = {c.id: c.category for c in contest.candidates}
+        self.men = men_of(contest)
+        self.owed = owed
+        self.seats = seats
+
+    def unmet(self, chosen: Sequence[str]) -> dict[str, int]:
+        """Team -> seats it is still owed once `chosen` are elected."""
+        have = Counter(self.team_of[c] for c in chosen)
+        return {team: seats - have[team] for team, seats in self.owed.items() if seats > have[team]}
+
+    def fewest_men(self, chosen: Sequence[str], pool: Sequence[str]) -> int | None:
+        """The fewest men among winners that extend `chosen` with candidates of `pool` to the full seats and
+        meet every guarantee; None when no such winners exist (too few seats left for the guarantees).
+
+        Exact because teams do not overlap: each team's unmet guarantee is filled with its women first, so
+        only a team with too few women left forces men; every other seat left can go to any woman."""
+        left = self.seats - len(chosen)
+        if left > len(pool):
+            return None
+        forced = owed_seats = 0
+        for team, missing in self.unmet(chosen).items():
+            members = [c for c in pool if self.team_of[c] == team]
+            if missing > len(members):
+                return None
+            forced += max(0, missing - sum(c not in self.men for c in members))
+            owed_seats += missing
+        if owed_seats > left:
+            return None
+        women = sum(c not in self.men for c in pool)
+        return sum(c in self.men for c in chosen) + max(forced, left - women)
 
 
-def select(
-    contest: Contest, totals: Mapping[str, Number], order: Sequence[str], rules: Guarantees, max_men: int
-) -> list[str]:
-    """Steps 2 to 4 of the rule: `order` is the electable candidates, best first; winners in that order."""
-    men = men_of(contest)
+def select(contest: Contest, order: Sequence[str], owed: Mapping[str, int], seats: int) -> tuple[list[str], list[str]]:
+    """(winners in points order, a note per candidate skipped and on parity) for `seats` seats among
+    `order`, the electable candidates best first; `owed` is the seats granted to each team."""
+    constraints = Constraints(contest, owed, seats)
+    max_men = seats // 2
+    least = constraints.fewest_men([], order)
+    limit = max(max_men, least or 0)  # guarantees first: parity as far as they allow
+    parity = f"gender parity ({_at_most(limit, seats)})"
     chosen: list[str] = []
-    for _, members, seats, _ in team_guarantees(contest, totals, order, rules):
-        chosen += pick(members, seats, chosen, max_men, men)
-    chosen += pick(order, min(contest.seats, len(order)) - len(chosen), chosen, max_men, men)
-    return [c for c in order if c in chosen]
+    notes: list[str] = []
+    for i, candidate in enumerate(order):
+        if len(chosen) == seats:
+            break
+        men = constraints.fewest_men([*chosen, candidate], order[i + 1 :])
+        if men is not None and men <= limit:
+            chosen.append(candidate)
+            continue
+        unmet = constraints.unmet([*chosen, candidate])
+        owed_text = ", ".join(f"team {team} {missing}" for team, missing in unmet.items())
+        if men is None:
+            left = seats - len(chosen) - 1
+            notes.append(f"{candidate} passed over: electing them would leave {left} seat(s) "
+                         f"for the guarantees still owed ({owed_text})")
+        else:
+            notes.append(f"{candidate} passed over: electing them would break {parity}"
+                         + (f" given the guarantees still owed ({owed_text})" if unmet else ""))
+    elected_men = sum(c in constraints.men for c in chosen)
+    if elected_men > max_men:
+        women = sum(c not in constraints.men for c in order)
+        reason = "too few other candidates" if seats - women > max_men else "the team guarantees need them"
+        notes.append(f"Gender parity not met ({_at_most(max_men, seats)}): {elected_men} men elected, {reason}")
+    return chosen, notes
+
+
+def _at_most(men: int, seats: int) -> str:
+    return f"at most {men} {'man' if men == 1 else 'men'} among {seats} winners"
 
 
 def decider(rules_for: Callable[[Contest], Guarantees]):
@@ -131,35 +175,25 @@ def decider(rules_for: Callable[[Contest], Guarantees]):
         ranking = order_by_totals(contest, totals)
         write_ins = {c.id for c in contest.candidates if c.undeclared_write_in}
         electable = [c for c in ranking if c not in write_ins]
-        rules = rules_for(contest)
         seats = min(contest.seats, len(electable))
-        max_men = seats // 2
-        winners = select(contest, totals, electable, rules, max_men)
+        teams = team_guarantees(contest, totals, electable, rules_for(contest))
+        owed = {team: granted for team, _, granted, _ in teams}
+        winners, skips = select(contest, electable, owed, seats)
         outcome = Outcome(totals, winners, winners + [c for c in ranking if c not in winners])
         whole = sum(totals.values())
-        for team, _, guaranteed, points in team_guarantees(contest, totals, electable, rules):
+        for team, _, granted, points in teams:
             share = percentage_json(points, whole)
-            outcome.notes.append(f"Team {team} holds {share}% of points: guaranteed {guaranteed} seat(s)")
-        outcome.notes += parity_notes(contest, winners, max_men, select(contest, totals, electable, rules, seats))
-        record_ties(contest, totals, electable, rules, max_men, outcome)
+            outcome.notes.append(f"Team {team} holds {share}% of points: guaranteed {granted} seat(s)")
+        outcome.notes += skips
+        record_ties(contest, totals, electable, owed, seats, outcome)
         return outcome
 
     return decide
 
 
-def parity_notes(contest: Contest, winners: list[str], max_men: int, without_parity: list[str]) -> list[str]:
-    men = sum(c in men_of(contest) for c in winners)
-    limit = f"at most {max_men} men among {len(winners)} winners"
-    if men > max_men:
-        return [f"Gender parity not met ({limit}): {men} men elected, too few other candidates"]
-    passed_over = [c for c in without_parity if c not in winners]
-    if passed_over:
-        return [f"Gender parity ({limit}) passed over {', '.join(passed_over)}"]
-    return []
-
-
 def record_ties(
-    contest: Contest, totals: Mapping[str, Number], order: list[str], rules: Guarantees, max_men: int, outcome: Outcome
+    contest: Contest, totals: Mapping[str, Number], order: list[str], owed: Mapping[str, int], seats: int,
+    outcome: Outcome,
 ) -> None:
     """Record each group tied in points that the tie order split between winners and the others,
     when reversing the group's order would change the winners (so the tie order, not parity or a
@@ -174,7 +208,7 @@ def record_ties(
             continue
         flipped = iter(reversed(tied))
         reordered = [next(flipped) if c in tied else c for c in order]
-        if set(select(contest, totals, reordered, rules, max_men)) != set(outcome.winners):
+        if set(select(contest, reordered, owed, seats)[0]) != set(outcome.winners):
             outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
     if outcome.ties:
         outcome.notes.append(ORDER_NOTE if rule == "tie-break-order" else CUTOFF_NOTE)

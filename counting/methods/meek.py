@@ -2,24 +2,33 @@
 
 The rules, as counting.md states them:
 - Arithmetic is `Decimal` with 80 significant digits in a local context, with no rounding step of its own.
-- The quota is Droop's, `floor(T / (S + 1)) + 1`, T the total weight of the valid ballots, computed once.
+  Totals closer than 1e-20 are equal: digits past that are the iteration's noise, so such totals are a tie,
+  decided by the tie rules and recorded, never by the 79th digit.
+- The quota (option `quota`) is Droop's, `floor(T / (S + 1)) + 1`, T the total weight of the valid ballots,
+  computed once (`droop`, the default); or `droop-dynamic`, the Hill-Wichmann-Woodall and New Zealand form:
+  `(T - exhausted) / (S + 1)` recomputed after every pass from the votes not exhausted in it, reached by votes
+  that exceed it.
 - Every candidate has a keep factor: 1 while hopeful, 0 once eliminated or excluded. In a pass each ballot
   carries its weight down its ranking; each continuing candidate keeps `weight x keep factor` and the rest moves on.
 - A hopeful whose votes reach the quota is elected in that pass (highest votes first, never more than the seats
   left). After each pass an elected candidate's keep factor becomes `quota / votes received`, clamped to 0..1.
-- The keep factors have converged when none moves by 1e-28 or more and nothing was decided in the pass; a phase
-  (the passes between two decisions) that runs 200 passes without converging stops the count with an error.
-- After convergence with seats left, the hopeful with the fewest votes is eliminated.
+- A phase (the passes between two decisions) ends after the first pass in which, in this order: a hopeful
+  reached the quota; or the elected's total surplus is smaller than the gap between the lowest hopeful and the
+  next one, so moving it cannot change who is lowest (the lowest is eliminated now); or no keep factor moved by
+  1e-40 or more (converged: the lowest is eliminated). A phase of 100,000 passes stops the count with an error.
 - Exclusion groups `(members, max_elected)`: when a group reaches its limit its other members are excluded.
 - Seats are filled once the electable places (each hopeful outside a group, plus per group the smaller of its
   remaining allowance and its hopeful members) do not exceed the seats left: every electable candidate is then
   elected, a group's best first. So no group ever goes over its limit and no seat stays vacant while an eligible
-  candidate remains (the seed broke both).
+  candidate remains (the seed broke both). This is decided after a pass, so candidates who fill the seats after
+  an elimination are elected after its votes are transferred, ordered by those totals, highest first.
 - Ties, in order: the previous pass's totals, current totals, first preferences, the candidates' tie-break keys,
   and last the contest's tie order. The highest goes first when electing, the lowest when eliminating.
 
-Each pass is one `Round`: its tallies are the votes each continuing candidate keeps, and its details hold every
-candidate's keep factor after the pass, who was excluded, and whether the pass converged.
+Each pass is one `Round`: its tallies are the votes each continuing candidate keeps, its threshold the quota of
+the pass, and its details hold every candidate's keep factor after the pass, who was excluded, whether the pass
+converged, and what ended the phase (`ended_by`: `quota`, `surplus-bound`, `convergence`, `seats-filled`, or null
+when another pass follows).
 """
 
 from __future__ import annotations
@@ -36,8 +45,13 @@ from ..ranking import tie_order
 from . import Ballots, register
 
 PRECISION = 80
-TOLERANCE = Decimal("1e-28")
-MAX_PASSES_PER_PHASE = 200
+TIE = Decimal("1e-20")  # totals closer than this are equal
+TOLERANCE = Decimal("1e-40")  # keep factors that all moved less than this have converged
+MAX_PASSES_PER_PHASE = 100_000
+
+DROOP = "droop"
+DROOP_DYNAMIC = "droop-dynamic"
+QUOTAS = (DROOP, DROOP_DYNAMIC)
 
 # A fresh context rather than a copy of the caller's: nobody's global settings can change a count.
 ARITHMETIC = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -52,6 +66,13 @@ EXCLUDED = "excluded"
 
 ELECT = "elect"
 ELIMINATE = "eliminate"
+TOTALS_RULES = ("previous-pass", "current-totals")  # tie rules comparing Decimal totals, so within TIE
+
+# What ended a phase, as each round records it (`ended_by`); null when another pass follows.
+BY_QUOTA = "quota"
+BY_SURPLUS_BOUND = "surplus-bound"
+BY_CONVERGENCE = "convergence"
+BY_SEATS_FILLED = "seats-filled"
 
 # Options of instant-runoff that change how a ballot is read or who is eliminated. Meek STV has no such
 # rules: a contest asking for one is refused rather than counted as if the option were not there.
@@ -73,8 +94,12 @@ def _check(contest: Contest) -> None:
       overlapping groups that count (the largest set within every limit) is a different, much harder problem.
     - The instant-runoff options that change how a ballot is read (overvotes, repeated candidates, skipped ranks)
       or how candidates are eliminated have no meaning here.
+    - `quota` is `droop` (the default) or `droop-dynamic`.
     More seats than candidates is allowed: every eligible candidate is elected and the rest stay vacant.
     """
+    quota = contest.options.get("quota", DROOP)
+    if quota not in QUOTAS:
+        raise DefinitionError("contest.options.quota", f"must be one of {', '.join(QUOTAS)}, got {quota!r}")
     owner: dict[str, str] = {}
     for i, group in enumerate(contest.exclusion_groups):
         for member in group.members:
@@ -98,6 +123,11 @@ def _check(contest: Contest) -> None:
 def droop_quota(total: int, seats: int) -> int:
     """Droop quota: floor(T / (S + 1)) + 1, in integers so nothing is rounded."""
     return total // (seats + 1) + 1
+
+
+def dynamic_droop_quota(total: int, exhausted: Decimal, seats: int) -> Decimal:
+    """The Hill-Wichmann-Woodall / New Zealand quota of one pass: the votes not exhausted over S + 1."""
+    return (total - exhausted) / (seats + 1)
 
 
 @dataclass
@@ -124,7 +154,9 @@ class MeekCount:
         self.contest = contest
         self.ids = contest.candidate_ids
         self.rankings = _rankings(ballots)
-        self.quota = droop_quota(sum(w for _, w in self.rankings), contest.seats)
+        self.total = sum(w for _, w in self.rankings)
+        self.dynamic = contest.options.get("quota", DROOP) == DROOP_DYNAMIC
+        self.quota: int | Decimal = droop_quota(self.total, contest.seats)  # the dynamic one is set every pass
         self.status = dict.fromkeys(self.ids, HOPEFUL)
         self.keep = dict.fromkeys(self.ids, ONE)
         self.group_of = {m: g for g in contest.exclusion_groups for m in g.members}
@@ -149,25 +181,30 @@ class MeekCount:
         passes_in_phase = 0
         while self.seats_left() and self.hopefuls():
             tally = self.distribute(paths, len(self.rounds) + 1)
+            if self.dynamic:
+                self.quota = dynamic_droop_quota(self.total, tally.exhausted, self.contest.seats)
             record = self.open_round(tally)
-            decided = self.elect_reaching_quota(tally, previous, record)
+            ended_by = BY_QUOTA if self.elect_reaching_quota(tally, previous, record) else None
             movement = self.update_keep_factors(tally)
-            converged = not decided and movement < TOLERANCE
+            converged = ended_by is None and movement < TOLERANCE
             if self.seats_left() and self.hopefuls():
                 if self.may_fill_remaining_seats(converged):
                     self.fill_remaining_seats(tally, previous, record)
-                    decided = True
+                    ended_by = ended_by or BY_SEATS_FILLED
+                elif ended_by is None and self.surplus_cannot_save_the_lowest(tally):
+                    self.eliminate_lowest(tally, record)
+                    ended_by = BY_SURPLUS_BOUND
                 elif converged:
                     self.eliminate_lowest(tally, record)
-                    decided = True
-            self.close_round(record, tally, converged)
+                    ended_by = BY_CONVERGENCE
+            self.close_round(record, tally, converged, ended_by)
             previous = tally.retained
-            if decided:
+            if ended_by is not None:
                 paths = self.ballot_paths()  # the candidates changed: re-read the ballots for the next phase
                 passes_in_phase = 0
             else:
                 passes_in_phase += 1
-                if not converged and passes_in_phase >= MAX_PASSES_PER_PHASE:
+                if passes_in_phase >= MAX_PASSES_PER_PHASE:
                     raise CountingError(
                         f"meek-stv did not converge in contest {self.contest.id!r}: after {MAX_PASSES_PER_PHASE} "
                         f"passes (pass {tally.number}) a keep factor still moved by {movement:.3E}, more than "
@@ -232,13 +269,18 @@ class MeekCount:
 
         A candidate whose group filled earlier in the same pass was excluded instead, so the group stays within
         its limit even when several of its members reach the quota together."""
-        reaching = [c for c in self.hopefuls() if tally.retained[c] >= self.quota]
+        reaching = [c for c in self.hopefuls() if self.reaches_quota(tally.retained[c])]
         for candidate in self.rank(reaching, tally.retained, previous, record):
             if not self.seats_left():
                 break
             if self.status[candidate] == HOPEFUL:
                 self.elect(candidate, record)
         return bool(reaching)
+
+    def reaches_quota(self, votes: Decimal) -> bool:
+        """The fixed quota is reached by votes equal to it; the dynamic one, a fraction of the votes in play,
+        only by votes above it (so no more than S candidates can reach it together, as in the NZ rules)."""
+        return votes > self.quota if self.dynamic else votes >= self.quota
 
     def update_keep_factors(self, tally: Tally) -> Decimal:
         """Every elected candidate's keep factor becomes quota / votes received, clamped to 0..1.
@@ -272,14 +314,26 @@ class MeekCount:
             if self.seats_left() and self.status[candidate] == HOPEFUL:
                 self.elect(candidate, record)
 
-    def eliminate_lowest(self, tally: Tally, record: Round) -> None:
-        """After convergence with seats left, the hopeful with the fewest votes is eliminated.
+    def surplus_cannot_save_the_lowest(self, tally: Tally) -> bool:
+        """The elected's total surplus is smaller than the gap between the lowest hopeful and the next one.
 
-        The elimination is decided after the pass, on its converged totals, so for this decision "the previous
-        pass" is that pass itself: ties normally come down to first preferences (counting.md, example 5)."""
+        Further passes only move that surplus on, so even if all of it reached the lowest hopeful, it would stay
+        lowest: it can be eliminated now rather than after convergence. Totals closer than TIE are a tie, never
+        a gap: a tie for lowest waits for convergence and the tie rules."""
+        totals = sorted(tally.retained[c] for c in self.hopefuls())
+        if len(totals) < 2 or totals[1] - totals[0] < TIE:
+            return False
+        surplus = sum((max(ZERO, tally.retained[c] - self.quota) for c in self.elected), ZERO)
+        return surplus < totals[1] - totals[0]
+
+    def eliminate_lowest(self, tally: Tally, record: Round) -> None:
+        """The hopeful with the fewest votes is eliminated; totals within TIE of the fewest tie with it.
+
+        The elimination is decided after the pass, on its totals, so for this decision "the previous pass" is
+        that pass itself: ties normally come down to first preferences (counting.md, example 5)."""
         hopefuls = self.hopefuls()
         fewest = min(tally.retained[c] for c in hopefuls)
-        tied = [c for c in hopefuls if tally.retained[c] == fewest]
+        tied = [c for c in hopefuls if tally.retained[c] - fewest < TIE]
         loser = tied[0] if len(tied) == 1 else self.break_tie(tied, tally.retained, tally.retained, ELIMINATE, record)
         self.remove(loser, ELIMINATED)
         record.eliminated.append(loser)
@@ -329,12 +383,13 @@ class MeekCount:
     # ------------------------------------------------------------------ ties
 
     def rank(self, candidates: Iterable[str], current: dict, previous: dict | None, record: Round) -> list[str]:
-        """Candidates by current totals, highest first, each tie broken by the tie rules and recorded."""
+        """Candidates by current totals, highest first, each tie (totals within TIE of the top) broken by the
+        tie rules and recorded."""
         rest = list(candidates)
         order = []
         while rest:
             top = max(current[c] for c in rest)
-            tied = [c for c in rest if current[c] == top]
+            tied = [c for c in rest if top - current[c] < TIE]
             chosen = tied[0] if len(tied) == 1 else self.break_tie(tied, current, previous, ELECT, record)
             order.append(chosen)
             rest.remove(chosen)
@@ -347,7 +402,8 @@ class MeekCount:
         leaves one candidate decides, and is recorded.
 
         Current totals usually only confirm the tie (a tie is equal current totals); the rule is kept because
-        the contract names it. The key rule applies only when every candidate still tied has a key.
+        the contract names it. The key rule applies only when every candidate still tied has a key. Totals
+        (of either pass) within TIE of the extreme count as equal to it.
         """
         extreme = max if purpose == ELECT else min
         remaining = list(tied)
@@ -356,7 +412,10 @@ class MeekCount:
                 continue
             values = {c: value(c) for c in remaining}
             best = extreme(values.values())
-            remaining = [c for c in remaining if values[c] == best]
+            if rule in TOTALS_RULES:
+                remaining = [c for c in remaining if abs(values[c] - best) < TIE]
+            else:
+                remaining = [c for c in remaining if values[c] == best]
             if len(remaining) == 1:
                 tie = TieBreak(list(tied), remaining, rule, purpose, record.round)
                 record.tie_breaks.append(tie)
@@ -386,13 +445,14 @@ class MeekCount:
             details={"excluded": []},
         )
 
-    def close_round(self, record: Round, tally: Tally, converged: bool) -> None:
+    def close_round(self, record: Round, tally: Tally, converged: bool, ended_by: str | None) -> None:
         """Keep factors after the pass (the ones the next pass uses), written while the 80-digit context is
-        active so the strings carry every digit."""
+        active so the strings carry every digit, and what ended the phase (null: another pass follows)."""
         record.details = {
             "keep_factors": {c: exact_json(self.keep[c]) for c in self.ids},
             "excluded": record.details["excluded"],
             "converged": converged,
+            "ended_by": ended_by,
         }
         self.rounds.append(record)
         self.final_totals.update(tally.retained)

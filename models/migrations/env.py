@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from models.db import get_engine
+from models.db import migration_engine
 from models.entities import Base
 
 config = context.config
@@ -16,12 +16,14 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    with get_engine(config.get_main_option("sqlalchemy.url")).connect() as connection:
+    engine = migration_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
         )
         with context.begin_transaction():
             context.run_migrations()
+    engine.dispose()
 
 
 if context.is_offline_mode():

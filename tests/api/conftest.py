@@ -77,11 +77,12 @@ def assert_error(response, status: int, message: str | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def db():
+def db(tmp_path_factory):
     """One real PostgreSQL database for a test module, used in-process (DATABASE_URL set, Celery
     eager); each test makes its own election, so tests do not see each other's runs."""
     with postgres_database() as url, pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", url)
+        patch.setenv("TALLY_EXPORT_DIR", str(tmp_path_factory.mktemp("exports")))
         yield url
 
 

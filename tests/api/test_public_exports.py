@@ -3,6 +3,7 @@ reproducible, re-tallied by verify; any edit, removal or reordering is reported 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -328,3 +329,18 @@ def test_export_command_writes_the_served_bytes(published, db, tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "No completed tally" in refused.stderr
     assert not (tmp_path / "x" / "ballots.json").exists()
+
+
+def test_exports_are_rendered_once_and_served_with_their_etag(client, published):
+    """A repeat request costs no render: the file made by the first request is served as it is, its
+    ETag is the sha256 of its bytes, and a client holding it gets 304."""
+    election, files = published
+    store = client.app.state.exports.store
+    renders = store.renders
+    for name, content in files.items():
+        response = client.get(f"/elections/{election.id}/public/{name}")
+        assert response.content == content
+        assert response.headers["etag"] == f'"{hashlib.sha256(content).hexdigest()}"'
+        cached = client.get(f"/elections/{election.id}/public/{name}", headers={"If-None-Match": response.headers["etag"]})
+        assert cached.status_code == 304 and cached.content == b""
+    assert store.renders == renders

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
+from itertools import combinations
 
 import pytest
 from hypothesis import given, settings
@@ -107,6 +108,8 @@ def test_desborda_guarantees_4_seats_above_15_percent_and_2_above_5_percent():
         "Team A holds 76.9231% of points: guaranteed 4 seat(s)",
         "Team B holds 17.4359% of points: guaranteed 4 seat(s)",
         "Team C holds 5.641% of points: guaranteed 2 seat(s)",
+        "A5 passed over: electing them would leave 5 seat(s) for the guarantees still owed (team B 4, team C 2)",
+        "A6 passed over: electing them would leave 5 seat(s) for the guarantees still owed (team B 4, team C 2)",
     ]
 
 
@@ -194,7 +197,9 @@ def test_parity_passes_over_men_beyond_half_the_seats(man):
     points = {"M1": 60, "M2": 50, "M3": 40, "W1": 30, "X1": 20, "N1": 10}
     result = run(contest("desborda3", candidates, seats=4, max_votes=1), single_votes(points))
     assert result.winners == ["M1", "M2", "W1", "X1"]
-    assert result.to_json()["notes"] == ["Gender parity (at most 2 men among 4 winners) passed over M3"]
+    assert result.to_json()["notes"] == [
+        "M3 passed over: electing them would break gender parity (at most 2 men among 4 winners)"
+    ]
 
 
 def test_parity_with_an_odd_number_of_seats_allows_the_smaller_half():
@@ -223,7 +228,12 @@ def test_parity_applies_to_guaranteed_seats_too():
     candidates = team("A", 4, "MMFF") + team("B", 4, "MFFF")
     result = run(EXAMPLE | {"candidates": candidates}, EXAMPLE_BALLOTS)
     assert result.winners == ["A1", "A2", "B2", "B3"]
-    assert "Gender parity (at most 2 men among 4 winners) passed over B1" in result.to_json()["notes"]
+    assert result.to_json()["notes"][2:] == [
+        "A3 passed over: electing them would leave 1 seat(s) for the guarantees still owed (team B 2)",
+        "A4 passed over: electing them would leave 1 seat(s) for the guarantees still owed (team B 2)",
+        "B1 passed over: electing them would break gender parity (at most 2 men among 4 winners) "
+        "given the guarantees still owed (team B 1)",
+    ]
 
 
 def test_guaranteed_seats_go_to_the_teams_women_first_then_to_its_men():
@@ -234,6 +244,49 @@ def test_guaranteed_seats_go_to_the_teams_women_first_then_to_its_men():
     result = run(EXAMPLE | {"candidates": candidates}, EXAMPLE_BALLOTS)
     assert result.winners == ["A1", "A2", "B1", "B2"]
     assert result.to_json()["notes"][-1].startswith("Gender parity not met")
+
+
+# Selection with guarantees and parity together (counting.md, issue #15)
+
+
+def test_worked_example_selection_meets_both_guarantees_and_parity():
+    # desborda2, 2 seats: teams A (16%) and B (14%) are owed 1 seat each; at most 1 man. x1 and x2 cannot be
+    # elected (one seat left could not meet two guarantees); a1 would leave b1, a man, as B's only way in.
+    candidates = [{"id": "x1", "gender": "F"}, {"id": "x2", "gender": "F"},
+                  {"id": "a1", "category": "A", "gender": "M"}, {"id": "b1", "category": "B", "gender": "M"},
+                  {"id": "a2", "category": "A", "gender": "F"}]
+    points = {"x1": 40, "x2": 30, "a1": 15, "b1": 14, "a2": 1}
+    result = run(contest("desborda2", candidates, seats=2, max_votes=1), single_votes(points))
+    assert result.winners == ["b1", "a2"]
+    assert result.to_json()["notes"] == [
+        "Team A holds 16% of points: guaranteed 1 seat(s)",
+        "Team B holds 14% of points: guaranteed 1 seat(s)",
+        "x1 passed over: electing them would leave 1 seat(s) for the guarantees still owed (team A 1, team B 1)",
+        "x2 passed over: electing them would leave 1 seat(s) for the guarantees still owed (team A 1, team B 1)",
+        "a1 passed over: electing them would break gender parity (at most 1 man among 2 winners) "
+        "given the guarantees still owed (team B 1)",
+    ]
+
+
+def test_guarantees_go_before_parity_which_is_kept_as_far_as_they_allow():
+    # desborda2, 3 seats: teams A and B (one man each) are owed a seat each, so the winners need 2 men where
+    # parity allows 1 (and without the guarantees, w1 and w2 would let it hold). The guarantees are met; m1, a
+    # third man, is still passed over for w1.
+    candidates = [{"id": "m1", "gender": "M"}, {"id": "a1", "category": "A", "gender": "M"},
+                  {"id": "b1", "category": "B", "gender": "M"}, {"id": "w1", "gender": "F"}, {"id": "w2", "gender": "F"}]
+    points = {"m1": 50, "a1": 25, "b1": 15, "w1": 10, "w2": 5}
+    result = run(contest("desborda2", candidates, seats=3, max_votes=1), single_votes(points))
+    assert result.winners == ["a1", "b1", "w1"]
+    assert result.to_json()["notes"][2:] == [
+        "m1 passed over: electing them would break gender parity (at most 2 men among 3 winners) "
+        "given the guarantees still owed (team A 1, team B 1)",
+        "Gender parity not met (at most 1 man among 3 winners): 2 men elected, the team guarantees need them",
+    ]
+
+
+def meets(winners, owed: dict, men: set, seats: int) -> bool:
+    return len(set(winners) & men) <= seats // 2 and all(
+        len(set(winners) & set(members)) >= need for members, need in owed.values())
 
 
 # Ties
@@ -396,3 +449,42 @@ def test_at_most_half_the_winners_are_men_when_no_guarantee_forces_more(profile)
     n = len(result.winners)
     if sum(not man for man in is_man.values()) >= n - n // 2:
         assert sum(is_man[w] for w in result.winners) <= n // 2
+
+
+@st.composite
+def contested_seats(draw):
+    """Few seats, teams of a few men and women, and points set directly (one-candidate ballots): the shapes
+    where guarantees and parity pull against each other."""
+    n = draw(st.integers(2, 8))
+    candidates = [
+        {"id": f"c{i}", "category": draw(st.sampled_from(["A", "B", "C", None])), "gender": draw(st.sampled_from("MF"))}
+        for i in range(n)
+    ]
+    definition = contest(draw(st.sampled_from(["desborda", "desborda2"])), candidates,
+                         seats=draw(st.integers(1, 5)), max_votes=1)
+    points = {c["id"]: draw(st.integers(0, 50)) for c in candidates}
+    return definition, single_votes({c: w for c, w in points.items() if w})
+
+
+@given(profile=profiles() | contested_seats())
+@settings(max_examples=600, deadline=None)
+def test_when_some_selection_meets_every_guarantee_and_parity_the_winners_do(profile):
+    definition, records = profile
+    result = run(definition, records)
+    totals, candidates = result.outcome.totals, definition["candidates"]
+    whole = sum(totals.values())
+    seats = min(definition["seats"], len(candidates))
+    owed = {}
+    for t in {c["category"] for c in candidates if c["category"]}:
+        members = [c["id"] for c in candidates if c["category"] == t]
+        points = sum(totals[m] for m in members)
+        need = next((s for share, s in GUARANTEES[definition["method"]] if points > share * whole), 0)
+        owed[t] = (members, min(need, len(members)))
+    if sum(need for _, need in owed.values()) > seats:
+        return  # over-subscribed: granted in turn (the examples above)
+    men = {c["id"] for c in candidates if (c["gender"] or "").lower() in ("m", "male")}
+    order = sorted(totals, key=lambda c: (-totals[c], c))  # points, then ids ascending (the default tie order)
+    feasible = [w for w in combinations(order, seats) if meets(w, owed, men, seats)]  # in points order
+    if feasible:
+        assert meets(result.winners, owed, men, seats)
+        assert result.winners == list(min(feasible, key=lambda w: [order.index(c) for c in w]))

@@ -126,6 +126,29 @@ def test_docs_ranked_example_counts_as_described():
     assert result["totals"]["invalid_explicit"] == 1
 
 
+def test_docs_meek_dynamic_quota_example_counts_as_described():
+    from fractions import Fraction
+
+    document = doc_examples()["input:meek_dynamic"]
+    dynamic = count_document(document)
+    assert dynamic["winners"] == ["A", "D"]
+    rounds = dynamic["rounds"]
+    assert [Fraction(r["threshold"]).limit_denominator(100) for r in rounds] == [3, Fraction(7, 3), Fraction(59, 27)]
+    assert [r["ended_by"] for r in rounds] == ["quota", None, "quota"]
+    assert [r["elected"] for r in rounds] == [["A"], [], ["D"]]
+    assert rounds[0]["keep_factors"]["A"] == "0.5"
+    assert Fraction(rounds[1]["keep_factors"]["A"]).limit_denominator(100) == Fraction(7, 18)
+    assert [Fraction(r["exhausted"]).limit_denominator(100) for r in rounds[1:]] == [2, Fraction(22, 9)]
+    assert Fraction(rounds[2]["tallies"]["D"]).limit_denominator(100) == Fraction(20, 9)
+    assert dynamic["quota"] == rounds[-1]["threshold"]
+
+    fixed = count_document({**document, "contest": {**document["contest"], "options": {"quota": "droop"}}})
+    assert fixed["quota"] == 4 and fixed["winners"] == ["A", "B"]
+    assert [(r["elected"], r["eliminated"], r["ended_by"]) for r in fixed["rounds"]] == [
+        (["A"], [], "quota"), ([], ["D"], "surplus-bound"), (["B"], [], "seats-filled")]
+    assert Fraction(fixed["rounds"][1]["tallies"]["D"]).limit_denominator(100) == Fraction(5, 3)
+
+
 def test_table_shows_participation_candidates_ties_and_notes():
     ballots = [{"marks": [["A", 1]]}, {"marks": [["B", 1]]}, {"marks": []}, {"marks": [["Z", 1]]}]
     text = format_table(count_document({**document(ballots=ballots), "census": 8}))

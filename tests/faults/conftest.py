@@ -1,8 +1,6 @@
 import pytest
 
-from tests.support import Stack
-
-from .helpers import own_redis
+from tests.support import Stack, own_redis
 
 
 @pytest.fixture

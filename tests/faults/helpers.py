@@ -1,4 +1,4 @@
-"""Shared pieces of the fault tests: a private redis-server, worker processes, and database probes.
+"""Shared pieces of the fault tests: worker processes and database probes.
 
 Everything is bounded: every wait has a timeout, every process started here is stopped here."""
 
@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import redis
 from sqlalchemy import func, select, text
 
 from models import entities as m
@@ -22,69 +19,6 @@ from services.results import published
 from tests.support import BIN, REPO, Stack, wait_for
 
 SWEEP_APP = "tests.faults.sweep_app"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free loopback port, without persistence: stopping it
-    loses every queued and unacked message, every result and every chord counter."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 15) -> None:
-        self.starts += 1
-        self._log = log = open(self.workdir / f"redis-{self.starts}.log", "ab")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--maxmemory-policy", "noeviction"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {(self.workdir / f'redis-{self.starts}.log').read_text()}")
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-
-        try:
-            wait_for(up, timeout, 0.05, "redis-server to answer")
-        finally:
-            client.close()
-
-    def stop(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        self.proc.wait(timeout=15)
-        self.proc = None
-        self._log.close()
-
-
-@contextmanager
-def own_redis(workdir: Path):
-    server = RedisServer(workdir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def start_worker(stack: Stack, name: str, concurrency: int = 1, wait: bool = True,

@@ -12,11 +12,11 @@ longer than the visibility timeout) re-dispatches it: still one run, one publica
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
 
+from models import entities as m
 from tests import factories as f
 from tests.support import wait_for
 
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.integration
 
 AREAS = 200
 BALLOTS = 30_000
-RECEIVED = re.compile(r"Task tally\.process_area\[([0-9a-f-]+)\] received")
-SUCCEEDED = re.compile(r"Task tally\.process_area\[([0-9a-f-]+)\] succeeded")
-
-
-def _ids(pattern: re.Pattern, log: str) -> set[str]:
-    return set(pattern.findall(log))
 
 
 def test_three_worker_kills_during_area_processing(stack):
@@ -91,15 +85,16 @@ def test_three_worker_kills_during_area_processing(stack):
     assert published_rows(stack.database_url, run_id)["winner_assignments"] == len(got["winners"])
     assert staged_areas(stack.database_url, run_id) == 0
 
-    # The killed pool process was replaced, and every task a killed worker had received and not
-    # finished was finished by another worker (redelivered). Whether a kill lands mid-task is
-    # chance (usually two or three of them do); the outcome must be the same either way.
-    logs = {name: stack.log(name) for name in ("w1", "w2", "w3", "w4")}
-    assert re.search(r"exited with 'signal 9 \(SIGKILL\)'", logs["w1"]), logs["w1"][-3000:]
-    lost = set()
-    for name in ("w1", "w2"):
-        lost |= _ids(RECEIVED, logs[name]) - _ids(SUCCEEDED, logs[name])
-    finished_elsewhere = set().union(*(_ids(SUCCEEDED, log) for log in logs.values()))
-    assert lost <= finished_elsewhere, lost - finished_elsewhere
-    print(f"kills at {kills}; recovered {recovery:.1f} s after the last kill; redelivered {len(lost)} task(s); "
-          f"reconciler re-dispatches: {redispatched}")
+    # Each area staged exactly once: the run counted every area and read exactly the ballots
+    # loaded (an area staged twice would read its ballots twice; one never staged, none).
+    with stack.session() as session:
+        run = session.get(m.TallyRun, run_id)
+        figures = (run.areas_total, run.areas_done, run.ballots_processed, run.dispatches)
+    assert figures[:3] == (AREAS, AREAS, len(ballots)), figures
+    # The recovery that happened, from the database and the audit log: every kill was absorbed by
+    # redelivery (tally.start ran once) or by the reconciler's one re-dispatch (it ran twice).
+    # Whether a kill lands mid-task is chance; the outcome must be the same either way.
+    assert redispatched <= 1, kinds
+    assert figures[3] == 1 + redispatched, (figures, kinds)
+    print(f"kills at {kills}; recovered {recovery:.1f} s after the last kill; "
+          f"tally.start ran {figures[3]} time(s); reconciler re-dispatches: {redispatched}")

@@ -10,15 +10,15 @@ load_batches and ballots.batch_id: each load is a batch (also an audit event); a
 ballots stay stored and are not counted.
 tally_runs.allow_empty: the operator asked to tally a period without ballots (no winners).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 15:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

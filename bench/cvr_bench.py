@@ -1,0 +1,205 @@
+"""Reading and loading large cast vote records: a generated ES&S .xlsx and a NIST CDF JSON file of N
+records each, read in bounded memory and loaded through the pipeline's loader.
+
+    .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load]
+
+For each format the file is generated once (ten candidates, rankings of 1 to 5, some undervotes
+and overvotes), with an RCTab configuration beside it. Then, each in a fresh child process so that
+its peak RSS is its own: `read` streams every record through the reader (records/s, peak RSS);
+`load` runs `tally load --rctab-config` into a scratch PostgreSQL database (records/s, peak RSS).
+A reader holding the file in memory would need a peak RSS growing with N; the streaming readers'
+stays flat (compare `--records 100000`). Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CANDIDATES = [f"Candidate {i}" for i in range(10)]
+STRENGTHS = (30, 22, 15, 10, 8, 6, 4, 2.5, 1.5, 1)
+RANKS = 5
+
+
+def ballots(n: int, seed: int):
+    """Rankings as cells per rank: a name, "undervote" (a skipped rank) or "overvote"."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        arrival = sorted((rng.expovariate(s), c) for c, s in zip(CANDIDATES, STRENGTHS))
+        length = rng.choice((1, 2, 3, 4, 5, 5))
+        cells = [c for _, c in arrival[:length]] + ["undervote"] * (RANKS - length)
+        if rng.random() < 0.02:
+            cells[rng.randrange(RANKS)] = "overvote"
+        yield cells
+
+
+def write_ess(path: Path, n: int, seed: int) -> None:
+    """The sheet as Excel (and ES&S) write it: text cells are indexes into the shared strings table.
+    (openpyxl's write-only mode writes inline strings, which no voting system exports and which
+    openpyxl reads several times slower.) Streamed into the zip: the generator holds one row."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    strings: dict[str, int] = {}
+
+    def text(value: str) -> str:
+        index = strings.setdefault(value, len(strings))
+        return f'<c t="s"><v>{index}</v></c>'
+
+    header = ["Cast Vote Record", "Precinct"] + [f"Choice {r}" for r in range(1, RANKS + 1)]
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>'.encode())
+            sheet.write(("<row>" + "".join(text(h) for h in header) + "</row>").encode())
+            for i, cells in enumerate(ballots(n, seed), start=1):
+                row = f'<row><c><v>{i}</v></c>{text(f"Precinct {i % 50}")}' + "".join(text(c) for c in cells) + "</row>"
+                sheet.write(row.encode())
+            sheet.write(b"</sheetData></worksheet>")
+        shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+        book.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" '
+                      f'count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>')
+        book.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" '
+                      f'xmlns:r="{rels}"><sheets><sheet name="Marked Sheet" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        package = "http://schemas.openxmlformats.org/package/2006/relationships"
+        book.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}">'
+                      f'<Relationship Id="rId1" Type="{rels}/worksheet" Target="worksheets/sheet1.xml"/>'
+                      f'<Relationship Id="rId2" Type="{rels}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        book.writestr("_rels/.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}">'
+                      f'<Relationship Id="rId1" Type="{rels}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        types = "http://schemas.openxmlformats.org/package/2006/content-types"
+        ml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+        book.writestr("[Content_Types].xml", f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{types}">'
+                      '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                      '<Default Extension="xml" ContentType="application/xml"/>'
+                      f'<Override PartName="/xl/workbook.xml" ContentType="{ml}.sheet.main+xml"/>'
+                      f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ml}.worksheet+xml"/>'
+                      f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ml}.sharedStrings+xml"/></Types>')
+
+
+def write_cdf(path: Path, n: int, seed: int) -> None:
+    selections = {c: f"cs-{i}" for i, c in enumerate(CANDIDATES)}
+    with open(path, "w") as out:
+        out.write('{"@type": "CVR.CastVoteRecordReport", "CVR": [\n')
+        for i, cells in enumerate(ballots(n, seed), start=1):
+            picks = []
+            for rank, cell in enumerate(cells, start=1):
+                names = [cell] if cell in selections else (CANDIDATES[:2] if cell == "overvote" else [])
+                picks += [{"ContestSelectionId": selections[c], "SelectionPosition": [
+                    {"HasIndication": "yes", "NumberVotes": 1, "Rank": rank}]} for c in names]
+            record = {"@type": "CVR.CVR", "BallotStyleUnitId": f"p{i % 50}", "CurrentSnapshotId": f"s{i}",
+                      "CVRSnapshot": [{"@id": f"s{i}", "Type": "original", "CVRContest": [
+                          {"ContestId": "contest-1", "CVRContestSelection": picks}]}]}
+            out.write(("," if i > 1 else "") + json.dumps(record, separators=(",", ":")) + "\n")
+        election = {"@id": "e1", "Candidate": [{"@id": f"c-{i}", "Name": c} for i, c in enumerate(CANDIDATES)],
+                    "Contest": [{"@id": "contest-1", "Name": "Mayor", "ContestSelection": [
+                        {"@id": selections[c], "CandidateIds": [f"c-{i}"]} for i, c in enumerate(CANDIDATES)]}]}
+        units = [{"@id": f"p{i}", "Name": f"Precinct {i}"} for i in range(50)]
+        out.write(f'], "Election": [{json.dumps(election)}], "GpUnit": {json.dumps(units)}}}\n')
+
+
+def write_config(folder: Path, name: str, source: dict) -> Path:
+    config = {
+        "outputSettings": {"contestName": f"Bench {name}"},
+        "cvrFileSources": [source],
+        "candidates": [{"name": c, "aliases": []} for c in CANDIDATES],
+        "rules": {"tiebreakMode": "useCandidateOrder", "overvoteRule": "exhaustImmediately",
+                  "winnerElectionMode": "singleWinnerMajority", "numberOfWinners": "1",
+                  "maxSkippedRanksAllowed": "1", "maxRankingsAllowed": str(RANKS), "batchElimination": True,
+                  "exhaustOnDuplicateCandidate": False},
+    }
+    path = folder / f"{name}_config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The measured steps, each run in a child process of its own
+
+
+def child_read(config: str) -> dict:
+    from cvr.providers import read_all
+    from cvr.rctab_config import read_config
+
+    plan = read_config(config)
+    started = time.perf_counter()
+    records = sum(1 for _ in read_all(plan.sources, plan.names))
+    return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
+
+
+def child_load(config: str, url: str) -> dict:
+    from models.db import session_scope
+    from services.cvr_loading import load_rctab
+
+    started = time.perf_counter()
+    with session_scope(url) as session:
+        report = load_rctab(session, config, "bench")
+    return {"records": report.loaded, "seconds": time.perf_counter() - started, "areas": len(report.areas),
+            "peak_rss_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident set size (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def measured(*argv: str) -> dict:
+    """Run one step in a child process of its own (so its peak RSS is its own)."""
+    done = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"{argv[0]} failed:\n{done.stderr}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["records_per_second"] = round(figures["records"] / figures["seconds"])
+    figures["seconds"] = round(figures["seconds"], 2)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--skip-load", action="store_true", help="only generate and read")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        step, *rest = args.child
+        print(json.dumps(child_read(*rest) if step == "read" else child_load(*rest)))
+        return
+    from tests.support import postgres_database
+
+    figures: dict = {"records": args.records}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        formats = {
+            "ess": (write_ess, "cvr.xlsx", {"provider": "ess", "filePath": "cvr.xlsx", "firstVoteColumnIndex": "3",
+                                            "firstVoteRowIndex": "2", "precinctColumnIndex": "2",
+                                            "overvoteLabel": "overvote", "skippedRankLabel": "undervote"}),
+            "cdf_json": (write_cdf, "cvr.json", {"provider": "cdf", "filePath": "cvr.json", "contestId": "Mayor"}),
+        }
+        for name, (write, filename, source) in formats.items():
+            started = time.perf_counter()
+            write(folder / filename, args.records, args.seed)
+            config = write_config(folder, name, source)
+            entry = {"file_mb": round((folder / filename).stat().st_size / 2**20, 1),
+                     "generate_seconds": round(time.perf_counter() - started, 1)}
+            entry["read"] = measured("read", str(config))
+            if not args.skip_load:
+                with postgres_database() as url:
+                    entry["load"] = measured("load", str(config), url)
+            figures[name] = entry
+            print(name, json.dumps(entry), flush=True)
+    print(json.dumps(figures, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

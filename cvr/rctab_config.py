@@ -1,0 +1,327 @@
+"""RCTab contest configurations: read one, map its rules onto the engine's, list its CVR sources.
+
+`RULES` is the one table from RCTab's `rules` keys to the engine: each entry reads its value into
+the contest being built, or refuses it with `Unsupported` (exit 2, naming the rule) when the engine
+has no such rule yet. Adding a rule to the engine means adding (or widening) its entry here.
+
+Paths in `cvrFileSources` are relative to the configuration's folder, as RCTab resolves them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .records import Names
+from .source import Source
+
+UWI_NAME = "Undeclared Write-ins"  # RCTab's name for the pool of write-ins nobody declared
+PROVIDERS = ("ess", "cdf", "dominion", "hart", "clearBallot", "genericCsv")
+LOT_MODES = ("random", "generatePermutation", "previousRoundCountsThenRandom", "stopCountingAndAsk")
+
+
+class Unsupported(ConfigError):
+    """A rule RCTab has and the engine does not (yet): refused, naming the rule and its value."""
+
+    def __init__(self, key: str, value: Any):
+        super().__init__(f"rules.{key}", f"{value!r} needs RCTab rule {key}={value} (issue 17), which the engine does not have yet")
+        self.rule = f"{key}={value}"
+
+
+@dataclass
+class Plan:
+    """What a configuration asks for: the contest (interchange JSON), its CVR sources, how their
+    choices map to candidates, the report's header, and the tie mode that draws lots, if any."""
+
+    contest: dict
+    sources: list[Source]
+    names: Names
+    output: dict
+    lot_mode: str | None = None
+    path: Path | None = None
+
+
+@dataclass
+class _Build:
+    """The contest being built from the rules (the entries of `RULES` fill it in)."""
+
+    method: str = "instant-runoff"
+    seats: int = 1
+    max_votes: int | None = None
+    options: dict = field(default_factory=dict)
+    lot_mode: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Values as RCTab writes them: strings ("1", "", "max"), numbers or booleans
+
+
+def _int(key: str, value: Any, empty: int | None = None) -> int | None:
+    if value in ("", None):
+        return empty
+    if isinstance(value, bool):
+        raise ConfigError(f"rules.{key}", f"must be a whole number, got {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"rules.{key}", f"must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"rules.{key}", f"must not be negative, got {value!r}")
+    return number
+
+
+def _bool(key: str, value: Any) -> bool:
+    if value in (None, ""):
+        return False
+    if not isinstance(value, bool):
+        raise ConfigError(f"rules.{key}", f"must be true or false, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules, one entry each
+
+
+def _winner_mode(key, value, build: _Build) -> None:
+    if value != "singleWinnerMajority":
+        raise Unsupported(key, value)
+
+
+def _number_of_winners(key, value, build: _Build) -> None:
+    seats = _int(key, value, empty=1)
+    if seats != 1:
+        raise Unsupported(key, value)
+    build.seats = seats
+
+
+OVERVOTE_RULES = {
+    "exhaustImmediately": "exhaust-immediately",
+    "alwaysSkipToNextRank": "always-skip-to-next-rank",
+    "exhaustIfMultipleContinuing": "exhaust-if-multiple-continuing",
+}
+
+
+def _overvote(key, value, build: _Build) -> None:
+    if value not in OVERVOTE_RULES:
+        raise ConfigError(f"rules.{key}", f"must be one of {', '.join(OVERVOTE_RULES)}, got {value!r}")
+    build.options["overvote_rule"] = OVERVOTE_RULES[value]
+
+
+def _max_skipped(key, value, build: _Build) -> None:
+    build.options["max_skipped_ranks"] = None if value == "unlimited" else _int(key, value)
+
+
+def _max_rankings(key, value, build: _Build) -> None:
+    if value != "max":
+        rankings = _int(key, value)
+        if not rankings:
+            raise ConfigError(f"rules.{key}", f"must be at least 1 or \"max\", got {value!r}")
+        build.max_votes = rankings
+
+
+def _duplicates(key, value, build: _Build) -> None:
+    build.options["duplicate_candidate_rule"] = "exhaust" if _bool(key, value) else "skip"
+
+
+def _batch(key, value, build: _Build) -> None:
+    build.options["batch_elimination"] = _bool(key, value)
+
+
+def _tiebreak(key, value, build: _Build) -> None:
+    """Candidate order is the engine's tie-break order. The modes that draw lots count the same way
+    until a tie has to be drawn: the count is then refused (`Plan.lot_mode`), never guessed."""
+    if value == "useCandidateOrder":
+        build.options["tie_break_look_back"] = False
+    elif value in LOT_MODES:
+        build.options["tie_break_look_back"] = value == "previousRoundCountsThenRandom"
+        build.lot_mode = value
+    else:
+        raise ConfigError(f"rules.{key}", f"unknown tie-break mode {value!r}")
+
+
+def _off_or_unsupported(default: Any) -> Callable:
+    """A rule the engine does not have: accepted only at its neutral value."""
+
+    def rule(key, value, build: _Build) -> None:
+        if value not in (default, "", None) and str(value) != str(default):
+            raise Unsupported(key, value)
+
+    return rule
+
+
+def _ignored(key, value, build: _Build) -> None:
+    """Settings with no effect on a single-winner integer count (or read elsewhere)."""
+
+
+RULES: dict[str, Callable[[str, Any, _Build], None]] = {
+    "winnerElectionMode": _winner_mode,
+    "numberOfWinners": _number_of_winners,
+    "overvoteRule": _overvote,
+    "maxSkippedRanksAllowed": _max_skipped,
+    "maxRankingsAllowed": _max_rankings,
+    "exhaustOnDuplicateCandidate": _duplicates,
+    "batchElimination": _batch,
+    "tiebreakMode": _tiebreak,
+    "continueUntilTwoCandidatesRemain": _off_or_unsupported(False),
+    "doesFirstRoundDetermineThreshold": _off_or_unsupported(False),
+    "nonIntegerWinningThreshold": _off_or_unsupported(False),
+    "hareQuota": _off_or_unsupported(False),
+    "cutoffElimination": _off_or_unsupported(False),
+    "minimumVoteThreshold": _off_or_unsupported(0),
+    "stopTabulationEarlyAfterRound": _off_or_unsupported(""),
+    "multiSeatBottomsUpPercentageThreshold": _off_or_unsupported(""),
+    "randomSeed": _ignored,  # only the lot-drawing modes use it
+    "decimalPlacesForVoteArithmetic": _ignored,  # single-winner counts are whole numbers
+    "rulesDescription": _ignored,
+    # Older configurations keep these source settings under `rules`: read with the sources.
+    "treatBlankAsUndeclaredWriteIn": _ignored,
+    "overvoteLabel": _ignored,
+    "skippedRankLabel": _ignored,
+    "undeclaredWriteInLabel": _ignored,
+}
+
+
+def map_rules(rules: dict) -> _Build:
+    """Every rule of the configuration through `RULES`; an unknown key is refused by name."""
+    build = _Build()
+    if not isinstance(rules, dict):
+        raise ConfigError("rules", "must be an object")
+    for key, value in rules.items():
+        if key not in RULES:
+            raise ConfigError(f"rules.{key}", "unknown RCTab rule")
+        RULES[key](key, value, build)
+    return build
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidates and sources
+
+
+def _candidates(raw: Any) -> list[tuple[str, list[str]]]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("candidates", "must be a non-empty list")
+    out = []
+    for i, cand in enumerate(raw):
+        where = f"candidates[{i}]"
+        if not isinstance(cand, dict) or not isinstance(cand.get("name"), str) or not cand["name"].strip():
+            raise ConfigError(f"{where}.name", "is required")
+        if cand.get("excluded"):
+            raise ConfigError(f"{where}.excluded", "needs RCTab rule excluded candidates (issue 17), which the engine does not have yet")
+        aliases = list(cand.get("aliases") or [])
+        if cand.get("code"):
+            aliases.append(cand["code"])
+        out.append((cand["name"].strip(), [str(a) for a in aliases]))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("candidates", "a candidate name is listed twice")
+    return out
+
+
+def _source(i: int, raw: Any, folder: Path, legacy: dict) -> Source:
+    where = f"cvrFileSources[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(where, "must be an object")
+    provider = raw.get("provider")
+    if provider not in PROVIDERS:
+        raise ConfigError(f"{where}.provider", f"must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    if not raw.get("filePath"):
+        raise ConfigError(f"{where}.filePath", "is required")
+
+    def column(key: str, default: int | None) -> int | None:
+        value = raw.get(key, "")
+        if value in ("", None):
+            return default
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}.{key}", f"must be a whole number, got {value!r}") from None
+        if number < 1:
+            raise ConfigError(f"{where}.{key}", f"must be at least 1, got {value!r}")
+        return number
+
+    def text(key: str) -> str:
+        value = raw.get(key, legacy.get(key, ""))
+        return "" if value is None else str(value)
+
+    return Source(
+        provider=provider,
+        path=folder / str(raw["filePath"]),
+        contest_id=text("contestId"),
+        first_vote_column=column("firstVoteColumnIndex", 1),
+        first_vote_row=column("firstVoteRowIndex", 2),
+        id_column=column("idColumnIndex", None),
+        precinct_column=column("precinctColumnIndex", None),
+        overvote_delimiter=text("overvoteDelimiter"),
+        overvote_label=text("overvoteLabel"),
+        skipped_rank_label=text("skippedRankLabel"),
+        uwi_label=text("undeclaredWriteInLabel"),
+        blank_is_uwi=bool(raw.get("treatBlankAsUndeclaredWriteIn", legacy.get("treatBlankAsUndeclaredWriteIn", False))),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole configuration
+
+
+def read_config(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(str(path), exc.strerror or str(exc)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"invalid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "must be a JSON object")
+    return plan_of(raw, path)
+
+
+def plan_of(raw: dict, path: Path) -> Plan:
+    build = map_rules(raw.get("rules", {}))
+    candidates = _candidates(raw.get("candidates"))
+    rules = raw.get("rules") or {}
+    sources_raw = raw.get("cvrFileSources")
+    if not isinstance(sources_raw, list) or not sources_raw:
+        raise ConfigError("cvrFileSources", "must be a non-empty list")
+    sources = [_source(i, s, path.parent, rules) for i, s in enumerate(sources_raw)]
+    if build.options.get("overvote_rule") == "exhaust-if-multiple-continuing":
+        for i, source in enumerate(sources):
+            if source.overvote_label:
+                # the label does not say which candidates were marked, and this rule needs to know
+                raise ConfigError(f"cvrFileSources[{i}].overvoteLabel",
+                                  "cannot be used with overvoteRule exhaustIfMultipleContinuing")
+    with_uwi = any(s.uwi_label or s.blank_is_uwi for s in sources)
+    uwi = UWI_NAME if with_uwi else None
+    sources = [_with_rankings(s, build.max_votes) for s in sources]
+    names = Names(
+        candidates,
+        uwi=uwi,
+        uwi_labels=[s.uwi_label for s in sources],
+        overvote_labels=[s.overvote_label for s in sources],
+        skipped_labels=[s.skipped_rank_label for s in sources],
+    )
+    ids = [c for c, _ in candidates]
+    contest_candidates = [{"id": c, "name": c} for c in ids]
+    if uwi:
+        contest_candidates.append({"id": uwi, "name": uwi, "undeclared_write_in": True})
+    output = raw.get("outputSettings") or {}
+    stem = path.stem.removesuffix("_config")
+    contest = {
+        "id": stem,
+        "method": build.method,
+        "seats": build.seats,
+        "max_votes": build.max_votes,
+        "candidates": contest_candidates,
+        # useCandidateOrder: earlier in the configuration is favoured; RCTab lists write-ins last
+        "options": {**build.options, "tie_break_order": [c["id"] for c in contest_candidates]},
+    }
+    return Plan(contest=contest, sources=sources, names=names, output=dict(output), lot_mode=build.lot_mode, path=path)
+
+
+def _with_rankings(source: Source, max_votes: int | None) -> Source:
+    from dataclasses import replace
+
+    return replace(source, max_rankings=max_votes)

@@ -1,0 +1,97 @@
+"""A ranked result as RCTab's detailed report JSON (`tally count --format rctab`), so tools that read
+RCTab's output read ours: per round the `tally` by candidate name, `tallyResults` (elected,
+eliminated, with transfers) and `inactiveBallots` by reason, then a summary. Numbers are decimal
+strings, as RCTab writes them.
+
+Transfers are derived from consecutive rounds, so they are exact when one candidate leaves a
+round; when several are eliminated at once (batch elimination) the report cannot split the
+transfers between them and gives each an empty `transfers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GENERATED_BY = "tally worker"
+
+# The engine's reasons a ballot became inactive -> RCTab's names for them.
+INACTIVE = {
+    "no-more-choices": "exhaustedChoices",
+    "overvote": "overvotes",
+    "repeated-candidate": "repeatedRankings",
+    "skipped-ranks": "skippedRankings",
+}
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+def report(result: dict, output: dict | None = None) -> dict:
+    """RCTab's detailed report of a round-based result; `output` is the configuration's
+    `outputSettings` (contest name, date, jurisdiction, office)."""
+    output = output or {}
+    names = {c["id"]: c.get("name") or c["id"] for c in result["candidates"]}
+    rounds = result.get("rounds") or []
+    results = []
+    for i, rnd in enumerate(rounds):
+        following = rounds[i + 1] if i + 1 < len(rounds) else None
+        results.append(
+            {
+                "inactiveBallots": {
+                    rctab: _text(rnd["exhausted_by"].get(ours, 0)) for ours, rctab in sorted(INACTIVE.items(), key=lambda kv: kv[1])
+                },
+                "round": rnd["round"],
+                "tally": {names[c]: _text(v) for c, v in sorted(rnd["tallies"].items(), key=lambda kv: names[kv[0]])},
+                "tallyResults": _tally_results(rnd, following, names),
+                "threshold": _text(rnd["threshold"]),
+            }
+        )
+    totals = result["totals"]
+    return {
+        "config": {
+            "contest": output.get("contestName", result["contest"]),
+            "date": output.get("contestDate", ""),
+            "generatedBy": GENERATED_BY,
+            "jurisdiction": output.get("contestJurisdiction", ""),
+            "office": output.get("contestOffice", ""),
+        },
+        "jsonFormatVersion": "1",
+        "results": results,
+        "summary": {
+            "finalThreshold": _text(rounds[-1]["threshold"]) if rounds else "",
+            "numCandidates": len(result["candidates"]),
+            "numWinners": result["seats"],
+            "totalNumBallots": _text(totals["total_votes"]),
+            "undervotes": totals["blank"],
+        },
+    }
+
+
+def _tally_results(rnd: dict, following: dict | None, names: dict) -> list[dict]:
+    out: list[dict] = []
+    for c in rnd["elected"]:
+        out.append({"elected": names[c], "transfers": {}})
+    alone = len(rnd["eliminated"]) == 1 and following is not None
+    for c in rnd["eliminated"]:
+        out.append({"eliminated": names[c], "transfers": _transfers(rnd, following, names) if alone else {}})
+    return out
+
+
+def _transfers(rnd: dict, following: dict, names: dict) -> dict:
+    moved = {}
+    for c, votes in following["tallies"].items():
+        gained = _number(votes) - _number(rnd["tallies"].get(c, 0))
+        if gained:
+            moved[names[c]] = gained
+    exhausted = _number(following["exhausted"]) - _number(rnd["exhausted"])
+    out = {name: _text(v) for name, v in sorted(moved.items())}
+    if exhausted:
+        out["exhausted"] = _text(exhausted)
+    return out
+
+
+def _number(value):
+    from fractions import Fraction
+
+    return value if isinstance(value, int) else Fraction(value)

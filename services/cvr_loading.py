@@ -1,0 +1,186 @@
+"""Loading cast vote records into an election: from an RCTab configuration (the election, its
+contest, candidates and rules are created or extended from it) or from one CVR source for a
+contest that exists (`tally load --cvr`).
+
+Precincts become areas under one root area (`root`); a record without precinct data is the root's.
+A CVR is read once, its records spooled to a temporary file while its precincts are collected; the
+areas are created, then the records go through the loader (`load_ballots`) as one load. Memory holds
+the distinct precincts and the loader's per-record references, never the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import marshal
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import models as m
+from cvr.providers import READERS, read_all
+from cvr.rctab_config import Plan, read_config
+from cvr.records import Names, Record
+from cvr.source import Source
+
+from .loading import LoadError, _contest, load_ballots
+
+ROOT = "root"
+# A CVR import has no polling hours: its period stays open until the operator seals it (`tally
+# seal E P`, which closes it: its ballots are imported, so it is sealed by hand) and tallies it.
+OPEN_UNTIL = datetime(9999, 12, 31, tzinfo=timezone.utc)
+AREA_KEY_LIMIT = 200
+
+
+@dataclass
+class CvrLoadReport:
+    election_key: str
+    election_id: int
+    period: str
+    period_id: int
+    contest: str
+    loaded: int = 0
+    stored_raw: int = 0
+    areas: set[str] = field(default_factory=set)
+
+
+def load_rctab(session: Session, config: str | Path, election_key: str, period_name: str = "main") -> CvrLoadReport:
+    """Create (or extend) the election from the configuration, then load its CVR sources."""
+    plan = read_config(config)
+    election = _election(session, election_key, plan.output.get("contestName") or election_key)
+    period = _period(election, period_name)
+    contest = _ensure_contest(session, election, plan)
+    return _load(session, election, period, contest, read_all(plan.sources, plan.names))
+
+
+def load_cvr(
+    session: Session, path: str | Path, provider: str, election_key: str, contest_key: str,
+    period_name: str = "main", source_contest: str = "",
+) -> CvrLoadReport:
+    """Load one CVR source into an existing contest, mapping its choices to the contest's
+    candidates by id or by name (an undeclared write-in candidate takes the write-ins)."""
+    if provider not in READERS:
+        raise LoadError(f"--provider: unknown provider {provider!r} (known: {', '.join(READERS)})")
+    election = session.scalar(select(m.Election).where(m.Election.key == election_key))
+    if election is None:
+        raise LoadError(f"--election: unknown election {election_key!r}")
+    contest = next((c for c in election.contests if c.key == contest_key), None)
+    if contest is None:
+        raise LoadError(f"--contest: election {election_key!r} has no contest {contest_key!r}")
+    period = _period(election, period_name)
+    uwi = next((c.key for c in contest.candidates if c.undeclared_write_in), None)
+    names = Names([(c.key, [c.name] if c.name else []) for c in contest.candidates if not c.undeclared_write_in], uwi=uwi)
+    source = Source(provider=provider, path=Path(path), contest_id=source_contest, max_rankings=contest.max_votes)
+    return _load(session, election, period, contest, read_all([source], names))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _election(session: Session, key: str, name: str) -> m.Election:
+    election = session.scalar(select(m.Election).where(m.Election.key == key))
+    if election is None:
+        election = m.Election(key=key, name=name)
+        election.areas.append(m.Area(key=ROOT, name=name, census=0, weight=1))
+        session.add(election)
+        session.flush()
+    return election
+
+
+def _period(election: m.Election, name: str) -> m.VotingPeriod:
+    period = next((p for p in election.periods if p.name == name), None)
+    if period is None:
+        period = m.VotingPeriod(name=name, ends_at=OPEN_UNTIL, seal_mode=m.SEAL_MANUAL)
+        election.periods.append(period)
+    return period
+
+
+def _root(election: m.Election) -> m.Area:
+    root = next((a for a in election.areas if a.key == ROOT), None)
+    if root is None:
+        roots = [a for a in election.areas if a.parent_id is None and a.parent is None]
+        if len(roots) != 1:
+            raise LoadError(f"--election: election {election.key!r} has no single root area to put precincts under")
+        root = roots[0]
+    return root
+
+
+def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Contest:
+    """The configured contest: created on the election's areas, or, when the election already has
+    it, checked to be the same contest (same candidates and rules)."""
+    existing = next((c for c in election.contests if c.key == plan.contest["id"]), None)
+    areas = {a.key: a for a in election.areas}
+    if existing is None:
+        raw = {**plan.contest, "name": plan.output.get("contestName") or plan.contest["id"], "areas": list(areas)}
+        contest = _contest(raw, len(election.contests), areas)
+        election.contests.append(contest)
+        session.flush()
+        return contest
+    if [c.key for c in existing.candidates] != [c["id"] for c in plan.contest["candidates"]] or dict(existing.options) != plan.contest["options"]:
+        raise LoadError(f"contest {existing.key!r}: election {election.key!r} has it with other candidates or rules")
+    return existing
+
+
+def _load(session, election, period, contest, records: Iterator[Record]) -> CvrLoadReport:
+    """Read the CVR once, spooling its records to a temporary file while collecting its precincts;
+    create the precincts' areas; then hand the spooled records to the loader in one load. The
+    definition is thus complete before the first ballot is stored, and memory holds the distinct
+    precincts and the loader's per-record references, never the records themselves."""
+    session.flush()
+    report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key)
+    root = _root(election)
+    with tempfile.TemporaryFile() as spool:
+        precincts: dict[str, str] = {}
+        for record in records:
+            key = _area_key(record.precinct)
+            if key is not None and key not in precincts:
+                precincts[key] = record.precinct
+            marshal.dump((key, record.ballot.marks, record.ballot.defect), spool)
+        _ensure_areas(session, election, contest, root, precincts)
+        spool.seek(0)
+        result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key),
+                              extends_definition=True)
+    report.loaded, report.stored_raw = result.loaded, result.stored_raw
+    report.areas = set(precincts) or {root.key}
+    return report
+
+
+def _replay(spool) -> Iterator[tuple]:
+    """The spooled records back, one at a time (marshal: tuples of strings and ints, no memo to grow)."""
+    while True:
+        try:
+            yield marshal.load(spool)
+        except EOFError:
+            return
+
+
+def _area_key(precinct: str | None) -> str | None:
+    return None if precinct is None else precinct[:AREA_KEY_LIMIT]
+
+
+def _ensure_areas(session, election, contest, root, precincts: dict) -> None:
+    known = {a.key: a for a in election.areas}
+    styled = {s.area_id for s in contest.ballot_styles}
+    added = False
+    for key, precinct in precincts.items():
+        area = known.get(key)
+        if area is None:
+            area = known[key] = m.Area(key=key, name=precinct, census=0, weight=1, parent=root)
+            election.areas.append(area)
+            added = True
+        if area.id is None or area.id not in styled:
+            contest.ballot_styles.append(m.BallotStyle(area=area, area_annotations={}))
+            added = True
+    if added:
+        session.flush()
+
+
+def _records(contest_key: str, spooled: Iterable[tuple], root_key: str) -> Iterator[dict]:
+    """The loader's records: a ballot the reader could not read whole is passed on with its reason
+    in place of its marks, so the loader keeps it verbatim and the count classifies it invalid."""
+    for key, marks, defect in spooled:
+        yield {"contest": contest_key, "area": key or root_key,
+               "marks": {"unreadable": defect} if defect else [list(mark) for mark in marks]}

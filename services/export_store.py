@@ -1,0 +1,118 @@
+"""The public exports rendered once and kept as content-addressed files.
+
+What an export shows changes only when the election's published state does: its completed runs,
+its status, its audit log (every run that starts, fails, completes or is rolled back appends an
+event, and events are append-only). So a cheap query gives a version of that state; the first
+request for a version renders the document once (holding one database snapshot only while
+rendering) into `blobs/<sha256>.json`, and every later request is a file read with no database
+connection held while the client reads. The sha256 of the bytes is the ETag. Files are never
+changed once written (temporary file, then rename), so any number of API processes may share the
+directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import entities as m
+
+from . import exports
+from .errors import NotFound
+
+_RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
+    "ballots.json": exports.ballots_chunks,
+    "audit.json": lambda session, ref: iter([exports.audit_document(session, ref)]),
+    "results.json": lambda session, ref: iter([exports.results_document(session, ref)]),
+}
+KINDS = tuple(_RENDER)
+
+
+@dataclass(frozen=True)
+class Blob:
+    path: Path
+    sha256: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.sha256}"'
+
+
+def version(session: Session, kind: str, ref: str) -> str:
+    """The published state an export is made of; NotFound when nothing is published."""
+    election = exports.election_for(session, ref)
+    runs = session.execute(
+        select(m.TallyRun.id, m.TallyRun.status).where(
+            m.TallyRun.election_id == election.id,
+            m.TallyRun.status.in_((m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)),
+        ).order_by(m.TallyRun.id)
+    ).all()
+    completed = [run_id for run_id, status in runs if status == m.RunStatus.COMPLETED]
+    if not (runs if kind == "audit.json" else completed):
+        raise NotFound(exports.NOT_PUBLISHED)
+    # The last event's hash chains every event before it, timestamps included: two databases (or
+    # a database made again) never share it, so one export directory may serve several.
+    last_event = session.scalar(
+        select(m.AuditEvent.hash).where(m.AuditEvent.election_id == election.id).order_by(m.AuditEvent.seq.desc()).limit(1)
+    )
+    return f"{kind}|{election.id}|{election.key}|{election.status}|{completed}|{runs}|{last_event}"
+
+
+class ExportStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.renders = 0  # documents rendered by this process (each version once)
+
+    def _index(self, key: str) -> Path:
+        return self.root / "index" / hashlib.sha256(key.encode()).hexdigest()
+
+    def _blob(self, digest: str) -> Blob:
+        return Blob(self.root / "blobs" / f"{digest}.json", digest)
+
+    def find(self, session: Session, kind: str, ref: str) -> tuple[str, Blob | None]:
+        """(the export's version, its rendered file or None)."""
+        key = version(session, kind, ref)
+        try:
+            digest = self._index(key).read_text().strip()
+        except FileNotFoundError:
+            return key, None
+        blob = self._blob(digest)
+        return key, blob if blob.path.exists() else None
+
+    def render(self, session: Session, kind: str, ref: str) -> Blob:
+        """Render the export from one snapshot (so the version and the bytes agree) and store it."""
+        if session.bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        key = version(session, kind, ref)
+        digest = hashlib.sha256()
+        blobs = self.root / "blobs"
+        blobs.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=blobs, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for piece in _RENDER[kind](session, ref):
+                    data = piece.encode("utf-8")
+                    digest.update(data)
+                    out.write(data)
+            blob = self._blob(digest.hexdigest())
+            os.replace(temporary, blob.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _write_atomically(self._index(key), blob.sha256)
+        self.renders += 1
+        return blob
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
