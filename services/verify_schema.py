@@ -80,6 +80,7 @@ _PAYLOADS = {
                                 "results": {"type": "object", "additionalProperties": _OBJECT}},
                                {"definition_hash": _TEXT}),
     "tally round": _object({"contest": _TEXT}),
+    "definition extended": _object({"to": _TEXT}, {"from": _MAYBE_TEXT}),
 }
 _EVENT = {
     **_object({"seq": _INT, "kind": _TEXT, "run_id": {"type": ["integer", "null"]}, "created_at": _TEXT,
