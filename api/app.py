@@ -277,13 +277,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def tally_rollback(
         election_id: ElectionId,
         period_id: PeriodId,
-        reason: Annotated[Optional[str], Query(max_length=TEXT_LIMIT, description="Why (recorded in the audit log)")] = None,
+        reason: Annotated[str, Query(max_length=TEXT_LIMIT,
+                                     description="Why (required, recorded in the audit log), as `tally rollback --reason`")],
         who: Principal = Depends(require_admin),
     ):
         try:
             reason = _storable(reason, "reason")
         except ValueError as exc:
             raise ServiceError(str(exc)) from None
+        if not reason.strip():
+            raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
             return JSONResponse(runs.rollback(session, election_id, period_id, reason, by=who.actor))
 

@@ -7,12 +7,28 @@ import sys
 
 from services.errors import ServiceError
 
-EXIT_ERROR = 2
+# The exit statuses of the README's table.
+EXIT_FAILED = 1  # the count could not finish, or a check found a difference
+EXIT_BAD_INPUT = 2  # a file, an argument or a setting is wrong, or the request is refused: the message says which
+EXIT_UNAVAILABLE = 3  # not possible now: a server unreachable, schema not migrated, disk full, no worker, timed out
 
 
-def fail(message: str) -> int:
+def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return EXIT_ERROR
+    return status
+
+
+def shown_url(url: str | None) -> str:
+    """A URL as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url:
+        return "(unset)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://..."
 
 
 def print_json(value) -> None:

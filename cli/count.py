@@ -35,11 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.rctab_config is None):
         return _fail("arguments", "give either FILE or --rctab-config CONFIG", EXIT_BAD_INPUT)
-    output = {}
+    output, number_of_winners = {}, None
     try:
         if args.rctab_config:
             result, plan = count_config(args.rctab_config)
-            output = plan.output
+            output, number_of_winners = plan.output, plan.number_of_winners
         else:
             result = _count_file(args.file)
             if isinstance(result, int):
@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         sys.stdout.write(format_table(result))
     elif args.format == "rctab":
-        if not result.get("rounds"):
+        if not result.get("rounds") and not result.get("passes"):
             return _fail("--format", f"rctab reports round-based counts; {result['method']} has no rounds", EXIT_BAD_INPUT)
-        sys.stdout.write(json.dumps(report(result, output), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report(result, output, number_of_winners), indent=2) + "\n")
     else:
         sys.stdout.write(json.dumps(result, sort_keys=True, indent=2) + "\n")
     return 0

@@ -7,15 +7,20 @@ import random
 import time
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from counting.methods import METHODS
+from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from services import results, runs, sealing
+from services.dispatch import send_pending
 from services.loading import load_ballots, load_definition
 
-from .common import fail
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from .operations import render
 
+DEMO_KEY = "demo"
 CANDIDATES = {
     "council": ["ada", "ben", "chloe", "dev", "eva", "finn"],
     "mayor": ["alvarez", "baker", "chen", "diallo"],
@@ -28,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--ballots", type=int, default=3000, help="ballots per contest (default 3000)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--fresh", action="store_true",
+                   help=f"load and tally a new copy even if the sample election {DEMO_KEY!r} exists")
     p.set_defaults(func=cmd_demo)
 
 
@@ -99,28 +106,42 @@ def _weighted_order(rng: random.Random, names: list[str], weights: list[int]) ->
 def cmd_demo(args) -> int:
     upgrade()
     with session_scope() as session:
-        key = f"demo-{int(time.time() * 1000)}"
-        doc = definition(key, runs.now() - timedelta(seconds=1))
-        report = load_definition(session, doc)
-        loaded = load_ballots(session, key, "main", sample_ballots(doc["contests"], args.ballots, args.seed))
-        election_id = report.election_id
-    print(f"loaded election {key} (id {election_id}): {loaded.loaded} ballots in 6 precincts")
-    with session_scope() as session:  # imported after the polls closed: sealed by hand, then tallied by advance
-        period_id = session.get(results.m.Election, election_id).periods[0].id
-        sealing.seal(session, election_id, period_id, by="demo")
+        existing = session.scalar(select(m.Election).where(m.Election.key == DEMO_KEY))
+        key = DEMO_KEY if existing is None else (_fresh_key(session) if args.fresh else None)
+        if key is None:
+            election_id, period_id = existing.id, existing.periods[0].id
+            print(f"the sample election {DEMO_KEY!r} exists already (id {election_id}, period id {period_id}); "
+                  "`tally demo --fresh` loads and tallies a new copy")
+        else:
+            doc = definition(key, runs.now() - timedelta(seconds=1))
+            report = load_definition(session, doc)
+            loaded = load_ballots(session, key, "main", sample_ballots(doc["contests"], args.ballots, args.seed))
+            election_id = report.election_id
+            period_id = session.get(m.Election, election_id).periods[0].id
+    if key is not None:
+        print(f"loaded election {key!r} (id {election_id}, period id {period_id}): {loaded.loaded} ballots in "
+              "6 precincts")
+        with session_scope() as session:  # imported after the polls closed: sealed by hand, then tallied
+            sealing.seal(session, election_id, period_id, by="demo")
     with session_scope() as session:
         advance(session)
+    send_pending()
     deadline = time.monotonic() + args.timeout
     while True:
         with session_scope() as session:
             published = results.published(session, election_id)
-            period_id = session.get(results.m.Election, election_id).periods[0].id
             state = runs.status(session, election_id, period_id)
         if published["tallies"]:
             print(render(published))
             return 0
         if state["status"] == "FAILED":
-            return fail(f"tally failed: {state['error']}")
+            return fail(f"tally failed: {state['error']} (retry: tally run {election_id} {period_id})", EXIT_FAILED)
         if time.monotonic() > deadline:
-            return fail(f"tally not finished after {args.timeout:.0f} s (status {state['status']}); are workers running?")
+            return fail(f"tally not finished after {args.timeout:.0f} s (status {state['status']}); are workers running?",
+                        EXIT_UNAVAILABLE)
         time.sleep(0.5)
+
+
+def _fresh_key(session) -> str:
+    taken = set(session.scalars(select(m.Election.key).where(m.Election.key.like(f"{DEMO_KEY}-%"))))
+    return next(f"{DEMO_KEY}-{n}" for n in range(2, len(taken) + 3) if f"{DEMO_KEY}-{n}" not in taken)

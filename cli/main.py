@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "worker.metrics"]
+# Subcommands that never open the database, or that set up its schema themselves.
+WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo"}
+# A closed output pipe (`tally results | head`): stop quietly with the status of a process that
+# SIGPIPE ended, as any Unix tool does.
+EXIT_PIPE_CLOSED = 128 + 13
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +28,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        if args.command not in WITHOUT_SCHEMA_CHECK:
+            from models.db import ensure_schema
+
+            ensure_schema()
+        status = args.func(args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
+    except Exception as exc:
+        from .errors import explain
+
+        explained = explain(exc)
+        if explained is None or os.environ.get("TALLY_DEBUG", "") not in ("", "0"):
+            raise
+        _silence_stdout()  # output that could not be written must not be retried at exit
+        print(f"error: {explained.message}", file=sys.stderr)
+        return explained.status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

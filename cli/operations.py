@@ -9,18 +9,27 @@ import os
 import sys
 import time
 
+from sqlalchemy import select
+
+from counting.errors import DefinitionError
 from counting.table import format_table
+from cvr.errors import ConfigError, CvrError
+from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
-from services import batches, results, runs, sealing
-from counting.errors import DefinitionError
-from cvr.errors import ConfigError, CvrError
+from services import batches, dispatch, results, runs, sealing
 from services.cvr_loading import load_cvr, load_rctab
+from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
+from worker.settings import load_settings
 
-from .common import fail, handles_errors, print_json
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, shown_url
+from .errors import host_port
 from .progress import ProgressDisplay
+
+WORKER_PING_AFTER = 5.0  # seconds a run may stay PENDING before `--wait` asks whether any worker is there
+WORKER_PING_TIMEOUT = 2.0
 
 
 def register(subparsers) -> None:
@@ -98,7 +107,7 @@ def register(subparsers) -> None:
 
 
 def cmd_db_upgrade(args) -> int:
-    upgrade()
+    upgrade()  # the embedded SQLite file needs no such step: every command creates or upgrades it
     print("database schema is up to date")
     return 0
 
@@ -123,13 +132,17 @@ def cmd_load(args) -> int:
         return _load_cvrs(args)
     if not args.definition and not args.ballots:
         return fail("give --definition FILE, --ballots FILE, or both; or --rctab-config / --cvr")
+    lines = []  # printed once everything is committed: a refused ballots file loads no definition either
     with session_scope() as session:
         if args.definition:
             report = load_definition(session, _read(args.definition, "definition")[0])
-            print(
+            lines.append(
                 f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
                 f"{report.contests} contest(s), {report.areas} area(s)"
             )
+            periods = session.scalars(select(m.VotingPeriod).where(m.VotingPeriod.election_id == report.election_id)
+                                      .order_by(m.VotingPeriod.id))
+            lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
             doc, digest = _read(args.ballots, "ballots")
             if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
@@ -138,8 +151,9 @@ def cmd_load(args) -> int:
                 session, str(doc.get("election")), str(doc.get("period")), doc["ballots"],
                 source=os.path.basename(args.ballots), file_sha256=digest, allow_duplicate=args.allow_duplicate,
             )
-            print(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
-                  f"{report.stored_raw} kept verbatim for invalid content")
+            lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
+                         f"{report.stored_raw} kept verbatim for invalid content")
+    print("\n".join(lines))
     return 0
 
 
@@ -182,44 +196,98 @@ def cmd_advance(args) -> int:
         print(f"error: election {election_id} period {period_id}: {error}", file=sys.stderr)
     if not plan.close and not plan.tally and not plan.errors and not plan.waiting:
         print("nothing to close or tally")
+    if args.dry_run:
+        return 0
+    outcome = dispatch.send_pending()  # this pass's dispatches and any left while the broker was down
+    if outcome.unsent:
+        return fail(f"{len(outcome.unsent)} tally run(s) recorded but not started ({', '.join(map(str, outcome.unsent))}): "
+                    f"{outcome.error}; they start once it is back (beat), or run `tally advance` again",
+                    EXIT_UNAVAILABLE)
     return 0
 
 
 @handles_errors
 def cmd_run(args) -> int:
     with session_scope() as session:
-        run, created = runs.request_tally(
-            session, args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks, by="cli",
-            trigger="cli", allow_empty=args.allow_empty,
-        )
-        run_id = run.id
+        waiting = runs.live_run(session, args.voting_period_id)
+        waiting = waiting.id if waiting is not None and dispatch.unsent(session, waiting.id) else None
+    if waiting is None:
+        try:
+            with session_scope() as session:
+                run, created = runs.request_tally(
+                    session, args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks,
+                    by="cli", trigger="cli", allow_empty=args.allow_empty,
+                )
+                run_id = run.id
+        except ServiceError as exc:
+            if exc.message == runs.NOT_CLOSED:
+                return fail(f"{exc.message}: the period is still open; add --force to close it now and tally it")
+            raise
+    else:  # a run whose dispatch waits in the outbox (the broker was down): send it now
+        run_id, created = waiting, True
+        dispatch.send_pending(run_ids=[run_id])
+    with session_scope() as session:
+        error = dispatch.last_error(session, run_id) if dispatch.unsent(session, run_id) else None
+    if error is not None:
+        return fail(not_started(run_id, error, args), EXIT_UNAVAILABLE)
     print(f"tally run {run_id}: {'started' if created else 'already completed (idempotent)'}")
     if not args.wait:
         return 0
     return _wait(args.election_id, args.voting_period_id, args.timeout)
 
 
+def not_started(run_id: int, error: str, args) -> str:
+    """Why a run's dispatch waits in the outbox, and what happens next, in one line."""
+    settings = load_settings()
+    where, _, detail = error.partition(": ")
+    if where == "result backend":
+        name, url = "the result backend", settings.result_backend
+    else:
+        name, url, detail = "the broker", settings.broker_url, detail if where == "broker" else error
+    return (
+        f"tally run {run_id} is recorded but not started: cannot reach {name} {shown_url(url)} ({detail}); is "
+        f"Redis at {host_port(url)} running? The run starts by itself once it is back (beat), or run "
+        f"`tally run {args.election_id} {args.voting_period_id}` again"
+    )
+
+
 def _wait(election_id: int, period_id: int, timeout: float) -> int:
-    """Show progress until the run ends, then the results table (or the error)."""
+    """Show progress until the run ends, then the results table (or the error). A run still
+    PENDING after a few seconds with no worker answering a ping will wait forever: say so."""
     deadline = time.monotonic() + timeout
-    display = ProgressDisplay()
-    try:
+    ping_after = time.monotonic() + WORKER_PING_AFTER
+    with ProgressDisplay() as display:
         while True:
             with session_scope() as session:
                 state = runs.status(session, election_id, period_id)
             display.show(state)
             if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
                 break
+            if state["status"] == "PENDING" and time.monotonic() > ping_after:
+                ping_after = float("inf")
+                if not workers_answer():
+                    return fail(
+                        f"tally run {state['tallyRunId']} is PENDING and no worker answers: start one "
+                        "(celery -A worker.app worker -Q tally); the run starts when it does",
+                        EXIT_UNAVAILABLE,
+                    )
             if time.monotonic() > deadline:
-                return fail(f"tally still {state['status']} after {timeout:.0f} s")
+                return fail(f"tally still {state['status']} after {timeout:.0f} s", EXIT_UNAVAILABLE)
             time.sleep(0.5)
-    finally:
-        display.close()
     if state["status"] != "COMPLETED":
-        return fail(f"tally {state['status']}: {state.get('error')}")
+        return fail(f"tally {state['status']}: {state.get('error')}", EXIT_FAILED)
     with session_scope() as session:
         print(render(results.published(session, election_id)))
     return 0
+
+
+def workers_answer() -> bool:
+    """True when a worker answers Celery's ping (always, embedded: tasks run in this process)."""
+    from worker.app import app
+
+    if app.conf.task_always_eager:
+        return True
+    return bool(app.control.ping(timeout=WORKER_PING_TIMEOUT))
 
 
 def cmd_reconcile(args) -> int:

@@ -39,6 +39,9 @@ class ProgressDisplay:
         self.last = figures
         self.stream.flush()
 
-    def close(self) -> None:
+    def __enter__(self) -> "ProgressDisplay":
+        return self
+
+    def __exit__(self, *exc) -> None:
         if self.tty:
             self.stream.write("\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,13 @@ Marks = tuple[Mark, ...]
 
 MAX_MARKS = 1000  # a record with more marks than this is malformed (oversized), not counted
 MAX_VALUE = 1_000_000
+# The longest record, as read (`record_json`), in characters: a longer one is oversized, not counted. Part of the
+# interchange format (docs/interchange.md), so `tally count`, the loader and `tally verify` judge records alike;
+# the loader keeps the original JSON of records it cannot store compactly, and none longer than this.
+MAX_RECORD_CHARS = 65_536
+# Bounds on a record's JSON length without writing it: the object around the marks with the longest weight, a
+# mark's brackets, quotes, separators and integer value, and one character written as at most 12 (\ud83d\ude00).
+_ENVELOPE, _PER_MARK, _PER_CHAR = 59, 18, 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,7 @@ def parse_ballot(obj: Any) -> Ballot:
     if len(raw_marks) > MAX_MARKS:
         return Ballot(weight=weight, explicit_invalid=explicit, defect="oversized-record")
     marks = []
+    chars = 0  # characters of the marks' strings, for the cheap bound on the record's size
     for mark in raw_marks:
         if not isinstance(mark, (list, tuple)) or len(mark) != 2:
             return Ballot(weight=weight, explicit_invalid=explicit, defect="malformed-marks")
@@ -50,11 +59,30 @@ def parse_ballot(obj: Any) -> Ballot:
             if abs(value) > MAX_VALUE:
                 return Ballot(weight=weight, explicit_invalid=explicit, defect="value-out-of-range")
         elif isinstance(value, str):
-            pass  # pairwise-beta: the loser's id; validation decides whether a string fits the method
+            chars += len(value)  # pairwise-beta: the loser's id; validation decides whether a string fits the method
         else:
             return Ballot(weight=weight, explicit_invalid=explicit, defect="malformed-marks")
+        chars += len(candidate)
         marks.append((candidate, value))
-    return Ballot(marks=tuple(marks), weight=weight, explicit_invalid=explicit)
+    ballot = Ballot(marks=tuple(marks), weight=weight, explicit_invalid=explicit)
+    if _ENVELOPE + _PER_MARK * len(marks) + _PER_CHAR * chars > MAX_RECORD_CHARS and oversized(ballot):
+        return Ballot(weight=weight, explicit_invalid=explicit, defect="oversized-record")
+    return ballot
+
+
+def record_json(ballot: Ballot) -> str:
+    """A readable record as read: `{"explicit_invalid", "marks", "weight"}` as JSON with sorted keys, the
+    default `, ` and `: ` separators and every non-ASCII character escaped. Its length is what the record-size
+    limit measures; fields the format does not define are not read, so they do not count."""
+    return json.dumps(
+        {"explicit_invalid": ballot.explicit_invalid, "marks": [list(m) for m in ballot.marks], "weight": ballot.weight},
+        sort_keys=True,
+    )
+
+
+def oversized(ballot: Ballot) -> bool:
+    """Longer than MAX_RECORD_CHARS as read: counted invalid (`oversized-record`) wherever it is judged."""
+    return len(record_json(ballot)) > MAX_RECORD_CHARS
 
 
 def parse_ballots(objs: Iterable[Any]) -> list[Ballot]:

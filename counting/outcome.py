@@ -56,6 +56,18 @@ class Round:
 
 
 @dataclass
+class Pass:
+    """One pass of a multi-pass count (multi-pass IRV): a whole count, with its own rounds and winners."""
+
+    number: int
+    rounds: list[Round]
+    winners: list[str]
+
+    def to_json(self) -> dict:
+        return {"pass": self.number, "winners": list(self.winners), "rounds": [r.to_json() for r in self.rounds]}
+
+
+@dataclass
 class Outcome:
     """A method's decision over the valid ballots.
 
@@ -70,3 +82,4 @@ class Outcome:
     ties: list[TieBreak] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     quota: Number | None = None
+    passes: list[Pass] = field(default_factory=list)  # multi-pass methods: one count per pass

@@ -84,6 +84,8 @@ class ContestResult:
                 out["quota"] = exact_json(self.outcome.quota)
             if self.outcome.rounds:
                 out["rounds"] = [r.to_json() for r in self.outcome.rounds]
+            if self.outcome.passes:
+                out["passes"] = [p.to_json() for p in self.outcome.passes]
         return out
 
 

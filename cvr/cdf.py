@@ -43,7 +43,7 @@ class _Position:
     selection: str | None
     rank: Any
     indicated: bool
-    write_in: bool
+    write_in: str | None  # the text of a CVRWriteIn ("" when it has none), None for no write-in
 
 
 def read(source: Source, names: Names) -> Iterator[Record]:
@@ -52,7 +52,7 @@ def read(source: Source, names: Names) -> Iterator[Record]:
     else:
         from . import cdf_json as form
     definitions = _definitions(source, *form.definitions(source))
-    for number, (snapshot_contests, unit) in enumerate(form.records(source), start=1):
+    for snapshot_contests, unit in form.records(source):
         positions = snapshot_contests.get(definitions.contest.id)
         if positions is None:
             continue
@@ -80,8 +80,9 @@ def _ballot(positions: list[_Position], contest: _Contest, names: Names) -> Ball
         except (TypeError, ValueError):
             return Ballot(defect="malformed-marks")
         candidate, write_in = contest.selections.get(position.selection or "", (position.selection, False))
-        if write_in or position.write_in and not position.selection:
-            candidate = names.uwi or candidate or "write-in"
+        if write_in or (position.write_in is not None and not position.selection):
+            # the undeclared write-in candidate; without one, the name written in (an unknown candidate)
+            candidate = names.uwi or position.write_in or candidate or "write-in"
         else:
             candidate = names.resolve(candidate or "")
         if candidate is None:

@@ -74,7 +74,7 @@ def _contests(cvr: dict, source: Source, number: int) -> dict[str, list[_Positio
                             selection=selection.get("ContestSelectionId"),
                             rank=pos.get("Rank"),
                             indicated=pos.get("HasIndication", "yes") != "no",
-                            write_in="CVRWriteIn" in pos,
+                            write_in=(pos["CVRWriteIn"] or {}).get("Text", "") if "CVRWriteIn" in pos else None,
                         )
                     )
     return out

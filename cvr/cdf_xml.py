@@ -35,7 +35,7 @@ def _elements(source: Source, names: tuple[str, ...]):
     from lxml import etree
 
     try:
-        for _, element in etree.iterparse(str(source.path), events=("end",), tag=[f"{{*}}{n}" for n in names] + list(names)):
+        for _, element in etree.iterparse(str(source.path), events=("end",), tag=[f"{{*}}{n}" for n in names]):
             if element.getparent() is not None and _local(element.getparent()) != "CastVoteRecordReport":
                 continue  # e.g. a Candidate inside Election is read with its Election
             yield element
@@ -71,6 +71,11 @@ def records(source: Source) -> Iterator[tuple[dict[str, list[_Position]], str | 
         yield _contests(cvr, source, number), _text(cvr, "BallotStyleUnitId")
 
 
+def _write_in(position) -> str | None:
+    element = _child(position, "CVRWriteIn")
+    return None if element is None else _text(element, "Text") or ""
+
+
 def _contests(cvr, source: Source, number: int) -> dict[str, list[_Position]]:
     snapshots = _children(cvr, "CVRSnapshot")
     current = _text(cvr, "CurrentSnapshotId")
@@ -89,7 +94,7 @@ def _contests(cvr, source: Source, number: int) -> dict[str, list[_Position]]:
                             selection=_text(selection, "ContestSelectionId"),
                             rank=_text(pos, "Rank"),
                             indicated=(_text(pos, "HasIndication") or "yes") != "no",
-                            write_in=_child(pos, "CVRWriteIn") is not None,
+                            write_in=_write_in(pos),
                         )
                     )
     return out

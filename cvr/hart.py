@@ -47,10 +47,10 @@ def read(source: Source, names: Names) -> Iterator[Record]:
                 break
         if contest is None:
             continue
-        yield Record(_ballot(contest, names, path), _text(_child(root, "PrecinctSplit"), "Name") or None)
+        yield Record(_ballot(contest, names), _text(_child(root, "PrecinctSplit"), "Name") or None)
 
 
-def _ballot(contest, names: Names, path) -> Ballot:
+def _ballot(contest, names: Names) -> Ballot:
     marks = []
     options = _child(contest, "Options")
     for option in options if options is not None else ():

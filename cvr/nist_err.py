@@ -1,8 +1,9 @@
 """Published results as a NIST SP 1500-100 v2 ElectionReport (JSON), the format election offices
 publish results in. Pure: it renders what the pipeline published and never reads the database.
 
-Areas are ReportingUnits (the root is the election's scope, the others its composing units);
-each contest is a CandidateContest whose CandidateSelections carry VoteCounts per ReportingUnit:
+Areas are ReportingUnits (the root is the election's scope, the others its composing units, each
+reporting its whole subtree); each contest is a CandidateContest whose CandidateSelections carry
+VoteCounts per ReportingUnit:
 for round-based methods one count per round (the standard's `Round`), else the total. Counts are
 the engine's exact numbers; the schema wants JSON numbers, so a fractional count (Meek STV) is
 written as the nearest binary float: this file reports, it never decides.
@@ -17,6 +18,7 @@ from typing import Any, Sequence
 VERSION = "tally worker 0.1.0"
 VARIATIONS = {
     "instant-runoff": "rcv",
+    "rcv": "rcv",  # ranked-choice voting as RCTab counts it, one seat or several
     "plurality-at-large": "plurality",
     "approval": "approval",
     "cumulative": "cumulative",
@@ -123,12 +125,14 @@ def _unit(area: Area, areas: Sequence[Area]) -> dict:
 
 
 def _latest_results(published: dict) -> dict[str, tuple[dict, dict]]:
-    """contest key -> (contest result, {area key: area result}) from the latest completed tally."""
+    """contest key -> (contest result, {area key: the area's result}) from the latest completed
+    tally. A reporting unit's counts include its composing units, so an area with children reports
+    its subtree's result, a leaf its own."""
     out: dict[str, tuple[dict, dict]] = {}
     for tally in published.get("tallies", []):
         for contest in tally["contests"]:
             if "result" in contest:
-                out[contest["contest"]] = (contest["result"], contest["areas"])
+                out[contest["contest"]] = (contest["result"], {**contest["areas"], **contest["subtrees"]})
     return out
 
 
@@ -136,7 +140,7 @@ def _contest(contest: ContestInfo, ids: dict, scope: str, results: tuple[dict, d
     scopes: list[tuple[str, dict]] = []
     if results is not None:
         whole, by_area = results
-        scopes = [(scope, whole)] + [(_unit_id(k), r) for k, r in sorted(by_area.items())]
+        scopes = [(scope, whole)] + [(_unit_id(k), r) for k, r in sorted(by_area.items()) if _unit_id(k) != scope]
     selections = []
     for i, (cid, _, write_in) in enumerate(contest.candidates):
         counts = [vc for unit, result in scopes for vc in _vote_counts(cid, unit, result)]

@@ -1,8 +1,9 @@
 """RCTab contest configurations: read one, map its rules onto the engine's, list its CVR sources.
 
 `RULES` is the one table from RCTab's `rules` keys to the engine: each entry reads its value into
-the contest being built, or refuses it with `Unsupported` (exit 2, naming the rule) when the engine
-has no such rule yet. Adding a rule to the engine means adding (or widening) its entry here.
+the contest being built, an `rcv` contest (the engine's method that counts as RCTab does), whose
+options carry RCTab's rule names in the interchange's spelling (`continueUntilTwoCandidatesRemain` ->
+`continue_until_two_candidates_remain`, values in kebab case). A key RCTab does not have is refused.
 
 Paths in `cvrFileSources` are relative to the configuration's folder, as RCTab resolves them.
 """
@@ -10,7 +11,7 @@ Paths in `cvrFileSources` are relative to the configuration's folder, as RCTab r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,39 +21,31 @@ from .source import Source
 
 UWI_NAME = "Undeclared Write-ins"  # RCTab's name for the pool of write-ins nobody declared
 PROVIDERS = ("ess", "cdf", "dominion", "hart", "clearBallot", "genericCsv")
-LOT_MODES = ("random", "generatePermutation", "previousRoundCountsThenRandom", "stopCountingAndAsk")
-
-
-class Unsupported(ConfigError):
-    """A rule RCTab has and the engine does not (yet): refused, naming the rule and its value."""
-
-    def __init__(self, key: str, value: Any):
-        super().__init__(f"rules.{key}", f"{value!r} needs RCTab rule {key}={value} (issue 17), which the engine does not have yet")
-        self.rule = f"{key}={value}"
+PERCENTAGE_MODE = "bottoms-up-using-percentage-threshold"
 
 
 @dataclass
 class Plan:
     """What a configuration asks for: the contest (interchange JSON), its CVR sources, how their
-    choices map to candidates, the report's header, and the tie mode that draws lots, if any."""
+    choices map to candidates, and the report's header."""
 
     contest: dict
     sources: list[Source]
     names: Names
     output: dict
-    lot_mode: str | None = None
     path: Path | None = None
+    number_of_winners: int = 1  # as RCTab reports it (0 in the percentage-threshold mode)
 
 
 @dataclass
 class _Build:
     """The contest being built from the rules (the entries of `RULES` fill it in)."""
 
-    method: str = "instant-runoff"
+    method: str = "rcv"
     seats: int = 1
+    number_of_winners: int = 1
     max_votes: int | None = None
     options: dict = field(default_factory=dict)
-    lot_mode: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,17 +78,41 @@ def _bool(key: str, value: Any) -> bool:
 # The rules, one entry each
 
 
-def _winner_mode(key, value, build: _Build) -> None:
-    if value != "singleWinnerMajority":
-        raise Unsupported(key, value)
+def _choice(table: dict[str, str], option: str) -> Callable:
+    """A rule whose RCTab values map one to one onto the option's."""
+
+    def rule(key, value, build: _Build) -> None:
+        if value not in table:
+            raise ConfigError(f"rules.{key}", f"must be one of {', '.join(table)}, got {value!r}")
+        build.options[option] = table[value]
+
+    return rule
 
 
-def _number_of_winners(key, value, build: _Build) -> None:
-    seats = _int(key, value, empty=1)
-    if seats != 1:
-        raise Unsupported(key, value)
-    build.seats = seats
+def _flag(option: str) -> Callable:
+    def rule(key, value, build: _Build) -> None:
+        build.options[option] = _bool(key, value)
 
+    return rule
+
+
+def _whole(option: str, empty: int | None = None) -> Callable:
+    def rule(key, value, build: _Build) -> None:
+        number = _int(key, value, empty)
+        if number is not None:
+            build.options[option] = number
+
+    return rule
+
+
+WINNER_ELECTION_MODES = {
+    "singleWinnerMajority": "single-winner-majority",
+    "multiWinnerAllowMultipleWinnersPerRound": "multi-winner-allow-multiple-winners-per-round",
+    "multiWinnerAllowOnlyOneWinnerPerRound": "multi-winner-allow-only-one-winner-per-round",
+    "bottomsUp": "bottoms-up",
+    "bottomsUpUsingPercentageThreshold": PERCENTAGE_MODE,
+    "multiPassIrv": "multi-pass-irv",
+}
 
 OVERVOTE_RULES = {
     "exhaustImmediately": "exhaust-immediately",
@@ -103,11 +120,20 @@ OVERVOTE_RULES = {
     "exhaustIfMultipleContinuing": "exhaust-if-multiple-continuing",
 }
 
+TIE_BREAK_MODES = {
+    "useCandidateOrder": "use-candidate-order",
+    "generatePermutation": "generate-permutation",
+    "random": "random",
+    "previousRoundCountsThenRandom": "previous-round-counts-then-random",
+    "previousRoundCountsThenAsk": "previous-round-counts-then-ask",
+    "stopCountingAndAsk": "stop-counting-and-ask",
+}
 
-def _overvote(key, value, build: _Build) -> None:
-    if value not in OVERVOTE_RULES:
-        raise ConfigError(f"rules.{key}", f"must be one of {', '.join(OVERVOTE_RULES)}, got {value!r}")
-    build.options["overvote_rule"] = OVERVOTE_RULES[value]
+
+def _number_of_winners(key, value, build: _Build) -> None:
+    """Seats; 0 only in the percentage-threshold mode, which elects whoever remains (checked in
+    `map_rules`, once the mode is known)."""
+    build.seats = _int(key, value, empty=1)
 
 
 def _max_skipped(key, value, build: _Build) -> None:
@@ -126,55 +152,44 @@ def _duplicates(key, value, build: _Build) -> None:
     build.options["duplicate_candidate_rule"] = "exhaust" if _bool(key, value) else "skip"
 
 
-def _batch(key, value, build: _Build) -> None:
-    build.options["batch_elimination"] = _bool(key, value)
+def _percentage(key, value, build: _Build) -> None:
+    if value not in ("", None):
+        build.options["bottoms_up_percentage_threshold"] = str(value).strip()
 
 
-def _tiebreak(key, value, build: _Build) -> None:
-    """Candidate order is the engine's tie-break order. The modes that draw lots count the same way
-    until a tie has to be drawn: the count is then refused (`Plan.lot_mode`), never guessed."""
-    if value == "useCandidateOrder":
-        build.options["tie_break_look_back"] = False
-    elif value in LOT_MODES:
-        build.options["tie_break_look_back"] = value == "previousRoundCountsThenRandom"
-        build.lot_mode = value
-    else:
-        raise ConfigError(f"rules.{key}", f"unknown tie-break mode {value!r}")
-
-
-def _off_or_unsupported(default: Any) -> Callable:
-    """A rule the engine does not have: accepted only at its neutral value."""
-
-    def rule(key, value, build: _Build) -> None:
-        if value not in (default, "", None) and str(value) != str(default):
-            raise Unsupported(key, value)
-
-    return rule
+def _random_seed(key, value, build: _Build) -> None:
+    """A Java long; RCTab accepts negative seeds."""
+    if value in ("", None):
+        return
+    try:
+        build.options["random_seed"] = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"rules.{key}", f"must be a whole number, got {value!r}") from None
 
 
 def _ignored(key, value, build: _Build) -> None:
-    """Settings with no effect on a single-winner integer count (or read elsewhere)."""
+    """Settings with no effect on the count (or read elsewhere)."""
 
 
 RULES: dict[str, Callable[[str, Any, _Build], None]] = {
-    "winnerElectionMode": _winner_mode,
+    "winnerElectionMode": _choice(WINNER_ELECTION_MODES, "winner_election_mode"),
     "numberOfWinners": _number_of_winners,
-    "overvoteRule": _overvote,
+    "overvoteRule": _choice(OVERVOTE_RULES, "overvote_rule"),
     "maxSkippedRanksAllowed": _max_skipped,
     "maxRankingsAllowed": _max_rankings,
     "exhaustOnDuplicateCandidate": _duplicates,
-    "batchElimination": _batch,
-    "tiebreakMode": _tiebreak,
-    "continueUntilTwoCandidatesRemain": _off_or_unsupported(False),
-    "doesFirstRoundDetermineThreshold": _off_or_unsupported(False),
-    "nonIntegerWinningThreshold": _off_or_unsupported(False),
-    "hareQuota": _off_or_unsupported(False),
-    "cutoffElimination": _off_or_unsupported(False),
-    "minimumVoteThreshold": _off_or_unsupported(0),
-    "stopTabulationEarlyAfterRound": _off_or_unsupported(""),
-    "multiSeatBottomsUpPercentageThreshold": _off_or_unsupported(""),
-    "randomSeed": _ignored,  # only the lot-drawing modes use it
-    "decimalPlacesForVoteArithmetic": _ignored,  # single-winner counts are whole numbers
+    "batchElimination": _flag("batch_elimination"),
+    "tiebreakMode": _choice(TIE_BREAK_MODES, "tie_break_mode"),
+    "randomSeed": _random_seed,
+    "decimalPlacesForVoteArithmetic": _whole("decimal_places_for_vote_arithmetic"),
+    "continueUntilTwoCandidatesRemain": _flag("continue_until_two_candidates_remain"),
+    "doesFirstRoundDetermineThreshold": _flag("first_round_determines_threshold"),
+    "nonIntegerWinningThreshold": _flag("non_integer_winning_threshold"),
+    "hareQuota": _flag("hare_quota"),
+    "cutoffElimination": _flag("cutoff_elimination"),
+    "minimumVoteThreshold": _whole("minimum_vote_threshold", empty=0),
+    "stopTabulationEarlyAfterRound": _whole("stop_tabulation_early_after_round"),
+    "multiSeatBottomsUpPercentageThreshold": _percentage,
     "rulesDescription": _ignored,
     # Older configurations keep these source settings under `rules`: read with the sources.
     "treatBlankAsUndeclaredWriteIn": _ignored,
@@ -193,6 +208,11 @@ def map_rules(rules: dict) -> _Build:
         if key not in RULES:
             raise ConfigError(f"rules.{key}", "unknown RCTab rule")
         RULES[key](key, value, build)
+    build.number_of_winners = build.seats
+    if build.seats == 0:
+        if build.options.get("winner_election_mode") != PERCENTAGE_MODE:
+            raise ConfigError("rules.numberOfWinners", "0 winners needs winnerElectionMode bottomsUpUsingPercentageThreshold")
+        build.seats = 1  # the percentage-threshold mode counts no seats: whoever remains is elected
     return build
 
 
@@ -200,7 +220,7 @@ def map_rules(rules: dict) -> _Build:
 # Candidates and sources
 
 
-def _candidates(raw: Any) -> list[tuple[str, list[str]]]:
+def _candidates(raw: Any) -> list[tuple[str, list[str], bool]]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError("candidates", "must be a non-empty list")
     out = []
@@ -208,13 +228,11 @@ def _candidates(raw: Any) -> list[tuple[str, list[str]]]:
         where = f"candidates[{i}]"
         if not isinstance(cand, dict) or not isinstance(cand.get("name"), str) or not cand["name"].strip():
             raise ConfigError(f"{where}.name", "is required")
-        if cand.get("excluded"):
-            raise ConfigError(f"{where}.excluded", "needs RCTab rule excluded candidates (issue 17), which the engine does not have yet")
         aliases = list(cand.get("aliases") or [])
         if cand.get("code"):
             aliases.append(cand["code"])
-        out.append((cand["name"].strip(), [str(a) for a in aliases]))
-    names = [n for n, _ in out]
+        out.append((cand["name"].strip(), [str(a) for a in aliases], bool(cand.get("excluded"))))
+    names = [n for n, _, _ in out]
     if len(set(names)) != len(names):
         raise ConfigError("candidates", "a candidate name is listed twice")
     return out
@@ -297,13 +315,16 @@ def plan_of(raw: dict, path: Path) -> Plan:
     uwi = UWI_NAME if with_uwi else None
     sources = [_with_rankings(s, build.max_votes) for s in sources]
     names = Names(
-        candidates,
+        [(name, aliases) for name, aliases, _ in candidates],
         uwi=uwi,
         uwi_labels=[s.uwi_label for s in sources],
         overvote_labels=[s.overvote_label for s in sources],
         skipped_labels=[s.skipped_rank_label for s in sources],
     )
-    ids = [c for c, _ in candidates]
+    ids = [c for c, _, _ in candidates]
+    excluded = [c for c, _, out in candidates if out]
+    if excluded:
+        build.options["excluded_candidates"] = excluded
     contest_candidates = [{"id": c, "name": c} for c in ids]
     if uwi:
         contest_candidates.append({"id": uwi, "name": uwi, "undeclared_write_in": True})
@@ -318,10 +339,15 @@ def plan_of(raw: dict, path: Path) -> Plan:
         # useCandidateOrder: earlier in the configuration is favoured; RCTab lists write-ins last
         "options": {**build.options, "tie_break_order": [c["id"] for c in contest_candidates]},
     }
-    return Plan(contest=contest, sources=sources, names=names, output=dict(output), lot_mode=build.lot_mode, path=path)
+    return Plan(
+        contest=contest,
+        sources=sources,
+        names=names,
+        output=dict(output),
+        path=path,
+        number_of_winners=build.number_of_winners,
+    )
 
 
 def _with_rankings(source: Source, max_votes: int | None) -> Source:
-    from dataclasses import replace
-
     return replace(source, max_rankings=max_votes)

@@ -132,3 +132,29 @@ def upgrade(url: str | None = None, revision: str = "head", app_role: str | None
         finally:
             engine.dispose()
 
+
+class SchemaNotMigrated(Exception):
+    """The database's schema is not the one this code needs (`tally db upgrade` makes it so)."""
+
+    def __init__(self, current: str | None, head: str):
+        super().__init__(f"the database schema is at revision {current or 'none'}, this version needs {head}")
+        self.current = current
+        self.head = head
+
+
+def ensure_schema(url: str | None = None) -> None:
+    """Before a command uses the database: the embedded SQLite file is created or upgraded on first
+    use (nothing to set up); any other database must already be migrated, or SchemaNotMigrated."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        upgrade(url)
+        return
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with get_engine(url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise SchemaNotMigrated(current, head)
+

@@ -273,6 +273,26 @@ class TallyRun(Base):
     rollback_reason: Mapped[Optional[str]] = mapped_column(Text)
 
 
+class Dispatch(Base):
+    """The outbox of tally dispatches: committed in the same transaction as the run (or the
+    reconciler's decision) that asks for it, and marked sent once the broker took `tally.start`.
+    A row still unsent is sent by the next dispatcher pass (beat, `tally run`, `tally advance`)."""
+
+    __tablename__ = "dispatches"
+    __table_args__ = (
+        Index("ix_dispatches_unsent", "id", postgresql_where=text("sent_at IS NULL"),
+              sqlite_where=text("sent_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # requested / redispatched
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
 class StagedAreaResult(Base):
     """An area task's partial result, keyed by (run, contest, area): a redelivered task overwrites
     its own row with the same content, so running it twice changes nothing."""

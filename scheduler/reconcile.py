@@ -4,7 +4,8 @@ is still stuck a deadline after that, it is failed (nothing published, the perio
 
 Re-dispatches are counted from the audit log ("tally redispatched" events of the run), not from
 `run.dispatches`: that counter only moves when a `tally.start` task actually runs, so a re-dispatch
-that is itself lost (no worker, broker trouble) would otherwise be repeated forever."""
+that is itself lost (no worker, broker trouble) would otherwise be repeated forever. A run whose
+dispatch is still in the outbox (services.dispatch: the broker was down) is waiting, not stuck."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from models.db import after_commit
-from services import audit
-from services.runs import dispatch, fail_run, now
+from services import audit, dispatch
+from services.runs import fail_run, now
 from worker.settings import load_settings
 
 MAX_REDISPATCHES = 1
@@ -54,9 +54,12 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
         .with_for_update(skip_locked=True)
     ).all()
     for run in runs:
+        if dispatch.unsent(session, run.id):
+            continue  # waiting for the broker, not stuck: the outbox sends it once the broker is back
         last = max(
             _aware(run.heartbeat_at or run.started_at or run.created_at),
             _aware(last_staged(session, run.id)) or deadline,
+            _aware(dispatch.last_sent(session, run.id)) or deadline,
         )
         if last > deadline:
             continue
@@ -73,7 +76,6 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
             {"reason": f"no progress for {limit} s", "status": run.status.value, "dispatches": run.dispatches},
             run_id=run.id,
         )
-        run_id = run.id
-        after_commit(session, lambda run_id=run_id: dispatch(run_id))
+        dispatch.enqueue(session, run.id, REDISPATCHED)
         actions.append(f"run {run.id} re-dispatched")
     return actions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from models.db import session_scope
+from services.dispatch import send_pending
 from tasks.base import TallyTask
 from worker.app import app
 
@@ -18,6 +19,7 @@ log = logging.getLogger("tally")
 def advance() -> dict:
     with session_scope() as session:
         plan = advance_elections(session)
+    send_pending()  # dispatches left in the outbox while the broker was down
     if plan.close or plan.tally:
         log.info("advance: closed %s, tallying %s", plan.close, plan.tally)
     return {"closed": plan.close, "tallied": plan.tally, "runs": plan.started_runs, "errors": plan.errors}
@@ -25,6 +27,7 @@ def advance() -> dict:
 
 @app.task(base=TallyTask, name="scheduler.reconcile")
 def reconcile() -> dict:
+    send_pending()
     with session_scope() as session:
         actions = reconcile_runs(session)
     for action in actions:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import counting
+from counting.ballots import MAX_RECORD_CHARS, record_json
 from counting.methods import METHODS
 from models import entities as m
 from models.marks import encode
@@ -26,7 +27,9 @@ from . import batches, sealing
 from .errors import ServiceError
 from .exports import BallotEntries, link, period_chain_state
 
-RAW_LIMIT = 65536  # longest original record kept verbatim; longer ones are oversized anyway
+# Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
+# stored form that fits (its original, or else the record as read).
+RAW_LIMIT = MAX_RECORD_CHARS
 # The columns' limits (models.entities), checked here so that a long text or a big number is a
 # clear error naming its field instead of a database exception.
 ID_LIMIT, NAME_LIMIT, GENDER_LIMIT = 200, 500, 50
@@ -485,10 +488,13 @@ def _ballot_row(record: Mapping, codec) -> Content:
     defect = ballot.defect
     try:
         raw = json.dumps({k: v for k, v in record.items() if k not in ("contest", "area")}, sort_keys=True)
-    except (RecursionError, ValueError):  # nested too deeply to keep: the defect is what is kept
-        raw, defect = None, defect or "malformed-record"
-    if raw is not None and len(raw) > RAW_LIMIT:
-        raw, defect = raw[:RAW_LIMIT], defect or "oversized-record"
+    except (RecursionError, ValueError):  # nested too deeply to write
+        raw = None
+    if raw is None or len(raw) > RAW_LIMIT:
+        # Unreadable: the defect is what counts; the start of the record, if any, is kept for the audit.
+        # Readable: fields beyond the format made it long or unwritable; the record as read is within the limit
+        # (else the engine would have called it oversized) and reads back as the same ballot.
+        raw = (raw and raw[:RAW_LIMIT]) if defect else record_json(ballot)
     return b"", ballot.weight, ballot.explicit_invalid, defect, raw
 
 

@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from models.db import after_commit
 
-from . import audit, batches, sealing
+from . import audit, batches, dispatch, sealing
 from .errors import ServiceError
 
 IN_PROGRESS = "Tally is already in progress"
@@ -126,7 +125,7 @@ def request_tally(
     trigger: str = "api",
     allow_empty: bool = False,
 ) -> tuple[m.TallyRun, bool]:
-    """Create a PENDING run and enqueue it after commit. Returns (run, created); an existing
+    """Create a PENDING run and its dispatch (services.dispatch: sent after commit). Returns (run, created); an existing
     COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
     callers; the partial unique index makes a second live run impossible even so. Only a sealed
     period is tallied, and one without ballots only when `allow_empty` says so."""
@@ -159,15 +158,8 @@ def request_tally(
         {"voting_period_id": period.id, "trigger": trigger, **({"allow_empty": True} if allow_empty else {})},
         run_id=run.id,
     )
-    run_id = run.id
-    after_commit(session, lambda: dispatch(run_id))
+    dispatch.enqueue(session, run.id, "requested")
     return run, True
-
-
-def dispatch(run_id: int) -> None:
-    from tasks.tally import start_tally
-
-    start_tally.apply_async((run_id,))
 
 
 def fail_run(session: Session, run: m.TallyRun | int, message: str) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import counting
+from counting.ballots import oversized
 from counting.contest import area_operation, contest_operation
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
@@ -242,6 +243,8 @@ def check_ballots(report: Report, ballots: dict, definition: Definition, periods
         contest = definition.contests[contest_key][0]
         marks = tuple(tuple(mark) for mark in entry["marks"])
         ballot = counting.Ballot(marks, entry["weight"], entry["explicit_invalid"], entry.get("defect"))
+        if ballot.defect is None and oversized(ballot):  # judged by the record-size limit, as the engine does
+            ballot = counting.Ballot((), ballot.weight, ballot.explicit_invalid, "oversized-record")
         if entry["weight"] < 1:
             report.add(place, "cannot be read: weight must be a positive integer")
             continue
@@ -250,7 +253,8 @@ def check_ballots(report: Report, ballots: dict, definition: Definition, periods
             report.add(place, f"classified {entry['classification']!r} ({entry.get('reason')}), "
                               f"the re-tally classifies it {kind!r} ({reason})")
         weight = entry["weight"] * definition.areas[area_key]["weight"]
-        own.ballots[-1] = (contest_key, area_key, counting.Ballot(marks, weight, ballot.explicit_invalid, ballot.defect))
+        own.ballots[-1] = (contest_key, area_key,
+                           counting.Ballot(ballot.marks, weight, ballot.explicit_invalid, ballot.defect))
     if ballots["chain_head"] != prev:
         report.add("ballots.json chain_head", "does not match the chain of the last ballot")
     report.ballots = len(ballots["ballots"])

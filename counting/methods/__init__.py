@@ -71,4 +71,4 @@ def register_additive(name: str, *, mark_kind: str, preferential: bool, totals, 
     )
 
 
-from . import plurality, irv, meek, borda, desborda, pairwise  # noqa: E402,F401  (registration)
+from . import plurality, irv, meek, borda, desborda, pairwise, rcv  # noqa: E402,F401  (registration)

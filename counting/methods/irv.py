@@ -13,7 +13,7 @@ the most favoured), so no round is ever counted with a single candidate. An unde
 never elected; when only one other candidate is left it is elected in that round.
 
 How a ballot moves down its ranks is set by `overvote_rule`, `duplicate_candidate_rule` and
-`max_skipped_ranks` (see `_compile`). Everything is integer arithmetic.
+`max_skipped_ranks` (see `compile_ballot`). Everything is integer arithmetic.
 
 Speed: each distinct ballot is compiled once into the choices the count can reach (every rule that
 does not depend on who is continuing is applied then), and ballots are bucketed by the candidate
@@ -49,8 +49,8 @@ PREVIOUS_ROUNDS = "previous-rounds"
 LOOK_BACK_NOTE = "Tie detected at cutoff; resolved by previous rounds"
 
 # Where a ballot goes instead of a candidate index when it exhausts.
-_RAN_OUT = -1  # past its last reachable choice: the compiled reason applies
-_OVERVOTED = -2  # at an overvote with two or more continuing candidates
+RAN_OUT = -1  # past its last reachable choice: the compiled reason applies
+OVERVOTED = -2  # at an overvote with two or more continuing candidates
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _overvote(group: tuple[int, ...], rule: str) -> tuple[int, ...] | str | None
     """What an overvoted rank (two or more candidates) becomes under overvote_rule:
     `exhaust-immediately` exhausts the ballot there (returns OVERVOTE); `always-skip-to-next-rank`
     passes the rank over (None); `exhaust-if-multiple-continuing` keeps the group, decided each
-    round by `_overvote_choice`. (`invalidate-ballot` ballots never reach the count.)"""
+    round by `overvote_choice`. (`invalidate-ballot` ballots never reach the count.)"""
     if rule == EXHAUST_IF_MULTIPLE:
         return group
     if rule == ALWAYS_SKIP:
@@ -166,19 +166,19 @@ def _overvote(group: tuple[int, ...], rule: str) -> tuple[int, ...] | str | None
     return OVERVOTE
 
 
-def _overvote_choice(group: tuple[int, ...], alive: list[bool]) -> int | None:
+def overvote_choice(group: tuple[int, ...], alive: list[bool]) -> int | None:
     """exhaust-if-multiple-continuing, each round: the overvoted rank counts for its one continuing
     candidate, is passed over when none is continuing, and exhausts the ballot when two or more are."""
     chosen = None
     for candidate in group:
         if alive[candidate]:
             if chosen is not None:
-                return _OVERVOTED
+                return OVERVOTED
             chosen = candidate
     return chosen
 
 
-def _compile(marks: Marks, rules: Rules, index: Mapping[str, int]) -> tuple[tuple, str]:
+def compile_ballot(marks: Marks, rules: Rules, index: Mapping[str, int]) -> tuple[tuple, str]:
     """The choices the count can reach on this ballot, top first, and why the ballot exhausts when
     it runs past the last one. A choice is a candidate index, or a tuple of indexes for an overvote
     kept for `exhaust-if-multiple-continuing`. The order of the checks at each rank is RCTab's:
@@ -206,7 +206,7 @@ def _compile(marks: Marks, rules: Rules, index: Mapping[str, int]) -> tuple[tupl
 
 def _compile_straight(ballots: Sequence[Marks], ids: Sequence[str], repeats_matter: bool) -> list[tuple | None]:
     """The common ballots (one candidate at each of ranks 1, 2, 3..., in that order) compiled to
-    their candidate indexes, all at once; None for each ballot that needs `_compile`. Every position
+    their candidate indexes, all at once; None for each ballot that needs `compile_ballot`. Every position
     has its own table from the one kind of mark it may hold, (candidate, the rank of that position),
     to the candidate's index, so a mark out of place (a gap, an overvote, an unsorted ballot) misses
     its table; a ballot longer than the tables reaches the empty one after them. A repeated
@@ -226,7 +226,7 @@ def _compile_straight(ballots: Sequence[Marks], ids: Sequence[str], repeats_matt
     return compiled
 
 
-_STRAIGHT_RANKS = 32  # longer ballots are rare enough to leave to `_compile`
+_STRAIGHT_RANKS = 32  # longer ballots are rare enough to leave to `compile_ballot`
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ class _Tally:
         self.ends = [NO_MORE_CHOICES] * len(self.choices)  # why each ballot exhausts when it runs out
         for b, choices in enumerate(self.choices):
             if choices is None:
-                self.choices[b], self.ends[b] = _compile(marks_of[b], rules, index)
+                self.choices[b], self.ends[b] = compile_ballot(marks_of[b], rules, index)
         self.alive = [True] * len(ids)
         self.votes = [0] * len(ids)
         self.holders: list[list[int]] = [[] for _ in ids]  # ballot numbers counting for each candidate
@@ -283,16 +283,16 @@ class _Tally:
         for b in ballots:
             ballot = choices[b]
             at = position[b] + 1
-            candidate = _RAN_OUT
+            candidate = RAN_OUT
             while at < len(ballot):
                 choice = ballot[at]
                 if choice.__class__ is not int:
-                    choice = _overvote_choice(choice, alive)
+                    choice = overvote_choice(choice, alive)
                     if choice is None:
                         at += 1
                         continue
-                    if choice == _OVERVOTED:
-                        candidate = _OVERVOTED
+                    if choice == OVERVOTED:
+                        candidate = OVERVOTED
                         break
                 if alive[choice]:
                     candidate = choice
@@ -303,7 +303,7 @@ class _Tally:
                 holders[candidate].append(b)
                 votes[candidate] += weights[b]
             else:
-                reason = OVERVOTE if candidate == _OVERVOTED else self.ends[b]
+                reason = OVERVOTE if candidate == OVERVOTED else self.ends[b]
                 self.exhausted_by[reason] = self.exhausted_by.get(reason, 0) + weights[b]
 
 

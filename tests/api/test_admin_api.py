@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import services.runs
+import services.dispatch
 from models import entities as m
 from models.db import session_scope
 from services import runs, tokens
@@ -21,7 +21,7 @@ STATUS_FIELDS = {"tallyExists", "tallyRunId", "status", "electionId", "votingPer
                  "startedByPersonId", "completedByPersonId", "remarks", "totalPositionsCertified",
                  "totalWinnersApplied", "progress"}
 ROLLBACK_FIELDS = {"tallyRunId", "status", "winnersRemoved", "rolledBackAt", "message"}
-ENDPOINTS = [("post", "/run"), ("get", "/status"), ("post", "/rollback")]
+ENDPOINTS = [("post", "/run"), ("get", "/status"), ("post", "/rollback?reason=x")]
 
 
 def call(client, method, url, headers=None, **kw):
@@ -121,7 +121,7 @@ def test_period_not_closed(client, admin, election):
 
 
 def test_tally_already_in_progress(client, admin, election, monkeypatch):
-    monkeypatch.setattr(services.runs, "dispatch", lambda run_id: None)  # no worker picks it up
+    monkeypatch.setattr(services.dispatch, "send_pending", lambda *args: None)  # no worker picks it up
     assert client.post(election.base() + "/run", json={"force": True}, headers=admin).status_code == 202
     assert_error(client.post(election.base() + "/run", json={"force": True}, headers=admin), 400,
                  "Tally is already in progress")
@@ -145,6 +145,12 @@ def test_period_of_another_election(client, admin, election, db, method, path):
     other = make_election(db, f"other-{election.key}", ballots=0)
     assert_error(call(client, method, BASE.format(e=election.id, p=other.period_id) + path, admin), 400,
                  "VotingPeriod does not belong to election")
+
+
+def test_rollback_needs_a_reason_like_the_cli(client, admin, election):
+    for params in ({}, {"reason": ""}, {"reason": "   "}):
+        body = assert_error(client.post(election.base() + "/rollback", params=params, headers=admin), 400)
+        assert "reason" in body["message"], (params, body)
 
 
 def test_no_tally_to_roll_back(client, admin, election, db):

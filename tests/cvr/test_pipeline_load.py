@@ -121,3 +121,15 @@ def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_p
     code = main(["load", "--cvr", str(bad), "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor"])
     assert code == 2
     assert f"{bad}: not a readable .xlsx workbook" in capsys.readouterr().err
+
+
+def test_a_second_configuration_extends_the_election_with_its_contest(embedded_db, capsys, tmp_path):
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
+    election_id, period_id = _ids("two")
+    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "export", "two", "--out", tmp_path)
+    contests = {c["contest"]: c["result"] for c in json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"]}
+    assert set(contests) == {"2015_portland_mayor", "2015_portland_mayor_codes"}
+    for key, result in contests.items():
+        assert _rounds(report(result)) == _rounds(_expected(key)), key

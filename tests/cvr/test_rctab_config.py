@@ -1,5 +1,5 @@
-"""The RCTab configuration reader: each rule the engine has maps onto the contest, each it does
-not have is refused naming it, sources resolve against the configuration's folder."""
+"""The RCTab configuration reader: each rule maps onto the `rcv` contest's options, bad values are
+refused naming the rule, sources resolve against the configuration's folder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from cli.main import main
 from cvr.errors import ConfigError
-from cvr.rctab_config import UWI_NAME, Unsupported, plan_of
+from cvr.rctab_config import UWI_NAME, plan_of
 
 BASE = {
     "outputSettings": {"contestName": "Mayor"},
@@ -36,8 +36,28 @@ def _plan(rules=None, **top):
         ({"exhaustOnDuplicateCandidate": True}, {"duplicate_candidate_rule": "exhaust"}),
         ({"exhaustOnDuplicateCandidate": False}, {"duplicate_candidate_rule": "skip"}),
         ({"batchElimination": True}, {"batch_elimination": True}),
-        ({"tiebreakMode": "useCandidateOrder"}, {"tie_break_look_back": False}),
-        ({"tiebreakMode": "previousRoundCountsThenRandom"}, {"tie_break_look_back": True}),
+        ({"tiebreakMode": "useCandidateOrder"}, {"tie_break_mode": "use-candidate-order"}),
+        ({"tiebreakMode": "previousRoundCountsThenRandom", "randomSeed": "-7"},
+         {"tie_break_mode": "previous-round-counts-then-random", "random_seed": -7}),
+        ({"tiebreakMode": "generatePermutation"}, {"tie_break_mode": "generate-permutation"}),
+        ({"tiebreakMode": "stopCountingAndAsk"}, {"tie_break_mode": "stop-counting-and-ask"}),
+        ({"winnerElectionMode": "multiWinnerAllowMultipleWinnersPerRound", "numberOfWinners": "3"},
+         {"winner_election_mode": "multi-winner-allow-multiple-winners-per-round"}),
+        ({"winnerElectionMode": "multiWinnerAllowOnlyOneWinnerPerRound"},
+         {"winner_election_mode": "multi-winner-allow-only-one-winner-per-round"}),
+        ({"winnerElectionMode": "bottomsUp"}, {"winner_election_mode": "bottoms-up"}),
+        ({"winnerElectionMode": "multiPassIrv"}, {"winner_election_mode": "multi-pass-irv"}),
+        ({"winnerElectionMode": "bottomsUpUsingPercentageThreshold", "numberOfWinners": "0",
+          "multiSeatBottomsUpPercentageThreshold": "15"},
+         {"winner_election_mode": "bottoms-up-using-percentage-threshold", "bottoms_up_percentage_threshold": "15"}),
+        ({"decimalPlacesForVoteArithmetic": "4"}, {"decimal_places_for_vote_arithmetic": 4}),
+        ({"continueUntilTwoCandidatesRemain": True}, {"continue_until_two_candidates_remain": True}),
+        ({"doesFirstRoundDetermineThreshold": True}, {"first_round_determines_threshold": True}),
+        ({"nonIntegerWinningThreshold": True}, {"non_integer_winning_threshold": True}),
+        ({"hareQuota": True}, {"hare_quota": True}),
+        ({"cutoffElimination": True}, {"cutoff_elimination": True}),
+        ({"minimumVoteThreshold": "10"}, {"minimum_vote_threshold": 10}),
+        ({"stopTabulationEarlyAfterRound": "2"}, {"stop_tabulation_early_after_round": 2}),
     ],
 )
 def test_each_rule_maps_onto_the_engine(rules, options):
@@ -48,7 +68,7 @@ def test_each_rule_maps_onto_the_engine(rules, options):
 
 def test_contest_candidates_order_and_write_ins():
     plan = _plan({"maxRankingsAllowed": "4"})
-    assert plan.contest["method"] == "instant-runoff" and plan.contest["seats"] == 1
+    assert plan.contest["method"] == "rcv" and plan.contest["seats"] == 1
     assert plan.contest["max_votes"] == 4
     assert [c["id"] for c in plan.contest["candidates"]] == ["Alice", "Bob", UWI_NAME]
     assert plan.contest["candidates"][-1]["undeclared_write_in"] is True
@@ -59,40 +79,27 @@ def test_contest_candidates_order_and_write_ins():
     assert plan.contest["id"] == "mayor"
 
 
-def test_lot_drawing_modes_are_remembered_for_the_count():
-    assert _plan({"tiebreakMode": "random"}).lot_mode == "random"
-    assert _plan().lot_mode is None
-
-
-@pytest.mark.parametrize(
-    "rules, named",
-    [
-        ({"winnerElectionMode": "multiPassIrv"}, "winnerElectionMode=multiPassIrv"),
-        ({"numberOfWinners": "3"}, "numberOfWinners=3"),
-        ({"continueUntilTwoCandidatesRemain": True}, "continueUntilTwoCandidatesRemain=True"),
-        ({"doesFirstRoundDetermineThreshold": True}, "doesFirstRoundDetermineThreshold=True"),
-        ({"stopTabulationEarlyAfterRound": "2"}, "stopTabulationEarlyAfterRound=2"),
-        ({"minimumVoteThreshold": "10"}, "minimumVoteThreshold=10"),
-        ({"hareQuota": True}, "hareQuota=True"),
-    ],
-)
-def test_a_rule_the_engine_lacks_is_refused_naming_it(rules, named):
-    with pytest.raises(Unsupported) as caught:
-        _plan(rules)
-    assert caught.value.rule == named
-    assert "(issue 17)" in caught.value.message
-
-
-def test_an_excluded_candidate_is_refused_naming_it():
+def test_seats_follow_number_of_winners_and_zero_means_the_percentage_threshold_mode():
+    assert _plan({"winnerElectionMode": "bottomsUp", "numberOfWinners": "3"}).contest["seats"] == 3
+    percentage = _plan({"winnerElectionMode": "bottomsUpUsingPercentageThreshold", "numberOfWinners": "0"})
+    assert percentage.contest["seats"] == 1 and percentage.number_of_winners == 0
     with pytest.raises(ConfigError) as caught:
-        _plan(candidates=[{"name": "Alice", "excluded": True}])
-    assert caught.value.field == "candidates[0].excluded"
+        _plan({"numberOfWinners": "0"})
+    assert caught.value.field == "rules.numberOfWinners"
+
+
+def test_excluded_candidates_are_named_in_the_options():
+    plan = _plan(candidates=[{"name": "Alice", "excluded": True}, {"name": "Bob"}])
+    assert plan.contest["options"]["excluded_candidates"] == ["Alice"]
+    assert [c["id"] for c in plan.contest["candidates"]] == ["Alice", "Bob", UWI_NAME]
 
 
 @pytest.mark.parametrize(
     "rules, field",
     [({"overvoteRule": "sometimes"}, "rules.overvoteRule"), ({"tiebreakMode": "coin"}, "rules.tiebreakMode"),
-     ({"maxRankingsAllowed": "lots"}, "rules.maxRankingsAllowed"), ({"colour": "blue"}, "rules.colour")],
+     ({"maxRankingsAllowed": "lots"}, "rules.maxRankingsAllowed"), ({"colour": "blue"}, "rules.colour"),
+     ({"winnerElectionMode": "mostVotes"}, "rules.winnerElectionMode"), ({"randomSeed": "x"}, "rules.randomSeed"),
+     ({"continueUntilTwoCandidatesRemain": "yes"}, "rules.continueUntilTwoCandidatesRemain")],
 )
 def test_bad_or_unknown_rules_are_refused_by_name(rules, field):
     with pytest.raises(ConfigError) as caught:
@@ -100,12 +107,13 @@ def test_bad_or_unknown_rules_are_refused_by_name(rules, field):
     assert caught.value.field == field
 
 
-def test_cli_refuses_a_config_naming_the_rule(tmp_path, capsys):
+def test_cli_refuses_rules_the_engine_cannot_count_naming_the_option(tmp_path, capsys):
+    """A configuration RCTab itself would refuse (a random tie-break without a seed) exits 2."""
     config = tmp_path / "c_config.json"
-    config.write_text(json.dumps({**BASE, "rules": {**BASE["rules"], "winnerElectionMode": "bottomsUp"}}))
+    config.write_text(json.dumps({**BASE, "rules": {**BASE["rules"], "tiebreakMode": "random"}}))
     assert main(["count", "--rctab-config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: rules.winnerElectionMode: 'bottomsUp' needs RCTab rule winnerElectionMode=bottomsUp (issue 17)")
+    assert err.startswith("error: contest.options.random_seed: is required by tie_break_mode 'random'")
 
 
 def test_cli_wants_a_file_or_a_config_not_both(tmp_path, capsys):

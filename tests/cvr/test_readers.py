@@ -263,3 +263,14 @@ def test_hart_option_values_are_ranks_and_a_bad_value_is_malformed(tmp_path):
     assert set(records[0].ballot.marks) == {("Bob", 1), ("Alice", 2)}
     assert records[0].precinct == "PRC1"
     assert records[1].ballot.defect == "malformed-marks"
+
+
+def test_cdf_write_in_without_a_write_in_candidate_keeps_the_name_written(tmp_path, capsys):
+    written = {"SelectionPosition": [{"HasIndication": "yes", "Rank": 1, "CVRWriteIn": {"Text": "John Smith"}}]}
+    (tmp_path / "cvr.json").write_text(json.dumps(_cdf([written])))
+    config = _config(tmp_path, {k: v for k, v in CDF.items() if k != "undeclaredWriteInLabel"})
+    (record,) = _records(config)
+    assert record.ballot.marks == (("John Smith", 1),)
+    code, result, err = _count(capsys, config)
+    assert code == 0, err
+    assert result["totals"]["invalid_reasons"] == {"unknown-candidate": 1}

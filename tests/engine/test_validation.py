@@ -284,3 +284,52 @@ def test_empty_ballots_are_blank_or_invalid_by_min_votes(min_votes, expected):
     assert (p.valid, p.blank, p.invalid_implicit) == expected
     if min_votes:
         assert p.invalid_reasons == {"too-few-marks": 5}
+
+
+# The record-size limit (docs/interchange.md, "Record size"): one limit wherever a record is judged.
+
+
+def test_a_candidate_id_of_100000_characters_is_an_oversized_record_in_tally_count():
+    from counting.interchange import count_document
+
+    doc = {"contest": {"id": "c", "method": "plurality-at-large", "candidates": [{"id": "A"}]},
+           "ballots": [{"marks": [["x" * 100_000, 1]]}, {"marks": [["A", 1]]}]}
+    totals = count_document(doc)["totals"]
+    assert totals["invalid_reasons"] == {"oversized-record": 1}
+    assert totals["valid"] == 1
+
+
+def test_the_record_is_measured_as_read_in_its_documented_json_form():
+    from counting.ballots import record_json
+
+    assert record_json(parse_ballot({"marks": [["A", 1]]})) == (
+        '{"explicit_invalid": false, "marks": [["A", 1]], "weight": 1}')
+    assert len(record_json(parse_ballot({"marks": [["A", 1]]}))) == 61
+    assert record_json(parse_ballot({"marks": [[7, 1]], "note": "not read"})) == (
+        '{"explicit_invalid": false, "marks": [["7", 1]], "weight": 1}')
+    assert record_json(parse_ballot({"marks": [["\u00e9\U0001F600\n", 1]]})) == (
+        '{"explicit_invalid": false, "marks": [["\\u00e9\\ud83d\\ude00\\n", 1]], "weight": 1}')
+
+
+@pytest.mark.parametrize("char, width", [("x", 1), ("\u00e9", 6), ("\U0001F600", 12), ("\n", 2), ('"', 2)])
+@pytest.mark.parametrize("extra, reason", [(0, "unknown-candidate"), (1, "oversized-record")])
+def test_the_limit_is_65536_characters_as_written(char, width, extra, reason):
+    from counting.ballots import MAX_RECORD_CHARS, record_json
+
+    around = len(record_json(Ballot(marks=(("", 1),), weight=2)))
+    fill, rest = divmod(MAX_RECORD_CHARS - around, width)
+    candidate = char * fill + "y" * (rest + extra)  # exactly the limit, or one character over
+    record = {"marks": [[candidate, 1]], "weight": 2}
+    assert len(record_json(Ballot(marks=((candidate, 1),), weight=2))) == MAX_RECORD_CHARS + extra
+    assert reasons_of(PLURALITY, record) == Counter({reason: 2})
+
+
+def test_fields_the_format_does_not_define_do_not_count_towards_the_size():
+    assert reasons_of(PLURALITY, {"marks": [["A", 1]], "comment": "x" * 100_000}) == Counter()
+    assert reasons_of(PLURALITY, {"marks": [["Z", 1]], "comment": "x" * 100_000}) == Counter({"unknown-candidate": 1})
+
+
+def test_reading_problems_come_before_the_size():
+    long = "x" * 100_000
+    assert reasons_of(PLURALITY, {"marks": [[long, 1]], "weight": "2"}) == Counter({"malformed-weight": 1})
+    assert reasons_of(PLURALITY, {"marks": [[long, 1], ["A", 1.5]]}) == Counter({"malformed-marks": 1})

@@ -3,8 +3,8 @@ and classified invalid with a reason, the totals add up, and the valid ballots' 
 the result of the valid ballots alone.
 
 The expected reason of each hostile record is the engine's own verdict on that record
-(counting.parse_ballot + classify), except where storage decides first: a record whose original
-JSON is longer than services.loading.RAW_LIMIT is kept truncated and counts as oversized-record."""
+(counting.parse_ballot + classify): the loader keeps no limit of its own (a record longer than the
+interchange format's record-size limit is oversized-record in the engine too)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def _hostile(definition: dict, count: int, seed: int) -> list[dict]:
 
 
 def _expected_reasons(definition: dict, hostile: list[dict]) -> dict[str, Counter]:
-    """contest id -> reason -> weight, by the engine's verdict on each record (and the storage rule)."""
+    """contest id -> reason -> weight, by the engine's verdict on each record."""
     contests = {c["id"]: counting.parse_contest({k: v for k, v in c.items() if k not in ("areas",)})
                 for c in definition["contests"]}
     out: dict[str, Counter] = {c: Counter() for c in contests}
@@ -119,8 +119,6 @@ def _expected_reasons(definition: dict, hostile: list[dict]) -> dict[str, Counte
         p = classify_ballots(contests[record["contest"]], [ballot]).participation
         assert p.invalid_implicit == ballot.weight and p.valid == p.blank == p.invalid_explicit == 0, (record, p)
         (reason,) = p.invalid_reasons
-        if not ballot.defect and len(json.dumps(content, sort_keys=True)) > RAW_LIMIT:
-            reason = "oversized-record"
         out[record["contest"]][reason] += ballot.weight
     return out
 

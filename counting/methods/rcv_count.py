@@ -1,0 +1,347 @@
+"""One RCTab tabulation: rounds until the seats are filled, as RCTab's Tabulator counts them.
+
+Each round, in RCTab's order:
+1. every ballot whose candidate stopped continuing moves down its ranks to its next continuing
+   candidate, at its current value, or becomes inactive (by reason); once every seat of a
+   surplus-transferring count is filled, the last winners' ballots become the final round surplus;
+2. the threshold: recomputed each round for one seat (unless `first_round_determines_threshold`,
+   or frozen once a winner is found under `continue_until_two_candidates_remain`), computed in
+   round 1 only for several seats: `floor(votes / (seats + 1)) + 1` (to `decimal_places` with
+   `non_integer_winning_threshold`: the last 1 is then one unit of the last place), `ceil(votes /
+   seats)` with `hare_quota`, or `votes x percentage` in the percentage-threshold mode;
+3. winners (`_winners`); with none, eliminations (`_losers`) while seats are unfilled, until two
+   remain under `continue_until_two_candidates_remain`, or in the percentage-threshold mode;
+4. a winner's surplus transfers: surplus fraction = `(votes - threshold) / votes` truncated to
+   `decimal_places`; each of its ballots moves on with `value x fraction` (truncated) and leaves the
+   rest with the winner, whose tally from the next round is the threshold; what truncation leaves
+   over the threshold is the round's residual surplus.
+
+Numbers are exact: integers while every ballot counts whole, else fractions whose denominators are
+powers of ten (RCTab's BigDecimal values, to the same digits).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil, floor
+from typing import Mapping, Sequence
+
+from ..ballots import Marks
+from ..contest import Contest
+from ..errors import CountingError
+from ..numbers import Number, exact_json
+from ..outcome import Round, TieBreak
+from . import irv
+from .rcv_rules import BOTTOMS_UP, BOTTOMS_UP_PERCENTAGE, ONE_PER_ROUND, RcvRules
+from .rcv_ties import TieBreaker
+
+FINAL_ROUND_SURPLUS = "final-round-surplus"
+
+
+def truncate(value: Number, places: int) -> Number:
+    """`value` cut (towards zero) to `places` decimals, as RCTab's RoundingMode.DOWN."""
+    scale = 10**places
+    cut = Fraction(floor(Fraction(value) * scale), scale)
+    return cut.numerator if cut.denominator == 1 else cut
+
+
+def _whole(value: Number) -> Number:
+    return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+class Tabulation:
+    """One RCTab count over the weighted distinct ballots; `run()` returns its rounds."""
+
+    def __init__(self, contest: Contest, ballots: Mapping[Marks, int], rules: RcvRules, excluded: frozenset[str]):
+        self.rules = rules
+        self.ids = contest.candidate_ids
+        self.write_in = next((c.id for c in contest.candidates if c.undeclared_write_in), None)
+        self.declared = sum(1 for c in contest.candidates if not c.undeclared_write_in)
+        self.standing = len(self.ids) - len(excluded)  # RCTab's "number of candidates"
+        index = {c: i for i, c in enumerate(self.ids)}
+        self.alive = [c not in excluded for c in self.ids]
+        self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in)
+        self.weights: list[int] = []
+        self.choices: list[tuple] = []
+        self.ends: list[str] = []
+        for marks, weight in ballots.items():
+            choices, end = irv.compile_ballot(marks, rules.ballots, index)
+            self.weights.append(weight)
+            self.choices.append(choices)
+            self.ends.append(end)
+        self.values: list[Number] = [1] * len(self.weights)  # each vote's remaining value
+        self.position = [-1] * len(self.weights)
+        self.holders: list[list[int]] = [[] for _ in self.ids]
+        self.votes: list[Number] = [0] * len(self.ids)
+        self.moving = list(range(len(self.weights)))  # ballots to move at the start of the next round
+        self.exhausted_by: dict[str, Number] = {}
+        self.elected_in: dict[str, int] = {}
+        self.eliminated_in: dict[str, int] = {}
+        self.kept: dict[str, Number] = {}  # what each surplus-transferring winner keeps of its ballots
+        self.winner_tally: dict[str, Number] = {}
+        self.residual: Number = 0
+        self.rounds: list[Round] = []
+        self.history: list[dict[str, Number]] = []
+        self.threshold: Number = 0
+
+    # -------------------------------------------------------------------------------------
+    # The round loop
+
+    def run(self) -> list[Round]:
+        while self._continuing():
+            round_no = len(self.rounds) + 1
+            self._move()
+            tallies = {c: _whole(self.votes[i]) for i, c in enumerate(self.ids) if self.alive[i]}
+            if self._recompute_threshold(round_no):
+                self.threshold = self._threshold(sum(tallies.values()))
+            elected, ties = self._winners(tallies, round_no)
+            eliminated: list[str] = []
+            if elected:
+                self._elect(elected, tallies, round_no)
+            elif self._needs_elimination():
+                eliminated, more_ties = self._losers(tallies, round_no)
+                ties += more_ties
+                self._eliminate(eliminated, round_no)
+            shown = dict(tallies)
+            if self.rules.seats > 1:
+                shown.update(self._winner_tallies(round_no))
+            self.history.append(shown)
+            self.rounds.append(
+                Round(
+                    round=round_no,
+                    tallies=shown,
+                    threshold=_whole(self.threshold),
+                    elected=elected,
+                    eliminated=eliminated,
+                    exhausted=_whole(sum(self.exhausted_by.values())),
+                    exhausted_by={k: _whole(v) for k, v in self.exhausted_by.items()},
+                    tie_breaks=ties,
+                    details={"residual_surplus": exact_json(self.residual)} if self.rules.uses_surpluses else {},
+                )
+            )
+            if not elected and not eliminated and self._continuing():  # the next round would be the same
+                raise CountingError(f"round {round_no}: no candidate can be elected or eliminated")
+        return self.rounds
+
+    def _continuing(self) -> bool:
+        """RCTab's shouldContinueTabulating."""
+        rules, round_no = self.rules, len(self.rounds)
+        if rules.stop_after is not None and round_no >= rules.stop_after:
+            return False
+        if len(self.elected_in) == self.declared and rules.seats > self.standing:
+            return False  # more seats than candidates: everyone is elected
+        if rules.continue_until_two:
+            decided = len(self.eliminated_in) + len(self.elected_in)
+            return decided + 1 < self.standing or round_no in self.eliminated_in.values()
+        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+            return not self.elected_in
+        # one more round after the last winners, to show their surplus transferred
+        return len(self.elected_in) < rules.seats or (rules.uses_surpluses and round_no in self.elected_in.values())
+
+    # -------------------------------------------------------------------------------------
+    # Moving ballots
+
+    def _move(self) -> None:
+        """Move each ballot whose candidate stopped continuing to its next continuing choice."""
+        ballots, self.moving = self.moving, []
+        if self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats:
+            for b in ballots:
+                self._exhaust(b, FINAL_ROUND_SURPLUS)
+            return
+        choices, position, alive = self.choices, self.position, self.alive
+        for b in ballots:
+            ballot = choices[b]
+            at = position[b] + 1
+            candidate = irv.RAN_OUT
+            while at < len(ballot):
+                choice = ballot[at]
+                if choice.__class__ is not int:
+                    choice = irv.overvote_choice(choice, alive)
+                    if choice is None:
+                        at += 1
+                        continue
+                    if choice == irv.OVERVOTED:
+                        candidate = irv.OVERVOTED
+                        break
+                if alive[choice]:
+                    candidate = choice
+                    break
+                at += 1
+            if candidate >= 0:
+                position[b] = at
+                self.holders[candidate].append(b)
+                self.votes[candidate] += self.weights[b] * self.values[b]
+            else:
+                self._exhaust(b, irv.OVERVOTE if candidate == irv.OVERVOTED else self.ends[b])
+
+    def _exhaust(self, b: int, reason: str) -> None:
+        self.exhausted_by[reason] = self.exhausted_by.get(reason, 0) + self.weights[b] * self.values[b]
+
+    def _release(self, candidate: str) -> None:
+        """The candidate stops continuing: its ballots move at the start of the next round."""
+        i = self.ids.index(candidate)
+        self.alive[i] = False
+        self.moving += self.holders[i]
+        self.holders[i] = []
+        self.votes[i] = 0
+
+    # -------------------------------------------------------------------------------------
+    # The threshold
+
+    def _recompute_threshold(self, round_no: int) -> bool:
+        """RCTab's shouldRecomputeThreshold."""
+        if round_no == 1:
+            return True
+        if self.rules.seats > 1 or self.rules.first_round_threshold:
+            return False
+        if self.rules.continue_until_two:
+            return not self.elected_in
+        return True
+
+    def _threshold(self, active: Number) -> Number:
+        rules = self.rules
+        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+            return _whole(Fraction(active) * rules.percentage)
+        places = rules.places if rules.non_integer_threshold else 0
+        scale = 10**places
+        if rules.hare_quota:
+            return _whole(Fraction(ceil(Fraction(active) * scale / rules.seats), scale))
+        return _whole(Fraction(floor(Fraction(active) * scale / (rules.seats + 1)) + 1, scale))
+
+    # -------------------------------------------------------------------------------------
+    # Winners
+
+    def _winners(self, tallies: dict[str, Number], round_no: int) -> tuple[list[str], list[TieBreak]]:
+        """RCTab's identifyWinners: who is elected this round, and the tie that decided it, if any."""
+        rules = self.rules
+        if self.write_in in tallies and tallies[self.write_in] != 0:
+            return [], []  # nobody is elected while undeclared write-ins hold votes
+        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+            if all(v > self.threshold for v in tallies.values()):
+                return self._by_votes(list(tallies), tallies), []
+            return [], []
+        unfilled = rules.seats - len(self.elected_in)
+        selected: list[str] = []
+        if unfilled > 0:
+            if len(tallies) <= unfilled:
+                selected = list(tallies)
+            elif rules.first_round_threshold and len(tallies) - 1 == rules.seats:
+                selected = _top(tallies)
+            elif rules.mode != BOTTOMS_UP:
+                selected = [c for c, v in tallies.items() if v >= self.threshold and c != self.write_in]
+        one_at_a_time = len(selected) > 1 and (rules.mode == ONE_PER_ROUND or rules.first_round_threshold)
+        last_two = rules.seats == 1 and not selected and len(tallies) == 2 and unfilled == 1
+        if one_at_a_time or last_two:
+            selected = _top(tallies)
+            if len(selected) > 1:
+                tie = self.ties.decide(selected, True, round_no, self.history)
+                return list(tie.chosen), [tie]
+        return self._by_votes(selected, tallies), []
+
+    def _by_votes(self, candidates: list[str], tallies: Mapping[str, Number]) -> list[str]:
+        """Winners of one round in order: most votes first, then the tie-break order."""
+        place = {c: i for i, c in enumerate(self.rules.tie_break_order)}
+        return sorted(candidates, key=lambda c: (-tallies[c], place[c]))
+
+    def _elect(self, elected: list[str], tallies: Mapping[str, Number], round_no: int) -> None:
+        rules = self.rules
+        for winner in elected:
+            self.elected_in[winner] = round_no
+            if rules.uses_surpluses:
+                self._transfer_surplus(winner, tallies[winner])
+            if not rules.continue_until_two:
+                self._release(winner)
+
+    def _transfer_surplus(self, winner: str, votes: Number) -> None:
+        """Each of the winner's ballots keeps `value - value x fraction` with the winner and moves
+        on with `value x fraction`, both to RCTab's decimal places."""
+        places = self.rules.places
+        extra = votes - self.threshold
+        fraction = truncate(Fraction(extra) / votes, places) if extra > 0 else 0
+        kept: Number = 0
+        for b in self.holders[self.ids.index(winner)]:
+            moving = truncate(self.values[b] * fraction, places)
+            kept += self.weights[b] * (self.values[b] - moving)
+            self.values[b] = moving
+        self.kept[winner] = kept
+
+    def _winner_tallies(self, round_no: int) -> dict[str, Number]:
+        """RCTab's updateWinnerTallies: a winner of the previous round shows what it kept, capped at
+        the threshold (the excess is residual surplus); earlier winners show what they showed."""
+        for winner, won in self.elected_in.items():
+            if won == round_no - 1:
+                kept = self.kept.get(winner, 0)
+                if kept > self.threshold:
+                    self.residual += kept - self.threshold
+                    kept = self.threshold
+                self.winner_tally[winner] = _whole(kept)
+        return {w: self.winner_tally[w] for w, won in self.elected_in.items() if won < round_no}
+
+    # -------------------------------------------------------------------------------------
+    # Eliminations
+
+    def _needs_elimination(self) -> bool:
+        rules = self.rules
+        return (
+            len(self.elected_in) < rules.seats
+            or (rules.continue_until_two and len(self.eliminated_in) < self.standing - 2)
+            or rules.mode == BOTTOMS_UP_PERCENTAGE
+        )
+
+    def _losers(self, tallies: dict[str, Number], round_no: int) -> tuple[list[str], list[TieBreak]]:
+        """In order, the first that applies: undeclared write-ins holding votes; everyone below
+        `minimum_vote_threshold`; with `cutoff_elimination`, everyone below the threshold; a batch
+        (`batch_elimination`, two or more); the candidate with the fewest votes (a tie: the tie-break)."""
+        if self.write_in in tallies and tallies[self.write_in] > 0:
+            return [self.write_in], []
+        minimum = self.rules.minimum
+        below = [c for c, v in tallies.items() if v < minimum] if minimum > 0 else []
+        if below:
+            if len(below) == self.declared:
+                raise CountingError(f"round {round_no}: every candidate is below minimum_vote_threshold {minimum}")
+            return below, []
+        if self.rules.cutoff:
+            below = [c for c, v in tallies.items() if v < self.threshold]
+            if below:
+                return below, []
+        if self.rules.batch:
+            batch = self._batch(tallies)
+            if len(batch) > 1:
+                return batch, []
+        fewest = min(tallies.values())
+        tied = [c for c, v in tallies.items() if v == fewest]
+        if len(tied) == 1:
+            return tied, []
+        tie = self.ties.decide(tied, False, round_no, self.history)
+        return list(tie.chosen), [tie]
+
+    def _batch(self, tallies: Mapping[str, Number]) -> list[str]:
+        """RCTab's batch elimination: walking up the counts with a running total of the votes seen,
+        everyone seen goes whenever the running total is below the next count. Under
+        `continue_until_two_candidates_remain` the last batch added is dropped when it would leave a
+        single candidate."""
+        running: Number = 0
+        seen: list[str] = []
+        batch: list[str] = []
+        before: list[str] = []
+        for count in sorted(set(tallies.values())):
+            grown = batch + [c for c in seen if c not in batch] if running < count else batch
+            level = [c for c, v in tallies.items() if v == count]
+            running += count * len(level)
+            seen += level
+            if len(grown) > len(batch):
+                before, batch = batch, grown
+        if self.rules.continue_until_two and len(batch) + len(self.eliminated_in) == self.standing - 1:
+            batch = before
+        return batch
+
+    def _eliminate(self, losers: Sequence[str], round_no: int) -> None:
+        for loser in losers:
+            self.eliminated_in[loser] = round_no
+            self._release(loser)
+
+
+def _top(tallies: Mapping[str, Number]) -> list[str]:
+    most = max(tallies.values())
+    return [c for c, v in tallies.items() if v == most]
+

@@ -1,0 +1,134 @@
+"""The transactional outbox of tally dispatches.
+
+A run is never left without a task behind it: whoever decides that a run must start (a request, a
+beat `advance`, the reconciler) adds a `dispatches` row in the same transaction, and a dispatcher
+pass, after that commit, sends each unsent row's `tally.start` and marks it sent. If the broker is
+down the row stays unsent, with the error, and the next pass (beat's `advance` and `reconcile`,
+`tally run`, `tally advance`) sends it once the broker is back. Sending twice (two passes at once,
+or a crash between sending and marking) is harmless: every tally step is idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import entities as m
+from models.db import after_commit, session_scope
+
+# One attempt to reach the broker, bounded, instead of Celery's default publish retries (about
+# 20 s with Redis down): the row waits in the outbox, so a later pass retries for us.
+BROKER_TIMEOUT = 3.0
+
+
+@dataclass
+class Sent:
+    sent: list[int] = field(default_factory=list)  # run ids whose tally.start the broker took
+    unsent: list[int] = field(default_factory=list)  # run ids still waiting in the outbox
+    error: BaseException | None = None  # why the broker refused, when it did
+
+
+def enqueue(session: Session, run_id: int, reason: str) -> None:
+    """Ask for the run's `tally.start`: committed, or rolled back, with the caller's transaction,
+    and sent at once after that commit when the broker answers."""
+    session.add(m.Dispatch(run_id=run_id, reason=reason))
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    after_commit(session, lambda: send_pending(url, [run_id]))
+
+
+def unsent(session: Session, run_id: int) -> bool:
+    return session.scalar(
+        select(m.Dispatch.id).where(m.Dispatch.run_id == run_id, m.Dispatch.sent_at.is_(None)).limit(1)
+    ) is not None
+
+
+def last_sent(session: Session, run_id: int):
+    """When the run's latest dispatch reached the broker (None if none did)."""
+    return session.scalar(select(func.max(m.Dispatch.sent_at)).where(m.Dispatch.run_id == run_id))
+
+
+def last_error(session: Session, run_id: int) -> str | None:
+    return session.scalar(
+        select(m.Dispatch.last_error).where(m.Dispatch.run_id == run_id, m.Dispatch.sent_at.is_(None))
+        .order_by(m.Dispatch.id.desc()).limit(1)
+    )
+
+
+def send_pending(url: str | None = None, run_ids: list[int] | None = None) -> Sent:
+    """Send every unsent dispatch (or those of `run_ids`), oldest first, each in its own
+    transaction with its row locked (another dispatcher skips it). Stops at the first broker
+    error: the broker is down for the rest too. Never raises for the broker."""
+    outcome = Sent()
+    with session_scope(url) as session:
+        query = select(m.Dispatch.id, m.Dispatch.run_id).where(m.Dispatch.sent_at.is_(None)).order_by(m.Dispatch.id)
+        if run_ids is not None:
+            query = query.where(m.Dispatch.run_id.in_(run_ids))
+        pending = session.execute(query).all()
+    for dispatch_id, run_id in pending:
+        if outcome.error is not None:
+            outcome.unsent.append(run_id)
+            continue
+        with session_scope(url) as session:
+            row = session.scalar(
+                select(m.Dispatch).where(m.Dispatch.id == dispatch_id, m.Dispatch.sent_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                continue  # sent meanwhile by another pass
+            try:
+                _send(run_id)
+            except Exception as exc:  # the broker's error types vary by transport; all mean "not sent"
+                row.attempts += 1
+                row.last_error = str(exc)[:2000] if isinstance(exc, Unreachable) else f"{type(exc).__name__}: {exc}"
+                outcome.error = exc
+                outcome.unsent.append(run_id)
+                continue
+            row.sent_at = m.utcnow()
+            row.attempts += 1
+            outcome.sent.append(run_id)
+    return outcome
+
+
+class Unreachable(Exception):
+    """The broker or the result backend did not answer: `where` says which."""
+
+    def __init__(self, where: str, exc: BaseException):
+        super().__init__(f"{where}: {type(exc).__name__}: {exc}")
+        self.where = where
+
+
+def _send(run_id: int) -> None:
+    from tasks.tally import start_tally
+
+    app = start_tally.app
+    if app.conf.task_always_eager:  # embedded: the tally runs here and now
+        start_tally.apply_async((run_id,))
+        return
+    with app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as connection:
+        try:
+            connection.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT)
+        except Exception as exc:
+            raise Unreachable("broker", exc) from exc
+        _check_result_backend(app.conf.result_backend)
+        try:
+            # Nobody reads tally.start's result: not asking for it keeps the backend out of the send.
+            start_tally.apply_async((run_id,), connection=connection, retry=False, ignore_result=True)
+        except Exception as exc:
+            raise Unreachable("broker", exc) from exc
+
+
+def _check_result_backend(url: str) -> None:
+    """The chords keep their state in the result backend: a tally sent while it is down could
+    not finish, so the dispatch waits for it like for the broker."""
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT, socket_timeout=BROKER_TIMEOUT)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise Unreachable("result backend", exc) from exc
+    finally:
+        client.close()

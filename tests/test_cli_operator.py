@@ -1,0 +1,77 @@
+"""An operator's first contacts with the real `tally` command: what `load` prints is what `run`
+needs, a refused ballots file loads (and prints) nothing, an open period asks for `--force`,
+`--wait` with no worker says so, and `tally demo` twice shows the existing sample."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from models import entities as m
+from tests import factories as f
+from tests.support import write_json
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def embedded(stack):
+    """The stack's PostgreSQL database, Celery in-process (no broker)."""
+    del stack.env["CELERY_BROKER_URL"]
+    return stack
+
+
+def test_load_prints_the_ids_run_needs(embedded, tmp_path):
+    definition = f.election("ids-1", [f.contest("mayor", "plurality-at-large")])
+    definition["voting_periods"].append({"name": "second", "ends_at": "2030-01-01T00:00:00Z"})
+    out = embedded.tally("load", "--definition", str(write_json(tmp_path / "d.json", definition))).stdout
+    with embedded.session() as session:
+        election = session.query(m.Election).filter_by(key="ids-1").one()
+        periods = {p.name: p.id for p in election.periods}
+    assert f"(id {election.id})" in out
+    for name, period_id in periods.items():
+        assert f"period {name!r}: id {period_id} (tally run {election.id} {period_id})" in out, out
+
+
+def test_refused_ballots_file_loads_and_prints_nothing(embedded, tmp_path):
+    definition = f.election("refused-1", [f.contest("mayor", "plurality-at-large")])
+    ballots = {"election": "refused-1", "period": "main",
+               "ballots": [{"contest": "no-such-contest", "area": "a1", "marks": []}]}
+    result = embedded.tally("load", "--definition", str(write_json(tmp_path / "d.json", definition)),
+                            "--ballots", str(write_json(tmp_path / "b.json", ballots)), check=False)
+    assert result.returncode == 2 and "no-such-contest" in result.stderr
+    assert result.stdout == ""
+    missing = embedded.tally("results", "refused-1", check=False)
+    assert missing.returncode == 2  # the definition was rolled back with the ballots
+
+
+def test_run_on_an_open_period_says_add_force(embedded):
+    definition = f.election("open-1", [f.contest("mayor", "plurality-at-large")], ends_at="2099-01-01T00:00:00Z")
+    election_id, period_id = f.load(embedded.database_url, definition, [])
+    result = embedded.tally("run", str(election_id), str(period_id), check=False)
+    assert result.returncode == 2
+    assert "Voting period must be CLOSED to tally results" in result.stderr and "add --force" in result.stderr
+
+
+def test_wait_with_no_worker_says_so(stack):
+    definition = f.election("idle-1", [f.contest("mayor", "plurality-at-large")])
+    election_id, period_id = f.load(stack.database_url, definition, f.random_ballots(definition, 50, seed=1))
+    started = time.monotonic()
+    result = stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "120", check=False)
+    took = time.monotonic() - started
+    assert result.returncode == 3, result
+    assert "PENDING and no worker answers" in result.stderr and "celery -A worker.app worker" in result.stderr
+    assert took < 30, took
+
+
+def test_demo_twice_shows_the_existing_sample(embedded):
+    first = embedded.tally("demo", "--ballots", "200")
+    assert "loaded election 'demo'" in first.stdout and "Winners:" in first.stdout
+    again = embedded.tally("demo", "--ballots", "200")
+    assert "the sample election 'demo' exists already" in again.stdout and "--fresh" in again.stdout
+    assert "loaded election" not in again.stdout and "Winners:" in again.stdout
+    fresh = embedded.tally("demo", "--ballots", "200", "--fresh")
+    assert "loaded election 'demo-2'" in fresh.stdout
+    with embedded.session() as session:
+        assert sorted(e.key for e in session.query(m.Election)) == ["demo", "demo-2"]
