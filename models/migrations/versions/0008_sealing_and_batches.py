@@ -10,15 +10,15 @@ load_batches and ballots.batch_id: each load is a batch (also an audit event); a
 ballots stay stored and are not counted.
 tally_runs.allow_empty: the operator asked to tally a period without ballots (no winners).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 15:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
