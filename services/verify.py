@@ -144,7 +144,18 @@ def check_definition(report: Report, audit: dict, ballots: dict, events: list[di
                            f"definition_hash {payload['definition_hash']} is not the hash of audit.json's "
                            f"definition ({recorded_hash}): the definition changed")
     areas = {a["id"]: a for a in definition["areas"]}
-    styles = {c["id"]: {s["area"]: s["annotations"] for s in c["ballot_styles"]} for c in definition["contests"]}
+    for key, area in areas.items():
+        if area["parent"] is not None and area["parent"] not in areas:
+            report.add(f"audit.json definition area {key!r}", f"parent {area['parent']!r} is not an area")
+            area["parent"] = None
+    styles = {}
+    for c in definition["contests"]:
+        styles[c["id"]] = {}
+        for style in c["ballot_styles"]:
+            if style["area"] not in areas:
+                report.add(f"audit.json definition contest {c['id']!r}", f"ballot style area {style['area']!r} is not an area")
+                continue
+            styles[c["id"]][style["area"]] = style["annotations"]
     hashed = {c["id"]: c for c in definition["contests"]}
     contests = {}
     for i, raw in enumerate(audit["contests"]):
@@ -315,17 +326,20 @@ def derive(contest: counting.Contest, definition: Definition, by_area: dict[str,
     operation = contest_operation(contest).value
     children: dict[str, list[str]] = {a: [] for a in styles}
     for key in styles:
-        node = definition.areas[key]["parent"]
-        while node is not None and node not in styles:
-            node = definition.areas[node]["parent"] if node in definition.areas else None
-        if node is not None:
+        node, seen = definition.areas[key]["parent"], {key}
+        while node is not None and node not in styles and node not in seen:  # a forged cycle ends here
+            seen.add(node)
+            node = definition.areas[node]["parent"]
+        if node is not None and node in styles and node not in seen:
             children[node].append(key)
 
     def subtree(key: str) -> list[str]:
         out, todo = [], [key]
         while todo:
-            out.append(todo.pop())
-            todo.extend(children[out[-1]])
+            node = todo.pop()
+            if node not in out:  # parents forged into a cycle must not loop
+                out.append(node)
+                todo.extend(children[node])
         return out
 
     def result(keys: list[str], outcome: bool) -> dict:
