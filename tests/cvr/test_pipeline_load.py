@@ -127,7 +127,8 @@ def test_a_second_configuration_extends_the_election_with_its_contest(embedded_d
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
     election_id, period_id = _ids("two")
-    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
+    _run(capsys, "run", election_id, period_id)
     _run(capsys, "export", "two", "--out", tmp_path)
     contests = {c["contest"]: c["result"] for c in json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"]}
     assert set(contests) == {"2015_portland_mayor", "2015_portland_mayor_codes"}
