@@ -1,7 +1,7 @@
 """Reading and loading large cast vote records: a generated ES&S .xlsx and a NIST CDF JSON file of N
 records each, read in bounded memory and loaded through the pipeline's loader.
 
-    .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load]
+    .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load] [--formats ess cdf_json]
 
 For each format the file is generated once (ten candidates, rankings of 1 to 5, some undervotes
 and overvotes), with an RCTab configuration beside it. Then, each in a fresh child process so that
@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-load", action="store_true", help="only generate and read")
+    parser.add_argument("--formats", nargs="+", choices=("ess", "cdf_json"), default=("ess", "cdf_json"))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -187,6 +188,8 @@ def main() -> None:
             "cdf_json": (write_cdf, "cvr.json", {"provider": "cdf", "filePath": "cvr.json", "contestId": "Mayor"}),
         }
         for name, (write, filename, source) in formats.items():
+            if name not in args.formats:
+                continue
             started = time.perf_counter()
             write(folder / filename, args.records, args.seed)
             config = write_config(folder, name, source)

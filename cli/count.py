@@ -10,11 +10,14 @@ and exits 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
+from typing import Iterator
 
 from counting.errors import CountingError, DefinitionError
-from counting.interchange import count_document
+from counting.interchange import count_document, count_read, read_stream
+from counting.stream import DocumentStream, NotStreamable
 from counting.table import format_table
 from cvr.count import count_config
 from cvr.errors import ConfigError, CvrError
@@ -22,6 +25,7 @@ from cvr.rctab_report import report
 
 EXIT_BAD_INPUT = 2
 EXIT_COUNT_FAILED = 1
+BLOCK = 4 << 20  # bytes read at a time: large enough that cutting records costs little per block
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,23 +68,46 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _count_file(path: str) -> dict | int:
-    name = "<stdin>" if path == "-" else path
+    # A one-shot count keeps what it reads to the end: the cyclic collector's passes over millions of new
+    # containers would be most of the reading time (see the README's benchmarks) and would free nothing.
+    gc.disable()
     try:
-        document = _read_json(path)
+        return _read_and_count(path)
+    finally:
+        gc.enable()
+
+
+def _read_and_count(path: str) -> dict | int:
+    """Count the document as it is read (`counting.stream`), or read whole when it must be: the same result."""
+    name = "<stdin>" if path == "-" else path
+    streamed = document = None
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else None
+        try:
+            streamed = read_stream(DocumentStream(_blocks(path, data)))
+        except NotStreamable:
+            document = json.loads(data if data is not None else _read(path))
     except OSError as exc:
         return _fail(name, exc.strerror or str(exc), EXIT_BAD_INPUT)
     except json.JSONDecodeError as exc:
         return _fail(name, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", EXIT_BAD_INPUT)
     except (UnicodeDecodeError, RecursionError) as exc:
         return _fail(name, f"unreadable JSON: {exc}", EXIT_BAD_INPUT)
-    return count_document(document)
+    return count_read(*streamed) if streamed else count_document(document)
 
 
-def _read_json(path: str):
-    if path == "-":
-        return json.loads(sys.stdin.buffer.read())
+def _blocks(path: str, data: bytes | None) -> Iterator[bytes]:
+    if data is not None:
+        yield from (data[start : start + BLOCK] for start in range(0, len(data), BLOCK))
+        return
     with open(path, "rb") as handle:
-        return json.loads(handle.read())
+        while block := handle.read(BLOCK):
+            yield block
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def _fail(field: str, message: str, code: int) -> int:

@@ -11,6 +11,9 @@ import os
 import sys
 
 SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "worker.metrics"]
+# Commands that need neither the database nor Celery, by their module: running one imports that module
+# alone, since importing SQLAlchemy, the models and Celery takes seconds on a loaded machine.
+STANDALONE = {"count": "cli.count"}
 # Subcommands that never open the database, or that set up its schema themselves.
 WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo"}
 # A closed output pipe (`tally results | head`): stop quietly with the status of a process that
@@ -18,16 +21,17 @@ WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo"}
 EXIT_PIPE_CLOSED = 128 + 13
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tally", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name in [STANDALONE[command]] if command in STANDALONE else SUBCOMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         if args.command not in WITHOUT_SCHEMA_CHECK:
             from models.db import ensure_schema

@@ -51,8 +51,9 @@ def register(subparsers) -> None:
     load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
     load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
     load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
-    load.add_argument("--source-contest", default="", metavar="ID",
-                      help="with --cvr: the contest's id or name inside the CVR (cdf, dominion, hart, clearBallot)")
+    load.add_argument("--cvr-options", default="{}", metavar="JSON",
+                      help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
+                           "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
     load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
     load.set_defaults(func=cmd_load)
 
@@ -168,7 +169,7 @@ def _load_cvrs(args) -> int:
                 report = load_rctab(session, args.rctab_config, args.election, args.period)
             else:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
-                                  args.source_contest)
+                                  _options(args.cvr_options))
     except (ConfigError, CvrError) as exc:
         return fail(str(exc))
     except DefinitionError as exc:
@@ -179,6 +180,16 @@ def _load_cvrs(args) -> int:
         f"{report.stored_raw} kept verbatim for invalid content"
     )
     return 0
+
+
+def _options(text: str) -> dict:
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"--cvr-options: invalid JSON: {exc.msg}") from None
+    if not isinstance(options, dict):
+        raise LoadError("--cvr-options: must be a JSON object")
+    return options
 
 
 def cmd_advance(args) -> int:

@@ -19,6 +19,8 @@ MAX_RECORD_CHARS = 65_536
 # Bounds on a record's JSON length without writing it: the object around the marks with the longest weight, a
 # mark's brackets, quotes, separators and integer value, and one character written as at most 12 (\ud83d\ude00).
 _ENVELOPE, _PER_MARK, _PER_CHAR = 59, 18, 12
+# So a record whose marks' strings hold no more characters than this always fits, whatever its marks.
+_CHARS_ALWAYS_FIT = (MAX_RECORD_CHARS - _ENVELOPE - _PER_MARK * MAX_MARKS) // _PER_CHAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ def parse_ballot(obj: Any) -> Ballot:
         chars += len(candidate)
         marks.append((candidate, value))
     ballot = Ballot(marks=tuple(marks), weight=weight, explicit_invalid=explicit)
-    if _ENVELOPE + _PER_MARK * len(marks) + _PER_CHAR * chars > MAX_RECORD_CHARS and oversized(ballot):
+    if chars > _CHARS_ALWAYS_FIT and oversized(ballot):
         return Ballot(weight=weight, explicit_invalid=explicit, defect="oversized-record")
     return ballot
 

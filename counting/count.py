@@ -12,6 +12,9 @@ from .outcome import Outcome
 from .result import ContestResult
 from .validation import Participation, classify
 
+# Grouped records: (plain marks -> records, [(ballot carrying the summed weight, records)]).
+Grouped = tuple[Counter, list[tuple[Ballot, int]]]
+
 # Marks the grouping key of a record that is not plain; no ballot's marks can begin with it.
 _NOT_PLAIN = object()
 
@@ -21,22 +24,39 @@ def decide(contest: Contest, valid: Mapping[Marks, int]) -> Outcome:
     return METHODS[contest.method].count(contest, valid)
 
 
-def group_ballots(ballots: Iterable[Ballot]) -> tuple[Counter, list[tuple[Ballot, int]]]:
-    """Merge identical ballots: (plain marks -> records, [(ballot carrying the summed weight, records)]).
+def group_ballots(ballots: Iterable[Ballot]) -> Grouped:
+    """Merge identical ballots (see `Grouped`).
 
     Most records are plain (weight 1, not spoiled, readable) and differ only by their marks, so they
     are counted by their marks alone: one pass that reads each record's fields with the interpreter's
     fast attribute access and hashes one tuple into a C-level Counter (no dataclass `__hash__`, no
     per-record key object). The other records are grouped by all their fields, each group's weight
     being `records x weight`. Grouping is by value, so it is exact whether or not records share objects."""
-    keys = Counter(
-        [
-            b.marks
-            if b.weight == 1 and not b.explicit_invalid and b.defect is None
-            else (_NOT_PLAIN, b.marks, b.weight, b.explicit_invalid, b.defect)
-            for b in ballots
-        ]
+    return _split_plain(
+        Counter(
+            [
+                b.marks
+                if b.weight == 1 and not b.explicit_invalid and b.defect is None
+                else (_NOT_PLAIN, b.marks, b.weight, b.explicit_invalid, b.defect)
+                for b in ballots
+            ]
+        )
     )
+
+
+def group_counted(pairs: Iterable[tuple[Ballot, int]]) -> Grouped:
+    """`group_ballots` of records that come already counted: (ballot, number of identical records)."""
+    keys: Counter = Counter()
+    for b, n in pairs:
+        if b.weight == 1 and not b.explicit_invalid and b.defect is None:
+            keys[b.marks] += n
+        else:
+            keys[(_NOT_PLAIN, b.marks, b.weight, b.explicit_invalid, b.defect)] += n
+    return _split_plain(keys)
+
+
+def _split_plain(keys: Counter) -> Grouped:
+    """Take the records that are not plain out of `keys`, each group as one ballot of summed weight."""
     others = []
     for key in [k for k in keys if len(k) == 5 and k[0] is _NOT_PLAIN]:
         _, marks, weight, explicit_invalid, defect = key
@@ -47,9 +67,16 @@ def group_ballots(ballots: Iterable[Ballot]) -> tuple[Counter, list[tuple[Ballot
 
 def count(contest: Contest, ballots: Iterable[Ballot], census: int | None = None) -> ContestResult:
     """Validate and count every ballot of one contest, honouring the contest's `tally_operation`."""
+    return count_grouped(contest, group_ballots(ballots), census)
+
+
+def count_grouped(
+    contest: Contest, grouped: Grouped, census: int | None = None
+) -> ContestResult:
+    """`count` of ballots already grouped (`group_ballots`, `group_counted`)."""
     check_contest(contest)
     operation = contest_operation(contest)
-    plain, others = group_ballots(ballots)
+    plain, others = grouped
     classification = classify(contest, others, plain)
     outcome = None if operation.value == "skip-candidate-results" else decide(contest, classification.valid)
     return ContestResult(contest, classification.participation, outcome, census)

@@ -100,6 +100,17 @@ def no_winners(result: dict) -> dict:
         "winners": [],
         "candidates": [{**c, "is_winner": False} for c in result["candidates"]],
         "ties": [],
-        **({"rounds": []} if "rounds" in result else {}),
+        **{name: [] for name in ROUND_FIELDS if name in result},
         "notes": [*result["notes"], NO_BALLOTS],
     }
+
+
+ROUND_FIELDS = ("rounds", "passes")  # the parts of a result JSON that hold rounds
+
+
+def rounds_of(result: dict) -> list[dict]:
+    """Every round of a result JSON, in counting order; a multi-pass count's rounds each carry the
+    `pass` they belong to (the audit log's 'tally round' events are these)."""
+    if result.get("passes"):
+        return [{"pass": p["pass"], **r} for p in result["passes"] for r in p["rounds"]]
+    return list(result.get("rounds", []))

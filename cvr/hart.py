@@ -1,4 +1,4 @@
-"""Hart Verity CVR archives: a folder of XML files, one ballot each, read with lxml.
+"""Hart Verity CVR archives: XML files, one ballot each, in a folder or a .zip archive, read with lxml.
 
 The configured contest's options are the marks: an option's `Value` is a string of 0/1 digits, the
 n-th digit 1 meaning rank n. Option ids (GUIDs) map to candidates through the configuration's
@@ -7,6 +7,8 @@ aliases, then by the option's name. A file without the contest is not a ballot o
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Iterator
 
 from counting.ballots import Ballot
@@ -33,12 +35,11 @@ def _text(element, name: str) -> str:
 def read(source: Source, names: Names) -> Iterator[Record]:
     from lxml import etree
 
-    files = sorted(p for p in source.path.iterdir() if p.suffix.lower() == ".xml") if source.path.is_dir() else [source.path]
-    for path in files:
+    for name, document in _documents(source.path):
         try:
-            root = etree.parse(str(path)).getroot()
+            root = etree.fromstring(document)
         except etree.XMLSyntaxError as exc:
-            raise CvrError(path, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
+            raise CvrError(name, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
         contests = _child(root, "Contests")
         contest = None
         for candidate in contests if contests is not None else ():
@@ -48,6 +49,20 @@ def read(source: Source, names: Names) -> Iterator[Record]:
         if contest is None:
             continue
         yield Record(_ballot(contest, names), _text(_child(root, "PrecinctSplit"), "Name") or None)
+
+
+def _documents(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each ballot's XML document, in name order: the files of a folder, the
+    members of a .zip archive (as Hart exports them), or the one file given."""
+    if path.is_dir():
+        for member in sorted(p for p in path.iterdir() if p.suffix.lower() == ".xml"):
+            yield str(member), member.read_bytes()
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for member in sorted(n for n in archive.namelist() if n.lower().endswith(".xml")):
+                yield f"{path}!{member}", archive.read(member)
+    else:
+        yield str(path), path.read_bytes()
 
 
 def _ballot(contest, names: Names) -> Ballot:

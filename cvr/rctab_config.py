@@ -351,3 +351,13 @@ def plan_of(raw: dict, path: Path) -> Plan:
 
 def _with_rankings(source: Source, max_votes: int | None) -> Source:
     return replace(source, max_rankings=max_votes)
+
+
+def source_of(provider: str, path: str | Path, options: dict) -> Source:
+    """A CVR source given outside a configuration (`tally load --cvr`): `options` are the keys of an
+    RCTab `cvrFileSources` entry (first vote column, precinct column, labels, contest id, ...)."""
+    raw = {**options, "provider": provider, "filePath": str(path)}
+    try:
+        return _source(0, raw, Path.cwd(), {})
+    except ConfigError as exc:
+        raise ConfigError(exc.field.replace("cvrFileSources[0]", "--cvr-options"), exc.message) from None

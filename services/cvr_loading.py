@@ -10,7 +10,7 @@ the distinct precincts and the loader's per-record references, never the records
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import marshal
 import tempfile
 from datetime import datetime, timezone
@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 import models as m
 from cvr.providers import READERS, read_all
-from cvr.rctab_config import Plan, read_config
+from cvr.rctab_config import Plan, read_config, source_of
 from cvr.records import Names, Record
-from cvr.source import Source
 
 from .loading import LoadError, _contest, load_ballots
 
@@ -58,10 +57,11 @@ def load_rctab(session: Session, config: str | Path, election_key: str, period_n
 
 def load_cvr(
     session: Session, path: str | Path, provider: str, election_key: str, contest_key: str,
-    period_name: str = "main", source_contest: str = "",
+    period_name: str = "main", options: dict | None = None,
 ) -> CvrLoadReport:
     """Load one CVR source into an existing contest, mapping its choices to the contest's
-    candidates by id or by name (an undeclared write-in candidate takes the write-ins)."""
+    candidates by id or by name (an undeclared write-in candidate takes the write-ins). `options`
+    are RCTab's source settings (`firstVoteColumnIndex`, `precinctColumnIndex`, the labels, ...)."""
     if provider not in READERS:
         raise LoadError(f"--provider: unknown provider {provider!r} (known: {', '.join(READERS)})")
     election = session.scalar(select(m.Election).where(m.Election.key == election_key))
@@ -71,9 +71,15 @@ def load_cvr(
     if contest is None:
         raise LoadError(f"--contest: election {election_key!r} has no contest {contest_key!r}")
     period = _period(election, period_name)
+    source = replace(source_of(provider, path, options or {}), max_rankings=contest.max_votes)
     uwi = next((c.key for c in contest.candidates if c.undeclared_write_in), None)
-    names = Names([(c.key, [c.name] if c.name else []) for c in contest.candidates if not c.undeclared_write_in], uwi=uwi)
-    source = Source(provider=provider, path=Path(path), contest_id=source_contest, max_rankings=contest.max_votes)
+    names = Names(
+        [(c.key, [c.name] if c.name else []) for c in contest.candidates if not c.undeclared_write_in],
+        uwi=uwi,
+        uwi_labels=[source.uwi_label],
+        overvote_labels=[source.overvote_label],
+        skipped_labels=[source.skipped_rank_label],
+    )
     return _load(session, election, period, contest, read_all([source], names))
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import counting
 from counting.methods import METHODS
+from counting.result import ROUND_FIELDS
 from counting.validation import classify
 from models import entities as m
 from models.marks import Decoder, stored_ballot
@@ -199,7 +200,7 @@ def completion_record(
     return {
         "ballots_chain_head": head,
         "ballots_published": count,
-        "results": {key: {k: v for k, v in r.items() if k != "rounds"} for key, r in contest_results.items()},
+        "results": {key: {k: v for k, v in r.items() if k not in ROUND_FIELDS} for key, r in contest_results.items()},
     }
 
 

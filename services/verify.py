@@ -26,7 +26,7 @@ from counting.ballots import oversized
 from counting.contest import area_operation, contest_operation
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
-from counting.result import ContestResult, no_winners
+from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
 from counting.validation import classify
 
 from .audit import GENESIS, canonical_json, event_hash
@@ -412,7 +412,9 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
             derived[name][key] = results
             report.contests_retallied += 1
             result = dict(results["contest"])
-            rounds = result.pop("rounds", [])
+            rounds = rounds_of(result)
+            for part in ROUND_FIELDS:
+                result.pop(part, None)
             if key not in payload["results"]:
                 report.add(place, f"has no result for contest {key!r}")
             else:

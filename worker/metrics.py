@@ -10,6 +10,10 @@ many workers run and however often they restart: no per-process counters, no mul
 - `tally_run_areas_done{run_id}`, `tally_run_areas_total{run_id}`, `tally_run_ballots_processed{run_id}`:
   progress of each live (PENDING/RUNNING) run, from its staged rows.
 - `tally_duration_seconds`: histogram of started -> completed over published runs.
+- `tally_redis_used_memory_bytes{server}`, `tally_redis_maxmemory_bytes{server}`,
+  `tally_redis_memory_used_ratio{server}` (used / maxmemory), `tally_redis_up{server}`: the Redis
+  servers of the broker and the result backend. With `noeviction` a full Redis refuses writes, so
+  alert well before the ratio reaches 1 (README).
 
 Serve with `python -m worker.metrics --port 9808` (or `tally metrics --serve` where the CLI
 registers this module), or print once with `python -m worker.metrics`.
@@ -21,7 +25,9 @@ import argparse
 import sys
 import time
 from datetime import timezone
+from urllib.parse import urlsplit
 
+import redis
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -29,6 +35,7 @@ from sqlalchemy import func, select
 
 from models import entities as m
 from models.db import session_scope
+from worker.settings import load_settings
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 PUBLISHED = (m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)
@@ -96,9 +103,48 @@ class TallyCollector(Collector):
         yield read
 
 
+class RedisMemoryCollector(Collector):
+    """Memory of the Redis servers Celery uses (broker, result backend), from INFO at scrape time."""
+
+    def __init__(self, urls: list[str]):
+        servers: dict[str, str] = {}
+        for url in urls:
+            if url and url.startswith(("redis://", "rediss://")):
+                parsed = urlsplit(url)
+                servers.setdefault(f"{parsed.hostname}:{parsed.port or 6379}", url)
+        self.servers = servers
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        up = GaugeMetricFamily("tally_redis_up", "The Redis server answered the scrape", labels=["server"])
+        used = GaugeMetricFamily("tally_redis_used_memory_bytes", "Redis used_memory", labels=["server"])
+        limit = GaugeMetricFamily("tally_redis_maxmemory_bytes", "Redis maxmemory (0: no limit)", labels=["server"])
+        ratio = GaugeMetricFamily("tally_redis_memory_used_ratio", "used_memory / maxmemory (when there is a limit)",
+                                  labels=["server"])
+        for server, url in self.servers.items():
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            try:
+                info = client.info("memory")
+            except redis.RedisError:
+                up.add_metric([server], 0)
+                continue
+            finally:
+                client.close()
+            up.add_metric([server], 1)
+            used.add_metric([server], info["used_memory"])
+            limit.add_metric([server], info.get("maxmemory", 0))
+            if info.get("maxmemory"):
+                ratio.add_metric([server], info["used_memory"] / info["maxmemory"])
+        yield from (up, used, limit, ratio)
+
+
 def registry(database_url: str | None = None) -> CollectorRegistry:
+    settings = load_settings()
     reg = CollectorRegistry(auto_describe=False)
     reg.register(TallyCollector(database_url))
+    reg.register(RedisMemoryCollector([settings.broker_url, settings.result_backend]))
     return reg
 
 

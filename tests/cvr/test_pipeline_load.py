@@ -107,11 +107,30 @@ def test_a_cvr_without_precinct_data_goes_to_one_area(embedded_db, capsys):
         assert election.periods[0].ballots_count > 0
 
 
-def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, capsys):
+def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, capsys, tmp_path):
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    options = {"firstVoteColumnIndex": 4, "precinctColumnIndex": 2, "overvoteLabel": "overvote",
+               "skippedRankLabel": "undervote", "undeclaredWriteInLabel": "UWI"}
     out = _run(capsys, "load", "--cvr", CORPUS / "2015_portland_mayor" / "2015_portland_mayor_cvr.xlsx",
-               "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor", "--period", "second")
+               "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor", "--period", "second",
+               "--cvr-options", json.dumps(options))
     assert "loaded 99 ballot(s)" in out
+    with session_scope() as session:
+        election = session.scalar(select(m.Election).where(m.Election.key == "p"))
+        election_id, second = election.id, next(p.id for p in election.periods if p.name == "second")
+    _run(capsys, "run", election_id, second, "--force")
+    _run(capsys, "export", "p", "--out", tmp_path)
+    (tally,) = json.loads((tmp_path / "results.json").read_text())["tallies"]
+    assert tally["voting_period"] == "second"
+    assert _rounds(report(tally["contests"][0]["result"])) == _rounds(_expected("2015_portland_mayor"))
+
+
+def test_bad_cvr_options_are_refused_naming_the_key(embedded_db, capsys):
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    code = main(["load", "--cvr", "x.xlsx", "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor",
+                 "--cvr-options", '{"firstVoteColumnIndex": "fourth"}'])
+    assert code == 2
+    assert "--cvr-options.firstVoteColumnIndex: must be a whole number" in capsys.readouterr().err
 
 
 def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_path):
@@ -121,6 +140,26 @@ def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_p
     code = main(["load", "--cvr", str(bad), "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor"])
     assert code == 2
     assert f"{bad}: not a readable .xlsx workbook" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case", ["minneapolis_multi_seat_threshold", "sequential_with_batch", "tiebreak_seed_test",
+             "multi_seat_bottoms_up_with_cutoff_eliminate"])
+def test_rctab_rules_count_through_the_pipeline_as_tally_count_does(embedded_db, capsys, case):
+    """Multi-seat STV, multi-pass IRV, a seeded draw and the percentage threshold: loaded with
+    `tally load --rctab-config` (precincts as areas), counted through the per-area fan-out (areas ship
+    their multisets, pooled for the count), published equal to `tally count --rctab-config`."""
+    counted = json.loads(_run(capsys, "count", "--rctab-config", _config(case)))
+    key = case.replace("_", "-")
+    _run(capsys, "load", "--rctab-config", _config(case), "--election", key)
+    election_id, period_id = _ids(key)
+    _run(capsys, "run", election_id, period_id, "--force")
+    published = json.loads(_run(capsys, "results", key, "--format", "json"))
+    (contest,) = published["tallies"][0]["contests"]
+    result = contest["result"]
+    assert result["winners"] == counted["winners"] and result["winners"]
+    for part in ("rounds", "passes", "totals", "candidates", "ties"):
+        assert result.get(part) == counted.get(part), part
 
 
 def test_a_second_configuration_extends_the_election_with_its_contest(embedded_db, capsys, tmp_path):
@@ -134,3 +173,57 @@ def test_a_second_configuration_extends_the_election_with_its_contest(embedded_d
     assert set(contests) == {"2015_portland_mayor", "2015_portland_mayor_codes"}
     for key, result in contests.items():
         assert _rounds(report(result)) == _rounds(_expected(key)), key
+
+
+# One case per provider, each with its precincts (or none): loaded, tallied by the pipeline, equal to RCTab.
+ONE_PER_PROVIDER = [
+    "test_set_8_multi_cdf",  # cdf JSON, two files
+    "unisyn_xml_cdf_city_mayor",  # cdf XML, seeded random tie-breaks
+    "dominion_multi_file",  # dominion, several CvrExport files, precincts
+    "hart_cedar_park_school_board",  # hart
+    "clear_ballot_with_inline_comma",  # clearBallot
+    "generic_csv_test",  # genericCsv, precincts
+    "missing_precinct_example",  # ess, some records without a precinct (the root's own ballots)
+]
+
+
+def _exact(rounds: list) -> list:
+    """Round figures with numbers compared by value (RCTab writes `8.0000` where we write `8`)."""
+    from decimal import Decimal
+
+    def value(text):
+        return Decimal(text).normalize()
+
+    return [(n, {k: value(v) for k, v in tally.items()}, value(threshold), {k: value(v) for k, v in inactive.items()}, d)
+            for n, tally, threshold, inactive, d in rounds]
+
+
+def test_each_provider_through_the_pipeline_equals_rctab(embedded_db, capsys, tmp_path):
+    for case in ONE_PER_PROVIDER:
+        _run(capsys, "load", "--rctab-config", _config(case), "--election", case)
+        election_id, period_id = _ids(case)
+        _run(capsys, "run", election_id, period_id, "--force")
+        _run(capsys, "export", case, "--out", tmp_path / case)
+        (contest,) = json.loads((tmp_path / case / "results.json").read_text())["tallies"][0]["contests"]
+        assert _exact(_rounds(report(contest["result"]))) == _exact(_rounds(_expected(case))), case
+
+
+def test_a_multi_pass_count_is_audited_and_verified_pass_by_pass(embedded_db, capsys, tmp_path):
+    """Each pass's rounds are 'tally round' events naming their pass; `tally verify` re-tallies them
+    and finds an edited round of the second pass."""
+    from services.verify import verify
+
+    _run(capsys, "load", "--rctab-config", _config("sequential_with_batch"), "--election", "sequential")
+    election_id, period_id = _ids("sequential")
+    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "export", "sequential", "--out", tmp_path)
+    ballots = json.loads((tmp_path / "ballots.json").read_text())
+    audit = json.loads((tmp_path / "audit.json").read_text())
+    rounds = [e for e in audit["events"] if e["kind"] == "tally round"]
+    passes = json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"][0]["result"]["passes"]
+    assert [e["payload"]["pass"] for e in rounds] == [p["pass"] for p in passes for _ in p["rounds"]]
+    assert verify(ballots, audit).differences == []
+    edited = next(e for e in rounds if e["payload"]["pass"] == 2)
+    leader = max(edited["payload"]["tallies"], key=lambda c: edited["payload"]["tallies"][c])
+    edited["payload"]["tallies"][leader] += 1
+    assert any(f"tallies.{leader}: recorded" in d for d in verify(ballots, audit).differences)

@@ -274,3 +274,17 @@ def test_cdf_write_in_without_a_write_in_candidate_keeps_the_name_written(tmp_pa
     code, result, err = _count(capsys, config)
     assert code == 0, err
     assert result["totals"]["invalid_reasons"] == {"unknown-candidate": 1}
+
+
+def test_hart_reads_a_zip_archive_like_a_folder(tmp_path):
+    import zipfile
+
+    _hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "010"), ("Bob", "g-b", "100")])
+    _hart(tmp_path / "archive", "2.xml", [("Carol", "g-c", "100")])
+    with zipfile.ZipFile(tmp_path / "cvrs.zip", "w") as archive:
+        for member in ("1.xml", "2.xml"):
+            archive.write(tmp_path / "archive" / member, f"export/{member}")
+    folder = _records(_config(tmp_path, {"provider": "hart", "filePath": "archive", "contestId": "g-board"}))
+    zipped = _records(_config(tmp_path, {"provider": "hart", "filePath": "cvrs.zip", "contestId": "Board"}))
+    assert [r.ballot for r in zipped] == [r.ballot for r in folder]
+    assert set(zipped[1].ballot.marks) == {("Carol", 1)}

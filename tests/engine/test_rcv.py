@@ -4,8 +4,11 @@ coincide (one seat), the counts agree round by round."""
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, CountingError, DefinitionError, count
 from counting.contest import check_contest
+from counting.interchange import count_document
 from counting.java_random import JavaRandom, _floor_of_rounded_product, hash_set_order, shuffle, string_hash
 
 
@@ -294,3 +298,60 @@ def test_surplus_transfers_keep_every_vote_accounted_for(election, seats, places
         assert total == result["totals"]["valid"]
         assert all((exact(v) * 10**places).denominator == 1 for v in r["tallies"].values())
     assert len(result["winners"]) == min(seats, len(CANDIDATES))
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/interchange.md: every worked example of `rcv` counts as written
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "interchange.md"
+ROUND_KEYS = ("round", "tallies", "threshold", "elected", "eliminated", "exhausted_by", "residual_surplus")
+
+
+def _doc_blocks(kind: str) -> dict[str, dict]:
+    blocks = re.findall(rf"<!-- example-{kind}: (rcv_\w+) -->\s*```json\n(.*?)```", DOCS.read_text(), re.S)
+    return {name: json.loads(text) for name, text in blocks}
+
+
+def _as_documented(rounds: list[dict]) -> list[dict]:
+    return [{k: r[k] for k in ROUND_KEYS if k in r} for r in rounds]
+
+
+EXAMPLES = sorted(_doc_blocks("input"))
+
+
+def test_every_rcv_option_has_a_worked_example():
+    options = set().union(*(doc["contest"]["options"] for doc in _doc_blocks("input").values()))
+    assert options >= {"winner_election_mode", "decimal_places_for_vote_arithmetic", "non_integer_winning_threshold",
+                       "hare_quota", "bottoms_up_percentage_threshold", "continue_until_two_candidates_remain",
+                       "stop_tabulation_early_after_round", "excluded_candidates", "minimum_vote_threshold",
+                       "first_round_determines_threshold", "cutoff_elimination",
+                       "tie_break_mode", "random_seed"}
+    modes = {doc["contest"]["options"].get("winner_election_mode") for doc in _doc_blocks("input").values()}
+    assert modes >= {None, "multi-winner-allow-multiple-winners-per-round", "multi-winner-allow-only-one-winner-per-round",
+                     "bottoms-up", "bottoms-up-using-percentage-threshold", "multi-pass-irv"}
+    assert set(_doc_blocks("rounds")) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_docs_rcv_example_counts_as_written(name):
+    result = count_document(_doc_blocks("input")[name])
+    documented = _doc_blocks("rounds")[name]
+    assert result["winners"] == documented["winners"]
+    if "passes" in documented:
+        assert [{**p, "rounds": _as_documented(p["rounds"])} for p in result["passes"]] == documented["passes"]
+    else:
+        assert _as_documented(result["rounds"]) == documented["rounds"]
+
+
+def test_a_multi_pass_result_shows_each_pass_and_names_the_pass_of_each_tie():
+    from counting.table import format_table
+
+    # pass 2 (A excluded): B and C tie 2-2 in its round 1 and the candidate order elects B
+    result = run(rcv("ABC", seats=2, winner_election_mode="multi-pass-irv"), (5, "A"), (2, "B"), (2, "C"))
+    assert result["winners"] == ["A", "B"] and "rounds" not in result
+    assert result["ties"] == [{"round": 1, "pass": 2, "purpose": "elect", "candidates": ["B", "C"], "chosen": ["B"],
+                               "rule": "tie-break-order"}]
+    table = format_table(result)
+    assert "Rounds, pass 1" in table and "Rounds, pass 2" in table
+    assert "pass 2, round 1, elect: B, C -> B (tie-break-order)" in table

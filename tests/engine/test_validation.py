@@ -333,3 +333,29 @@ def test_reading_problems_come_before_the_size():
     long = "x" * 100_000
     assert reasons_of(PLURALITY, {"marks": [[long, 1]], "weight": "2"}) == Counter({"malformed-weight": 1})
     assert reasons_of(PLURALITY, {"marks": [[long, 1], ["A", 1.5]]}) == Counter({"malformed-marks": 1})
+
+
+def test_records_within_the_cheap_bound_always_fit():
+    # parse_ballot writes a record's JSON only when its strings exceed _CHARS_ALWAYS_FIT characters; the worst
+    # record within that bound (1,000 marks, the widest characters, the longest numbers) must still fit.
+    from counting.ballots import _CHARS_ALWAYS_FIT, MAX_MARKS, MAX_RECORD_CHARS, MAX_VALUE, record_json
+
+    share, extra = divmod(_CHARS_ALWAYS_FIT, MAX_MARKS)
+    marks = tuple(("\U0001F600" * (share + (i < extra)), -MAX_VALUE) for i in range(MAX_MARKS))
+    worst = Ballot(marks=marks, weight=MAX_VALUE, explicit_invalid=False)
+    assert sum(len(c) for c, _ in marks) == _CHARS_ALWAYS_FIT
+    assert len(record_json(worst)) <= MAX_RECORD_CHARS
+    pairs = tuple(("\U0001F600" * share, "\U0001F600" * (i < extra)) for i in range(MAX_MARKS))
+    assert len(record_json(Ballot(marks=pairs, weight=MAX_VALUE))) <= MAX_RECORD_CHARS
+
+
+@pytest.mark.parametrize("groups", [True, 5, "incumbents"])
+def test_exclusion_groups_that_are_not_a_list_are_refused_naming_the_field(groups):
+    """Found by tests/faults/test_hostile_definitions.py: `true` there raised a TypeError."""
+    from counting.contest import parse_contest
+
+    document = {"id": "c", "method": "plurality-at-large", "seats": 1, "candidates": [{"id": "a"}],
+                "exclusion_groups": groups}
+    with pytest.raises(DefinitionError) as refused:
+        parse_contest(document)
+    assert refused.value.field == "contest.exclusion_groups"

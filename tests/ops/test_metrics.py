@@ -106,3 +106,33 @@ def test_metrics_exporter_over_http(embedded_db, tmp_path):
         proc.wait(timeout=10)
     assert samples[("tally_runs", (("status", "COMPLETED"),))] == 1
     assert samples[("tally_ballots_counted_total", ())] == 400
+
+
+
+def test_redis_memory_metrics_warn_before_a_full_redis(embedded_db, redis_server, monkeypatch):
+    """The Redis of the broker and result backend: used memory, its limit, their ratio (the alert's
+    input), and whether it answered."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(redis_server.url)
+    server = f"127.0.0.1:{redis_server.port}"
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://127.0.0.1:1/0")  # nothing listens there
+    limit = int(client.info("memory")["used_memory"]) * 4
+    client.config_set("maxmemory", limit)
+    try:
+        before = _samples(metrics.render(embedded_db))
+        for i in range(12):  # to ~75% of the limit, in pieces (a command's own buffer counts too)
+            client.set(f"tally-test-filler-{i}", b"x" * (limit * 7 // 200))
+        after = _samples(metrics.render(embedded_db))
+    finally:
+        client.delete(*(f"tally-test-filler-{i}" for i in range(12)))
+        client.config_set("maxmemory", 0)
+        client.close()
+    key = (("server", server),)
+    assert before[("tally_redis_up", key)] == 1
+    assert before[("tally_redis_maxmemory_bytes", key)] == limit
+    assert 0 < before[("tally_redis_memory_used_ratio", key)] < 0.5
+    assert after[("tally_redis_memory_used_ratio", key)] > 0.6  # an alert at 0.8 would be near
+    assert after[("tally_redis_used_memory_bytes", key)] > before[("tally_redis_used_memory_bytes", key)] + limit // 3
+    assert before[("tally_redis_up", (("server", "127.0.0.1:1"),))] == 0

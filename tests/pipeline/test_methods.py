@@ -55,6 +55,11 @@ def _method_contests() -> dict[str, dict]:
         "desborda2": c("desborda2", seats=4, candidates=_teams("m-desborda2", {"red": 3, "blue": 3, "green": 2})),
         "desborda3": c("desborda3", seats=3, candidates=_teams("m-desborda3", {"red": 3, "blue": 2, "green": 2})),
         "pairwise-beta": c("pairwise-beta", candidates=4, seats=2),
+        # RCTab's single transferable vote: fractional surpluses to 4 places, seeded tie draws
+        "rcv": c("rcv", candidates=7, seats=3, max_votes=5, options={
+            "winner_election_mode": "multi-winner-allow-multiple-winners-per-round",
+            "decimal_places_for_vote_arithmetic": 4, "tie_break_mode": "random", "random_seed": 42,
+            "overvote_rule": "exhaust-immediately"}),
     }
 
 
@@ -67,13 +72,20 @@ def _option_contests() -> list[dict]:
                              "max_skipped_ranks": 1, "batch_elimination": True})
     skip = f.contest("o-irv-skip", "instant-runoff", candidates=11, max_votes=5,
                      options={"overvote_rule": "always-skip-to-next-rank", "tie_break_look_back": False})
-    return [irv, skip]
+    multi_pass = f.contest("o-rcv-multi-pass", "rcv", candidates=6, seats=2, max_votes=4,
+                           options={"winner_election_mode": "multi-pass-irv", "batch_elimination": True,
+                                    "continue_until_two_candidates_remain": True,
+                                    "tie_break_mode": "generate-permutation", "random_seed": 7})
+    bottoms_up = f.contest("o-rcv-bottoms-up", "rcv", candidates=11, seats=3, max_votes=5,
+                           options={"winner_election_mode": "bottoms-up", "overvote_rule": "always-skip-to-next-rank",
+                                    "excluded_candidates": ["o-rcv-bottoms-up-c11"]})
+    return [irv, skip, multi_pass, bottoms_up]
 
 
 # Three elections: each tally run counts several methods and commits them all at once.
 GROUPS = {
     "methods-additive": ["plurality-at-large", "approval", "cumulative", "borda", "borda-nauru", "borda-mas-madrid"],
-    "methods-rounds": ["instant-runoff", "meek-stv", "pairwise-beta"],
+    "methods-rounds": ["instant-runoff", "meek-stv", "pairwise-beta", "rcv"],
     "methods-teams": ["desborda", "desborda2", "desborda3"],
 }
 
@@ -104,7 +116,7 @@ def _ballots(definition: dict, seed: int) -> list[dict]:
                 team = rng.choice(sorted(teams))
                 ballots.append({"contest": contest["id"], "area": rng.choice(area_ids),
                                 "marks": [[cid, r + 1] for r, cid in enumerate(teams[team])]})
-        if contest["method"] == "instant-runoff":  # first choices spread out enough to need several rounds
+        if contest["method"] in ("instant-runoff", "rcv"):  # first choices spread out: several rounds
             ballots += f.contested_ballots(definition, contest["id"], 400, seed=seed)
         if contest["id"].startswith("o-irv"):  # overvotes and repeats at every rank, some skipped ranks
             names = [x["id"] for x in contest["candidates"]]
@@ -173,6 +185,14 @@ def test_every_method_equals_the_pooled_count(stack):
     assert len(results["m-instant-runoff"]["rounds"]) > 1
     assert any(r["exhausted_by"].get("overvote") for r in results["o-irv-overvotes"]["rounds"])
     assert results["m-cumulative"]["totals"]["invalid_reasons"].get("invalid-value")
+    stv = results["m-rcv"]
+    assert len(stv["winners"]) == 3 and len(stv["rounds"]) > 2
+    assert any("." in str(v) for r in stv["rounds"] for v in r["tallies"].values())  # fractional transfers
+    passes = results["o-rcv-multi-pass"]["passes"]
+    assert [p["pass"] for p in passes] == [1, 2] and results["o-rcv-multi-pass"]["winners"] == [
+        p["winners"][0] for p in passes]
+    assert len(results["o-rcv-bottoms-up"]["winners"]) == 3
+    assert "o-rcv-bottoms-up-c11" not in results["o-rcv-bottoms-up"]["rounds"][0]["tallies"]
 
     _area_results_through_the_cli(stack, elections["methods-additive"][0])
 

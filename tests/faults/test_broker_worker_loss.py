@@ -1,0 +1,99 @@
+"""A worker lost whole (SIGKILL of its process group) in the middle of a tally, on each broker, with
+Redis as the result backend both times and the deployment's own settings (worker.app, the default
+4 h visibility timeout; the reconciler set to act after 20 s of no progress):
+
+- RabbitMQ: the lost worker's unacked messages return to the queue as soon as its connection drops,
+  so the surviving worker finishes the tally at once, without the reconciler;
+- Redis: they stay unacked until the visibility timeout, so the tally stalls until the reconciler
+  re-dispatches it.
+
+Both end COMPLETED, once, equal to the direct count; the times from the kill to completion are
+printed (README: which broker to choose)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from scheduler.reconcile import REDISPATCHED
+from tests import factories as f
+from tests.support import Stack, wait_for
+
+from .helpers import NoPartialResults, audit_kinds, results, runs, staged_areas, wait_run_over
+
+pytestmark = pytest.mark.integration
+
+AREAS = 150
+BALLOTS = 20_000
+STUCK_AFTER = 20
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def rabbitmq_vhost():
+    """A RabbitMQ virtual host of the test's own (queues and messages of no one else), deleted after."""
+    vhost = f"tally-test-{uuid.uuid4().hex[:10]}"
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"cannot make a RabbitMQ vhost with rabbitmqctl: {exc}")
+    try:
+        yield f"{RABBITMQ}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_stack(request, pg_url, redis_url, tmp_path):
+    if request.param == "rabbitmq":
+        broker = request.getfixturevalue("rabbitmq_vhost")
+    else:
+        broker = redis_url
+    stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_STUCK_AFTER=str(STUCK_AFTER),
+                  TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600")
+    stack.kind = request.param
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_a_worker_lost_mid_tally_on_each_broker(broker_stack):
+    stack = broker_stack
+    areas = f.split_areas(AREAS, 2 * BALLOTS, seed=6)
+    definition = f.election(f"loss-{stack.kind}", [f.contest("mayor", "instant-runoff", candidates=5)], areas=areas)
+    ballots = f.random_ballots(definition, BALLOTS, seed=9)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    stack.start_worker("w1")
+    stack.start_worker("w2")
+    stack.start_beat()
+
+    with NoPartialResults(stack.database_url) as reader:
+        stack.tally("run", str(election_id), str(period_id), "--force")
+        run_id = runs(stack.database_url, period_id)[-1][0]
+        done = wait_for(lambda: (n := staged_areas(stack.database_url, run_id)) >= 0.3 * AREAS and n, 90, 0.02,
+                        "30% of the areas staged")
+        assert done < AREAS, "every area was staged before the kill: make the tally longer"
+        stack.kill("w1")  # the whole worker: its executing and reserved messages are unacked
+        killed = time.monotonic()
+        final_id, status, error = wait_run_over(stack.database_url, period_id, 180)
+        elapsed = time.monotonic() - killed
+    reader.check()
+
+    assert (final_id, status) == (run_id, "COMPLETED"), error
+    assert results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+    redispatched = [kind for kind, _ in audit_kinds(stack.database_url, run_id) if kind == REDISPATCHED]
+    print(f"\nbroker {stack.kind}: worker killed at {done}/{AREAS} areas, run COMPLETED {elapsed:.1f} s later"
+          f" ({'after the reconciler re-dispatched it' if redispatched else 'without the reconciler'})")
+    if stack.kind == "rabbitmq":
+        assert not redispatched and elapsed < STUCK_AFTER, (elapsed, redispatched)
+    else:  # what RabbitMQ is for: on Redis only the reconciler brings the lost messages back
+        assert redispatched and elapsed >= STUCK_AFTER, (elapsed, redispatched)
