@@ -72,7 +72,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(strict=True, json_schema_extra={"example": {"remarks": "Final tally", "force": False}})
 
     remarks: Optional[str] = Field(None, max_length=TEXT_LIMIT, description="Stored with the run")
-    force: bool = Field(False, description="Close the period first if it is still OPEN (recorded in the audit log)")
+    force: bool = Field(False, description="Close and seal the period first if it is still OPEN or unsealed (recorded in the audit log)")
     allowEmpty: bool = Field(False, description="Tally a period without ballots: publishes no winners, notes say why")
 
     @field_validator("remarks")

@@ -17,7 +17,7 @@ from .errors import ServiceError
 
 IN_PROGRESS = "Tally is already in progress"
 NOT_CLOSED = "Voting period must be CLOSED to tally results"
-NOT_SEALED = "Voting period ballots must be sealed to tally results (tally seal / POST .../seal)"
+NOT_SEALED = "Voting period ballots must be sealed to tally results (tally seal / POST .../seal, or force)"
 EMPTY = "Voting period has no ballots to tally (allowEmpty / --allow-empty publishes no winners)"
 
 
@@ -128,7 +128,8 @@ def request_tally(
     """Create a PENDING run and its dispatch (services.dispatch: sent after commit). Returns (run, created); an existing
     COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
     callers; the partial unique index makes a second live run impossible even so. Only a sealed
-    period is tallied, and one without ballots only when `allow_empty` says so."""
+    period is tallied (`force` closes and seals it first), and one without ballots only when
+    `allow_empty` says so."""
     period = locate(session, election_id, period_id, lock=True)
     existing = live_run(session, period.id)
     if existing is not None:
@@ -139,8 +140,10 @@ def request_tally(
         if not force:
             raise ServiceError(NOT_CLOSED)
         sealing.close(session, period, f"forced by tally request ({by or trigger})")
-    if period.sealed_at is None:
-        raise ServiceError(NOT_SEALED)
+    if period.sealed_at is None:  # a manual period: force seals it too, recorded like any seal
+        if not force:
+            raise ServiceError(NOT_SEALED)
+        sealing.seal_period(session, period, f"forced by tally request ({by or trigger})")
     if not allow_empty and batches.counted_ballots(session, period) == 0:
         raise ServiceError(EMPTY)
     run = m.TallyRun(
