@@ -120,8 +120,11 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
     flower = _start_flower(stack)
     stack.start_worker("w1")
     stack.start_worker("w2")
-    # Flower consumes events once it has seen both workers' heartbeats.
+    # Flower consumes events once it has seen both workers' heartbeats; workers send task events only
+    # once Flower has turned them on (it does so every 5 s, for workers started after it).
     wait_for(lambda: flower.metric("flower_worker_online") >= 2, 30, what="flower to see both workers")
+    wait_for(lambda: all("enabled by remote" in stack.log(w) for w in ("w1", "w2")), 30,
+             what="flower to turn task events on in both workers")
 
     with StageWatcher(flower) as watcher:
         out = stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "120").stdout
