@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
@@ -170,10 +170,6 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
     plan = _area_task_plan(session, run_id, contest_id)
     if plan is None:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        # A staged partial can always be made again, so its commit need not wait for the disk: a
-        # database crash that loses it fails or stalls the run (retry / reconciler), never the count.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
     contest = plan.contest
     area_weight, census, op = plan.areas[area_id]
     method = METHODS[contest.method]
@@ -224,6 +220,11 @@ def _stage_statement(dialect: str):
         .where(run.c.id == bindparam("run_id"), run.c.status == m.RunStatus.RUNNING.value)
         .with_for_update(read=True)
     )
+    if dialect == "postgresql":
+        # A staged partial can always be made again, so its commit need not wait for the disk: a
+        # database crash that loses it fails or stalls the run (retry / reconciler), never the count.
+        # Set for this transaction here, in the statement, rather than by a round trip of its own.
+        source = source.where(func.set_config("synchronous_commit", "off", True) == "off")
     dialect_insert = (postgresql if dialect == "postgresql" else sqlite).insert
     insert = dialect_insert(table).from_select(list(_STAGED_COLUMNS), source)
     return insert.on_conflict_do_update(
