@@ -16,6 +16,7 @@ from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services import dispatch, results, runs
+from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
@@ -120,10 +121,8 @@ def cmd_load(args) -> int:
                                       .order_by(m.VotingPeriod.id))
             lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
-            doc = _read(args.ballots, "ballots")
-            if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
-                raise LoadError("ballots: must be an object with election, period and a ballots list")
-            report = load_ballots(session, str(doc.get("election")), str(doc.get("period")), doc["ballots"])
+            ballots = open_ballot_file(args.ballots)  # streamed: never the whole file in memory
+            report = load_ballots(session, ballots.election, ballots.period, ballots.records())
             lines.append(f"loaded {report.loaded} ballot(s); {report.stored_raw} kept verbatim for invalid content")
     print("\n".join(lines))
     return 0
