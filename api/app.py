@@ -13,9 +13,12 @@ from typing import Annotated, Optional
 import anyio
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
 from services import runs
@@ -29,6 +32,7 @@ from .guard import Guard
 
 log = logging.getLogger("tally.api")
 
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's script and style, from the swagger-ui-bundle package
 ADMIN_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}/tally"
 TEXT_LIMIT = 10_000
 
@@ -208,7 +212,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description="Admin tally API (Bearer token with the ADMIN role) and the public exports of completed tallies.",
         generate_unique_id_function=lambda route: route.name,
+        docs_url=None,  # served below from the installed swagger-ui-bundle: /docs works with no internet
+        redoc_url=None,  # ReDoc would load its script from a CDN
     )
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=f"{app.title}: API documentation",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
+        )
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError):

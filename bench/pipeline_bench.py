@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pipeline_bench.py [--ballots 1000000] [--areas 1000] [--workers 2]
     .venv/bin/python bench/pipeline_bench.py --ballots 200000 --area-overhead 100 10000
+    .venv/bin/python bench/pipeline_bench.py --ballots 10000000 --scale-out
 
 Creates a scratch database and starts a redis-server of its own on a free port (both removed afterwards), loads one
 instant-runoff contest of N ranked ballots over 10 candidates in M areas through the project's own
@@ -11,7 +12,14 @@ loader, starts W `celery worker` processes, and times the tally from enqueue to 
 ever waits on Celery results). In the same run it times `COPY (SELECT area_id, marks FROM ballots)
 TO '/dev/null'` in the server (`copy_seconds`) and the same COPY streamed to this client
 (`copy_stdout_seconds`) and prints the ratios, the workers' peak RSS, and checks the published
-result against the engine's count. Last line: JSON.
+result against the engine's count. Beside each tally, on the same workers and Redis, it times Celery's
+own no-op chord (`celery.accumulate`, a task every worker has, `--noop-tasks` of them in the header):
+`noop_task_ms` is what Celery alone costs per header task. It also prints the CPU seconds the tally
+took in the workers (pool and consumer processes) and in Redis, so a tally that does not scale shows
+where its time goes. `--area-overhead FEW MANY` tallies the same ballots in FEW and in MANY areas:
+the per-area cost is the difference over the extra areas. `--scale-out` tallies the same ballots with
+one worker node and with two (one process each, as on two machines) and prints the speed-up. Last
+line: JSON.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
+from celery import Celery, chord  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 import counting  # noqa: E402
@@ -42,21 +51,75 @@ def main() -> None:
     parser.add_argument("--areas", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--noop-tasks", type=int, default=1000, help="header tasks of the no-op chord")
     parser.add_argument("--area-overhead", nargs=2, type=int, metavar=("FEW", "MANY"),
                         help="tally the same ballots in FEW and in MANY areas and print the per-area overhead")
+    parser.add_argument("--watched", action="store_true",
+                        help="turn the workers' task events on before the tally, as Flower does when it watches")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="tally the same ballots with 1 worker node and with 2, and print the speed-up")
     args = parser.parse_args()
-    if not args.area_overhead:
-        figures = run(args.ballots, args.areas, args.workers, args.seed)
-    else:
-        few, many = (run(args.ballots, n, args.workers, args.seed) for n in args.area_overhead)
+    if args.area_overhead:
+        few, many = (run(args.ballots, n, args.workers, args.seed, args.noop_tasks, args.watched) for n in args.area_overhead)
+        results = [few, many]
         figures = {"few": few, "many": many, "per_area_overhead_ms": round(
-            1000 * (many["tally_seconds"] - few["tally_seconds"]) / (many["areas"] - few["areas"]), 2)}
+            1000 * (many["tally_seconds"] - few["tally_seconds"]) / (many["areas"] - few["areas"]), 2),
+            "noop_task_ms": min(few["noop_task_ms"], many["noop_task_ms"])}
+    elif args.scale_out:
+        one, two = (run(args.ballots, args.areas, n, args.seed, args.noop_tasks, args.watched) for n in (1, 2))
+        results = [one, two]
+        figures = {"one_node": one, "two_nodes": two,
+                   "scale_out_speedup": round(one["tally_seconds"] / two["tally_seconds"], 2)}
+    else:
+        figures = run(args.ballots, args.areas, args.workers, args.seed, args.noop_tasks, args.watched)
+        results = [figures]
     for key, value in figures.items():
         print(f"{key:28} {value}")
     print(json.dumps(figures, sort_keys=True))
-    results = [figures] if not args.area_overhead else [figures["few"], figures["many"]]
     if not all(r["equals_engine_count"] for r in results):
         sys.exit("the pipeline's result differs from the engine's count")
+
+
+def noop_chord_ms(broker: str, tasks: int) -> float:
+    """Celery's own cost per header task: a chord of `tasks` no-op tasks (`celery.accumulate`) joined
+    into one more, sent by this process to the tally's workers, timed from sending to the body's
+    result (only the body's own result is polled; joining a chord's result would poll every header)."""
+    from worker.app import app as tally_app
+
+    client = Celery("bench", broker=broker, backend=broker)
+    client.conf.update({key: tally_app.conf[key] for key in (
+        "task_serializer", "result_serializer", "accept_content", "task_send_sent_event", "task_default_queue",
+        "task_acks_late", "result_extended")})
+    noop = client.signature("celery.accumulate")
+    started = time.perf_counter()
+    body = chord([noop.clone(args=(i,)) for i in range(tasks)], noop.clone())()
+    wait_for(body.ready, timeout=3600, interval=0.05, what="the no-op chord")
+    seconds = time.perf_counter() - started
+    body.forget()
+    return round(1000 * seconds / tasks, 3)
+
+
+def postgres_backends(url: str) -> list[psutil.Process]:
+    """The PostgreSQL server processes serving this database (their title names it)."""
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if title.startswith("postgres:") and f" {database} " in f"{title} ":
+            found.append(process)
+    return found
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            for p in [process] + process.children(recursive=True):
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def copy_times(url: str) -> dict:
@@ -86,7 +149,7 @@ def copy_times(url: str) -> dict:
     return figures
 
 
-def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
+def run(ballots: int, areas: int, workers: int, seed: int, noop_tasks: int, watched: bool) -> dict:
     """One benchmark: a scratch database and Redis DB, load, tally with `workers` processes."""
     args = argparse.Namespace(ballots=ballots, areas=areas, workers=workers, seed=seed)
     names = [f"c{i}" for i in range(10)]
@@ -102,7 +165,7 @@ def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
     ranks = rankings(args.ballots, args.seed)
     records = [{"contest": "mayor", "area": f"a{i % args.areas}", "marks": [[c, r + 1] for r, c in enumerate(rk)]}
                for i, rk in enumerate(ranks)]
-    figures = {"ballots": args.ballots, "areas": args.areas, "workers": args.workers}
+    figures = {"ballots": args.ballots, "areas": args.areas, "workers": args.workers, "watched": watched}
     with postgres_database() as url, own_redis(Path("/tmp")) as redis_server:
         broker = redis_server.url
         with session_scope(url) as session:
@@ -120,11 +183,20 @@ def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
         stack = Stack(url, broker, workdir)
         try:
             procs = [stack.start_worker(f"w{i}") for i in range(args.workers)]
+            if watched:
+                Celery(broker=broker).control.enable_events()
             peak = {f"w{i}": 0 for i in range(args.workers)}
+            watched = [psutil.Process(proc.pid) for proc in procs]
+            redis_process = psutil.Process(redis_server.proc.pid)
+            cpu_before = [cpu_seconds(watched), cpu_seconds([redis_process])]
+            backends = {p.pid: cpu_seconds([p]) for p in postgres_backends(url)}  # pid -> CPU, last seen
+            backends_before = dict(backends)
             started = time.perf_counter()
             stack.tally("advance")
 
             def done():
+                for process in postgres_backends(url):
+                    backends[process.pid] = max(backends.get(process.pid, 0.0), cpu_seconds([process]))
                 for i, proc in enumerate(procs):
                     try:
                         tree = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
@@ -136,6 +208,14 @@ def run(ballots: int, areas: int, workers: int, seed: int) -> dict:
 
             wait_for(done, timeout=3600, interval=0.2, what="tally")
             figures["tally_wall_seconds"] = round(time.perf_counter() - started, 3)
+            figures["tally_cpu_seconds"] = {
+                "workers": round(cpu_seconds(watched) - cpu_before[0], 2),
+                "redis": round(cpu_seconds([redis_process]) - cpu_before[1], 2),
+                # this database's server processes, sampled as the tally is polled (a backend that ends
+                # between two polls loses its last 0.2 s)
+                "postgres": round(sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends.items()), 2),
+            }
+            figures["noop_task_ms"] = noop_chord_ms(broker, noop_tasks)
         finally:
             stack.stop()
         with session_scope(url) as session:

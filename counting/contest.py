@@ -110,7 +110,10 @@ def parse_contest(obj: Any) -> Contest:
     if not isinstance(annotations, Mapping):
         raise DefinitionError(f"{where}.annotations", "must be an object")
     groups = []
-    for i, raw in enumerate(obj.get("exclusion_groups") or []):
+    raw_groups = obj.get("exclusion_groups") or []
+    if not isinstance(raw_groups, list):
+        raise DefinitionError(f"{where}.exclusion_groups", "must be a list")
+    for i, raw in enumerate(raw_groups):
         gw = f"{where}.exclusion_groups[{i}]"
         if not isinstance(raw, Mapping):
             raise DefinitionError(gw, "must be an object")

@@ -17,15 +17,19 @@ class TieBreak:
     rule: str  # e.g. "previous-rounds", "first-preferences", "tie-break-order", "candidate-id-asc"
     purpose: str  # "elect", "eliminate" or "cutoff"
     round: int | None = None
+    pass_number: int | None = None  # the pass of a multi-pass count
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "round": self.round,
             "purpose": self.purpose,
             "candidates": list(self.candidates),
             "chosen": list(self.chosen),
             "rule": self.rule,
         }
+        if self.pass_number is not None:
+            out["pass"] = self.pass_number
+        return out
 
 
 @dataclass

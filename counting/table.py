@@ -76,7 +76,13 @@ def _candidates(result: dict) -> str:
 
 
 def _rounds(result: dict) -> str:
-    rounds = result.get("rounds") or []
+    """The rounds as a grid, or one grid per pass of a multi-pass count."""
+    if result.get("passes"):
+        return "\n\n".join(_round_grid(result, p["rounds"], f"Rounds, pass {p['pass']}") for p in result["passes"])
+    return _round_grid(result, result.get("rounds") or [], "Rounds")
+
+
+def _round_grid(result: dict, rounds: list[dict], title: str) -> str:
     if not rounds:
         return ""
     ids = [c["id"] for c in result.get("candidates", [])]
@@ -88,7 +94,7 @@ def _rounds(result: dict) -> str:
     rows.append(["Threshold"] + [_show(r.get("threshold")) for r in rounds])
     rows.append(["Elected"] + [" ".join(r.get("elected", [])) for r in rounds])
     rows.append(["Eliminated"] + [" ".join(r.get("eliminated", [])) for r in rounds])
-    return "Rounds\n" + _grid(rows, right=set(range(1, len(rounds) + 1)))
+    return f"{title}\n" + _grid(rows, right=set(range(1, len(rounds) + 1)))
 
 
 def _ties(result: dict) -> str:
@@ -96,6 +102,7 @@ def _ties(result: dict) -> str:
     lines = []
     for t in ties:
         where = f"round {t['round']}, " if t.get("round") is not None else ""
+        where = f"pass {t['pass']}, {where}" if t.get("pass") is not None else where
         chosen = ", ".join(t.get("chosen", []))
         lines.append(f"  {where}{t.get('purpose')}: {', '.join(t.get('candidates', []))} -> {chosen} ({t.get('rule')})")
     return "Ties\n" + "\n".join(lines) if lines else ""

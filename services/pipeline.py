@@ -301,15 +301,19 @@ class _ContestStage:
         return ContestResult(self.contest, self.participation(area_ids), self.outcome(area_ids, operation), census).to_json()
 
 
-def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
-    """Build the contest's results from the staged partials; True when every contest is staged."""
+def aggregate_contest(session: Session, run_id: int, contest_id: int, report=None) -> bool:
+    """Build the contest's results from the staged partials; True when every contest is staged.
+    `report(stage, done, total)`, if given, hears which stage the step is at (for operators)."""
+    report = report or (lambda stage, done=None, total=None: None)
     run = session.get(m.TallyRun, run_id)
     if run is None or run.status != m.RunStatus.RUNNING:
         return False
+    report("reading the staged area results")
     stage = _ContestStage(session, run, contest_id)
     operation = contest_operation(stage.contest).value
     areas, subtrees = {}, {}
-    for area_id, area in stage.areas.items():
+    for done, (area_id, area) in enumerate(stage.areas.items()):
+        report("area and subtree results", done, len(stage.areas))
         staged = stage.staged[area_id]
         if staged.operation == "aggregate-results":
             areas[area.key] = stage.result(stage.subtree(area_id), "aggregate-results" if stage.method.additive else "process-ballots-all")
@@ -319,6 +323,7 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
             subtrees[area.key] = stage.result(
                 stage.subtree(area_id), "skip-candidate-results" if operation == "skip-candidate-results" else operation
             )
+    report("counting the contest", None, len(stage.areas))
     payload = {
         "operation": operation,
         "contest": stage.result(list(stage.areas), operation),
@@ -326,6 +331,7 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int) -> bool:
         "subtrees": subtrees,
         "ballots_read": sum(s.ballots_read for s in stage.staged.values()),
     }
+    report("storing the contest result")
     # Lock the run only now: counting a large contest must not hold up the other contests' area
     # tasks (each records a heartbeat on the run row) for as long as it takes.
     run = session.scalar(

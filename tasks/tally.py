@@ -4,6 +4,7 @@ aggregate_contest) -> finalize, dispatched by the last contest to finish, after 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import chord, group
 from celery.exceptions import ChordError
@@ -23,13 +24,13 @@ log = logging.getLogger("tally")
 
 
 @app.task(base=TallyTask, bind=True, name="tally.start")
-def start_tally(self, run_id: int) -> int:
+def start_tally(self, run_id: int) -> dict:
     with self.transaction() as session:
         plan = pipeline.start(session, run_id)
         if plan:
             after_commit(session, lambda: _enqueue_or_fail(run_id, "the area tasks", lambda: _dispatch(run_id, plan)))
     log.info("tally run %s started: %s contests", run_id, len(plan or []))
-    return run_id
+    return {"contests": len(plan or []), "area_tasks": sum(len(jobs) for jobs in plan or [])}
 
 
 def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
@@ -56,44 +57,53 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
 
 # No stored result: the chord counts an area task without one (its join list lives only until the
 # chord joins), so a tally of 10,000 areas leaves no 10,000 results in Redis for result_expires.
+# Flower still shows what it returns (the task-succeeded event carries it).
 @app.task(base=TallyTask, bind=True, name="tally.process_area", ignore_result=True)
-def process_area(self, run_id: int, contest_id: int, area_id: int) -> int:
+def process_area(self, run_id: int, contest_id: int, area_id: int) -> dict:
     with self.transaction() as session:
         records = pipeline.process_area(session, run_id, contest_id, area_id)
-    _progress(self, run_id, contest_id, area_id, records)
-    return records
+    return {"ballots_counted": records}  # what Flower's result column shows; 0: the run was no longer running
 
 
-def _progress(task, run_id: int, contest_id: int, area_id: int, records: int) -> None:
-    """A custom `task-progress` event for Flower (its state shows PROGRESS until SUCCESS arrives):
-    this area's ballots are counted and staged. Made from what the task already has, no query; the
-    run's areas done / total live in the database (services.runs.progress)."""
-    if task.request.called_directly or task.request.is_eager:
-        return
-    try:
-        task.send_event(
-            "task-progress",
-            run_id=run_id,
-            contest_id=contest_id,
-            area_id=area_id,
-            label=task.request.argsrepr,
-            ballots=records,
-        )
-    except Exception:  # progress is a courtesy to operators; never fail the count for it
-        log.warning("tally run %s: progress event not sent", run_id, exc_info=True)
+class _StageEvents:
+    """`task-progress` events of a contest step for Flower: the stage it is at, sent when the stage
+    changes and at most every PROGRESS_EVERY seconds within one (Flower shows the last one as the
+    task's state PROGRESS and its `result`, until SUCCESS replaces them)."""
+
+    PROGRESS_EVERY = 1.0
+
+    def __init__(self, task):
+        self.task = task
+        self.stage = None
+        self.sent_at = 0.0
+        self.enabled = not (task.request.called_directly or task.request.is_eager)
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if not self.enabled or (stage == self.stage and time.monotonic() - self.sent_at < self.PROGRESS_EVERY):
+            return
+        text = stage if done is None else f"{stage}: {done}/{total} areas"
+        if done is None and total is not None:
+            text = f"{stage} ({total} areas)"
+        try:
+            self.task.send_event("task-progress", result=text, stage=stage, done=done, total=total)
+        except Exception:  # progress is a courtesy to operators; never fail the count for it
+            log.warning("contest step: progress event not sent", exc_info=True)
+        self.stage, self.sent_at = stage, time.monotonic()
 
 
 @app.task(base=TallyTask, bind=True, name="tally.aggregate_contest")
-def aggregate_contest(self, run_id: int, contest_id: int) -> int:
+def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
+    last = False
     with self.transaction() as session:
-        if pipeline.aggregate_contest(session, run_id, contest_id):
+        if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
+            last = True
             after_commit(session, lambda: _enqueue_or_fail(
                 run_id, "finalize", lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id))))
-    return contest_id
+    return {"finalize_sent": last}  # True from the last contest to finish
 
 
 @app.task(base=TallyTask, bind=True, name="tally.finalize")
-def finalize(self, run_id: int) -> bool:
+def finalize(self, run_id: int) -> dict:
     try:
         with self.transaction() as session:
             published = pipeline.finalize(session, run_id)
@@ -108,7 +118,7 @@ def finalize(self, run_id: int) -> bool:
         _record_failure(run_id, f"finalize failed: {exc!r}")
         raise
     log.info("tally run %s %s", run_id, "published" if published else "not publishable")
-    return published
+    return {"published": published}
 
 
 @app.task(base=TallyTask, name="tally.failed")

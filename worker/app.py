@@ -1,9 +1,11 @@
 """The Celery application: `celery -A worker.app worker` / `beat`.
 
 Settings follow the architecture note: late acks with reject-on-worker-lost (a killed worker's task
-is redelivered, so every task is idempotent), prefetch 1, JSON only, task events for Flower, result
-backend retries, a visibility timeout longer than any task. Embedded (no CELERY_BROKER_URL), tasks
-run in-process, eagerly, with the same code."""
+is redelivered, so every task is idempotent), prefetch 1, JSON only, result backend retries, a
+visibility timeout longer than any task. Task events only while someone watches: Flower turns them on
+in every worker when it starts and every 5 s after (`enable_events`); with nobody watching they would
+cost every area task several broker messages for nothing (issue #19). Embedded (no CELERY_BROKER_URL),
+tasks run in-process, eagerly, with the same code."""
 
 from __future__ import annotations
 
@@ -45,8 +47,8 @@ app.conf.update(
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
-    worker_send_task_events=True,
-    task_send_sent_event=True,
+    worker_send_task_events=False,  # Flower enables them remotely; `celery worker -E` from the start
+    task_send_sent_event=False,  # sent by whoever enqueues, watched or not: Flower shows tasks from receipt
     task_track_started=True,
     result_expires=settings.result_expires,
     result_extended=True,

@@ -204,7 +204,7 @@ def compile_ballot(marks: Marks, rules: Rules, index: Mapping[str, int]) -> tupl
     return tuple(choices), NO_MORE_CHOICES
 
 
-def _compile_straight(ballots: Sequence[Marks], ids: Sequence[str], repeats_matter: bool) -> list[tuple | None]:
+def compile_straight(ballots: Sequence[Marks], ids: Sequence[str], repeats_matter: bool) -> list[tuple | None]:
     """The common ballots (one candidate at each of ranks 1, 2, 3..., in that order) compiled to
     their candidate indexes, all at once; None for each ballot that needs `compile_ballot`. Every position
     has its own table from the one kind of mark it may hold, (candidate, the rank of that position),
@@ -240,7 +240,7 @@ class _Tally:
         index = {c: i for i, c in enumerate(ids)}
         marks_of = list(ballots)
         self.weights: list[int] = list(ballots.values())
-        self.choices: list = _compile_straight(marks_of, ids, rules.duplicate == "exhaust")
+        self.choices: list = compile_straight(marks_of, ids, rules.duplicate == "exhaust")
         self.ends = [NO_MORE_CHOICES] * len(self.choices)  # why each ballot exhausts when it runs out
         for b, choices in enumerate(self.choices):
             if choices is None:

@@ -19,7 +19,7 @@ from ..contest import Contest
 from ..errors import CountingError
 from ..outcome import Outcome, Pass, Round
 from . import Ballots, register
-from .rcv_count import Tabulation
+from .rcv_count import Compiled, Tabulation
 from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvRules, check_rcv, rcv_rules
 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by {rule}"
@@ -30,7 +30,7 @@ def count(contest: Contest, ballots: Ballots) -> Outcome:
     rules = rcv_rules(contest)
     if rules.mode == MULTI_PASS:
         return _multi_pass(contest, ballots, rules)
-    rounds = Tabulation(contest, ballots, rules, rules.excluded).run()
+    rounds = Tabulation(contest, Compiled(contest, ballots, rules), rules, rules.excluded).run()
     winners = [c for r in rounds for c in r.elected]
     outcome = _outcome(contest, rounds, winners, rules)
     if rules.mode in (MULTIPLE_PER_ROUND, ONE_PER_ROUND):
@@ -42,14 +42,18 @@ def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvRules) -> Outcome:
     """RCTab's multi-pass IRV: each pass is a single-seat count with the winners of the passes
     before excluded, its tie-breaks drawn afresh from the same seed."""
     single = _single_seat(rules)
+    compiled = Compiled(contest, ballots, rules)
     passes: list[Pass] = []
     winners: list[str] = []
     for number in range(1, contest.seats + 1):
-        rounds = Tabulation(contest, ballots, single, rules.excluded | set(winners)).run()
+        rounds = Tabulation(contest, compiled, single, rules.excluded | set(winners)).run()
         elected = [c for r in rounds for c in r.elected]
         if len(elected) != 1:
             raise CountingError(f"pass {number} of {MULTI_PASS} elected {len(elected)} candidates, not one")
         winners += elected
+        for r in rounds:
+            for tie in r.tie_breaks:
+                tie.pass_number = number
         passes.append(Pass(number, rounds, elected))
     outcome = _outcome(contest, passes[-1].rounds, winners, rules)
     for p in passes:  # each winner's count is its count in the round that elected it

@@ -49,26 +49,34 @@ def _whole(value: Number) -> Number:
     return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
+class Compiled:
+    """The distinct ballots, each read once into the choices the count can reach (instant-runoff's
+    reading: every rule that does not depend on who is continuing), shared by every pass."""
+
+    def __init__(self, contest: Contest, ballots: Mapping[Marks, int], rules: RcvRules):
+        ids = contest.candidate_ids
+        index = {c: i for i, c in enumerate(ids)}
+        marks_of = list(ballots)
+        self.weights: list[int] = list(ballots.values())
+        self.choices: list = irv.compile_straight(marks_of, ids, rules.ballots.duplicate == "exhaust")
+        self.ends = [irv.NO_MORE_CHOICES] * len(marks_of)  # why each ballot exhausts when it runs out
+        for b, choices in enumerate(self.choices):
+            if choices is None:
+                self.choices[b], self.ends[b] = irv.compile_ballot(marks_of[b], rules.ballots, index)
+
+
 class Tabulation:
     """One RCTab count over the weighted distinct ballots; `run()` returns its rounds."""
 
-    def __init__(self, contest: Contest, ballots: Mapping[Marks, int], rules: RcvRules, excluded: frozenset[str]):
+    def __init__(self, contest: Contest, ballots: Compiled, rules: RcvRules, excluded: frozenset[str]):
         self.rules = rules
         self.ids = contest.candidate_ids
         self.write_in = next((c.id for c in contest.candidates if c.undeclared_write_in), None)
         self.declared = sum(1 for c in contest.candidates if not c.undeclared_write_in)
         self.standing = len(self.ids) - len(excluded)  # RCTab's "number of candidates"
-        index = {c: i for i, c in enumerate(self.ids)}
         self.alive = [c not in excluded for c in self.ids]
         self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in)
-        self.weights: list[int] = []
-        self.choices: list[tuple] = []
-        self.ends: list[str] = []
-        for marks, weight in ballots.items():
-            choices, end = irv.compile_ballot(marks, rules.ballots, index)
-            self.weights.append(weight)
-            self.choices.append(choices)
-            self.ends.append(end)
+        self.weights, self.choices, self.ends = ballots.weights, ballots.choices, ballots.ends
         self.values: list[Number] = [1] * len(self.weights)  # each vote's remaining value
         self.position = [-1] * len(self.weights)
         self.holders: list[list[int]] = [[] for _ in self.ids]

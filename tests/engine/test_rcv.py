@@ -342,3 +342,16 @@ def test_docs_rcv_example_counts_as_written(name):
         assert [{**p, "rounds": _as_documented(p["rounds"])} for p in result["passes"]] == documented["passes"]
     else:
         assert _as_documented(result["rounds"]) == documented["rounds"]
+
+
+def test_a_multi_pass_result_shows_each_pass_and_names_the_pass_of_each_tie():
+    from counting.table import format_table
+
+    # pass 2 (A excluded): B and C tie 2-2 in its round 1 and the candidate order elects B
+    result = run(rcv("ABC", seats=2, winner_election_mode="multi-pass-irv"), (5, "A"), (2, "B"), (2, "C"))
+    assert result["winners"] == ["A", "B"] and "rounds" not in result
+    assert result["ties"] == [{"round": 1, "pass": 2, "purpose": "elect", "candidates": ["B", "C"], "chosen": ["B"],
+                               "rule": "tie-break-order"}]
+    table = format_table(result)
+    assert "Rounds, pass 1" in table and "Rounds, pass 2" in table
+    assert "pass 2, round 1, elect: B, C -> B (tie-break-order)" in table

@@ -347,3 +347,15 @@ def test_records_within_the_cheap_bound_always_fit():
     assert len(record_json(worst)) <= MAX_RECORD_CHARS
     pairs = tuple(("\U0001F600" * share, "\U0001F600" * (i < extra)) for i in range(MAX_MARKS))
     assert len(record_json(Ballot(marks=pairs, weight=MAX_VALUE))) <= MAX_RECORD_CHARS
+
+
+@pytest.mark.parametrize("groups", [True, 5, "incumbents"])
+def test_exclusion_groups_that_are_not_a_list_are_refused_naming_the_field(groups):
+    """Found by tests/faults/test_hostile_definitions.py: `true` there raised a TypeError."""
+    from counting.contest import parse_contest
+
+    document = {"id": "c", "method": "plurality-at-large", "seats": 1, "candidates": [{"id": "a"}],
+                "exclusion_groups": groups}
+    with pytest.raises(DefinitionError) as refused:
+        parse_contest(document)
+    assert refused.value.field == "contest.exclusion_groups"

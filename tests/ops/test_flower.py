@@ -1,12 +1,16 @@
 """Flower on a real tally: a real `celery flower` process (basic auth, loopback) watching two real
-workers; its HTTP API shows every area task with readable arguments, SUCCESS, and the custom
-`task-progress` events; without credentials the API answers 401."""
+workers; its HTTP API shows every task with readable arguments, SUCCESS and a result that says what
+it is, and, while a contest step runs, the stage it is at (custom `task-progress` events); without
+credentials the API answers 401."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
@@ -75,24 +79,62 @@ def _start_flower(stack) -> Flower:
     return flower
 
 
+class StageWatcher:
+    """Polls Flower's task list for the contest steps while the tally runs: every (task, state,
+    result) it sees, so the stages reported *during* a task can be checked afterwards."""
+
+    def __init__(self, flower: Flower):
+        self.flower = flower
+        self.seen: set[tuple[str, str, str]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for uuid, task in self.flower.json("/api/tasks?taskname=tally.aggregate_contest").items():
+                    self.seen.add((uuid, task["state"], str(task["result"])))
+            except (OSError, AssertionError, ValueError):
+                pass
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
     definition = f.election("flower-1", [
         f.contest("council", "plurality-at-large", candidates=4, seats=2, max_votes=2),
         f.contest("mayor", "instant-runoff", candidates=3),
-    ])
-    ballots = f.random_ballots(definition, 1200, seed=13)
+        # a contest step long enough to be watched: Meek STV over pooled ballots, for the contest and
+        # for each of its area subtrees
+        f.contest("board", "meek-stv", candidates=7, seats=3),
+    ], areas=f.area_tree((6, 6)))
+    ballots = f.random_ballots(definition, 6000, seed=13)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
     flower = _start_flower(stack)
     stack.start_worker("w1")
     stack.start_worker("w2")
-    # Flower consumes events once it has seen both workers' heartbeats.
+    # Flower consumes events once it has seen both workers' heartbeats; workers send task events only
+    # once Flower has turned them on (it does so every 5 s, for workers started after it).
     wait_for(lambda: flower.metric("flower_worker_online") >= 2, 30, what="flower to see both workers")
+    wait_for(lambda: all("enabled by remote" in stack.log(w) for w in ("w1", "w2")), 30,
+             what="flower to turn task events on in both workers")
 
-    out = stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "60").stdout
+    with StageWatcher(flower) as watcher:
+        out = stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "120").stdout
+        finals = wait_for(lambda: [t for t in flower.json("/api/tasks?taskname=tally.finalize").values()
+                                   if t["state"] == "SUCCESS"], 30, what="flower to show finalize")
     assert "Winners:" in out
 
     areas = [a["id"] for a in definition["areas"]]
-    want = {f"(run=1, flower-1/main/{c}/{a})" for c in ("council", "mayor") for a in areas}
+    contests = ("council", "mayor", "board")
+    want = {f"(run=1, flower-1/main/{c}/{a})" for c in contests for a in areas}
 
     def area_tasks():
         tasks = flower.json("/api/tasks?taskname=tally.process_area&limit=1000")
@@ -104,19 +146,31 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
     assert {t["args"] for t in tasks.values()} == want
     assert {t["worker"].split("@")[0] for t in tasks.values()} == {"w1", "w2"}
     assert all(t["name"] == "tally.process_area" and t["runtime"] is not None for t in tasks.values())
+    # The result says what it is: the ballots each area task counted, adding up to those loaded.
+    counted = [ast.literal_eval(t["result"]) for t in tasks.values()]
+    assert sum(r["ballots_counted"] for r in counted) == len(ballots)
 
     info = flower.json(f"/api/task/info/{next(iter(tasks))}")
     assert info["args"] in want and info["state"] == "SUCCESS"
-    contests = flower.json("/api/tasks?taskname=tally.aggregate_contest")
-    assert {t["args"] for t in contests.values()} == {"(run=1, flower-1/main/council)", "(run=1, flower-1/main/mayor)"}
+    steps = flower.json("/api/tasks?taskname=tally.aggregate_contest")
+    assert {t["args"] for t in steps.values()} == {f"(run=1, flower-1/main/{c})" for c in contests}
+    assert sorted(ast.literal_eval(t["result"])["finalize_sent"] for t in steps.values()) == [False, False, True]
     starts = flower.json("/api/tasks?taskname=tally.start")
-    assert [(t["args"], t["state"]) for t in starts.values()] == [("(run=1)", "SUCCESS")]
-    finals = flower.json("/api/tasks?taskname=tally.finalize")
-    assert [(t["args"], t["state"]) for t in finals.values()] == [("(run=1)", "SUCCESS")]
+    assert [(t["args"], t["state"], ast.literal_eval(t["result"])) for t in starts.values()] == [
+        ("(run=1)", "SUCCESS", {"contests": 3, "area_tasks": len(want)})]
+    assert [(t["args"], ast.literal_eval(t["result"])) for t in finals] == [("(run=1)", {"published": True})]
 
-    # One progress event per area task.
-    wait_for(lambda: flower.metric("flower_events_total", task="tally.process_area", type="task-progress")
-             == len(want), 15, what="progress events")
+    # Progress: the contest steps reported their stages while they ran (Flower showed them as the
+    # task's state and result before SUCCESS); the area tasks, done in milliseconds, send none.
+    wait_for(lambda: flower.metric("flower_events_total", task="tally.aggregate_contest", type="task-progress")
+             >= 4 * len(contests), 15, what="the contest steps' progress events")
+    assert flower.metric("flower_events_total", task="tally.process_area", type="task-progress") == 0
+    during = {result for _, state, result in watcher.seen if state == "PROGRESS"}
+    assert during, f"no stage seen during a contest step: {sorted(watcher.seen)[:20]}"
+    stages = ("reading the staged area results", "area and subtree results", "counting the contest",
+              "storing the contest result")
+    assert all(text.startswith(stages) for text in during), during
+    print(f"stages seen in Flower during the contest steps: {sorted(during)}")
 
     status, _ = flower.get("/api/tasks", auth=False)
     assert status == 401

@@ -56,7 +56,7 @@ def test_worker_json_logs_name_run_contest_and_area(stack):
     # The tasks' own lines (logged inside the task body) carry the ids from the arguments too.
     started = [r for r in tally if r["task"] == "tally.start" and "started" in r["message"]]
     assert started and started[0]["logger"] == "tally" and started[0]["task_id"]
-    published = [r for r in tally if r["task"] == "tally.finalize" and "published" in r["message"]]
+    published = [r for r in tally if r["task"] == "tally.finalize" and r["message"].endswith(" published")]
     assert len(published) == 1 and published[0]["logger"] == "tally"
 
 

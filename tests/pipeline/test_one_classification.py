@@ -13,6 +13,8 @@ from counting.ballots import MAX_RECORD_CHARS, Ballot, record_json
 from models import entities as m
 from models.db import session_scope
 from services import exports, runs
+from services.audit import canonical_json
+from services.exports import link, sha256
 from services.results import published
 from services.verify import verify
 from tests import factories as f
@@ -114,3 +116,17 @@ def test_the_same_records_get_the_same_reasons_in_the_pipeline_tally_count_and_v
     report = verify(*files)
     assert report.ok, report.differences
     assert report.ballots == len(ballots)
+
+    # `tally verify` applies the limit itself: the audit's record published with its marks and no defect, as
+    # the old `tally count` judged it (unknown-candidate), is found even with every hash recomputed.
+    ballots_doc = files[0]
+    i = next(i for i, e in enumerate(ballots_doc["ballots"])
+             if e["contest"] == "council" and e["defect"] == "oversized-record" and (e["raw"] or "").count("x") >= 65_000)
+    ballots_doc["ballots"][i].update(marks=[["x" * 100_000, 1]], defect=None, raw=None, reason="unknown-candidate")
+    chain = ballots_doc["ballots"][i - 1]["chain"]
+    for entry in ballots_doc["ballots"][i:]:
+        entry["hash"] = sha256(canonical_json({k: v for k, v in entry.items() if k not in ("hash", "chain")}))
+        chain = entry["chain"] = link(chain, entry["hash"])
+    ballots_doc["chain_head"] = chain
+    assert (f"ballots[{i}]: classified 'invalid-implicit' (unknown-candidate), the re-tally classifies it "
+            f"'invalid-implicit' (oversized-record)") in verify(*files).differences
