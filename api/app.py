@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
-from services import runs
+from services import runs, sealing
 from services.errors import ServiceError
 from services.export_store import ExportStore
 from services.exports import INT32_MAX
@@ -33,7 +33,9 @@ from .guard import Guard
 log = logging.getLogger("tally.api")
 
 DOCS_ASSETS = "/docs/assets"  # Swagger UI's script and style, from the swagger-ui-bundle package
-ADMIN_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}/tally"
+PERIOD_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}"
+ADMIN_BASE = PERIOD_BASE + "/tally"
+SEAL_PATH = PERIOD_BASE + "/seal"
 TEXT_LIMIT = 10_000
 
 
@@ -70,7 +72,8 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(strict=True, json_schema_extra={"example": {"remarks": "Final tally", "force": False}})
 
     remarks: Optional[str] = Field(None, max_length=TEXT_LIMIT, description="Stored with the run")
-    force: bool = Field(False, description="Close the period first if it is still OPEN (recorded in the audit log)")
+    force: bool = Field(False, description="Close and seal the period first if it is still OPEN or unsealed (recorded in the audit log)")
+    allowEmpty: bool = Field(False, description="Tally a period without ballots: publishes no winners, notes say why")
 
     @field_validator("remarks")
     @classmethod
@@ -118,6 +121,16 @@ class RollbackResponse(BaseModel):
     status: str
     winnersRemoved: int
     rolledBackAt: str
+    message: str
+
+
+class SealResponse(BaseModel):
+    votingPeriodId: int
+    sealedAt: str
+    ballots: int
+    counted: int
+    ballotsChainHead: str
+    definitionHash: str
     message: str
 
 
@@ -263,7 +276,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = body or RunRequest()
         with session_scope() as session:
             run, created = runs.request_tally(
-                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api"
+                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api",
+                allow_empty=body.allowEmpty,
             )
             answer = _run_response(run, "Tally started" if created else "Tally already completed (idempotent)")
         return JSONResponse(answer, status_code=202 if created else 200)
@@ -291,6 +305,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
             return JSONResponse(runs.rollback(session, election_id, period_id, reason, by=who.actor))
+
+    @app.post(SEAL_PATH, response_model=SealResponse, responses=ADMIN_ERRORS, tags=admin_tags,
+              summary="Seal the voting period's ballots (closing it if its end has passed); only sealed periods are tallied")
+    def seal_period(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
+        with session_scope() as session:
+            return JSONResponse(sealing.seal(session, election_id, period_id, by=who.actor))
 
     public = {"tags": ["public exports"], "response_class": Response,
               "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},

@@ -155,7 +155,7 @@ def run(ballots: int, areas: int, workers: int, seed: int, noop_tasks: int, watc
     names = [f"c{i}" for i in range(10)]
     definition = {
         "election": {"id": "bench", "name": "Benchmark"},
-        "voting_periods": [{"name": "main", "ends_at": "2020-01-01T00:00:00Z"}],
+        "voting_periods": [{"name": "main", "ends_at": "2020-01-01T00:00:00Z", "seal": "at-close"}],
         "areas": [{"id": "root", "census": 0}]
         + [{"id": f"a{i}", "parent": "root", "census": 1000} for i in range(args.areas)],
         "contests": [{"id": "mayor", "method": "instant-runoff", "max_votes": 5,

@@ -1,9 +1,12 @@
-"""`tally db upgrade`, `load`, `advance`, `run`, `status`, `rollback`, `results`: the operator's
+"""`tally db upgrade`, `load`, `advance`, `seal`, `batch`, `run`, `status`, `rollback`, `results`: the operator's
 commands. They call the same service layer as the admin API."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import sys
 import time
 
 from sqlalchemy import select
@@ -15,7 +18,7 @@ from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
-from services import dispatch, results, runs
+from services import batches, dispatch, results, runs, sealing
 from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
@@ -41,6 +44,8 @@ def register(subparsers) -> None:
     )
     load.add_argument("--definition", metavar="FILE", help="election definition JSON")
     load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
+    load.add_argument("--allow-duplicate", action="store_true",
+                      help="load ballots even if the same ones were already loaded into the period")
     load.add_argument("--rctab-config", metavar="CONFIG",
                       help="an RCTab configuration: create or extend --election from it and load its CVRs")
     load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
@@ -58,6 +63,7 @@ def register(subparsers) -> None:
     adv.set_defaults(func=cmd_advance)
 
     for name, func, text in (
+        ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
         ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
         ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
         ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
@@ -70,12 +76,25 @@ def register(subparsers) -> None:
             p.add_argument("--force", action="store_true", help="close the period first if it is still open")
             p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
             p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
+            p.add_argument("--allow-empty", action="store_true",
+                           help="tally a period without ballots: publishes no winners")
         if name == "status":
             p.add_argument("--watch", action="store_true", help="show live progress, then the results")
             p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
         if name == "rollback":
             p.add_argument("--reason", required=True)
         p.set_defaults(func=func)
+
+    batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
+    batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
+    listing = batch_sub.add_parser("list", help="a voting period's load batches as JSON")
+    listing.add_argument("election_id", type=int)
+    listing.add_argument("voting_period_id", type=int)
+    listing.set_defaults(func=cmd_batch_list)
+    void = batch_sub.add_parser("void", help="void a batch before its period is sealed (its ballots are not counted)")
+    void.add_argument("batch_id", type=int)
+    void.add_argument("--reason", required=True)
+    void.set_defaults(func=cmd_batch_void)
 
     rec = subparsers.add_parser("reconcile", help="re-dispatch or fail tallies stuck in RUNNING (beat does this too)")
     rec.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
@@ -96,11 +115,17 @@ def cmd_db_upgrade(args) -> int:
 
 
 def _read(path: str, what: str):
+    """The file's JSON document and the sha256 of its bytes."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return read_json(handle.read(), what)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise LoadError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{what}: {path} is not UTF-8 text (byte {exc.start})") from None
+    return read_json(text, what), hashlib.sha256(data).hexdigest()
 
 
 @handles_errors
@@ -112,7 +137,7 @@ def cmd_load(args) -> int:
     lines = []  # printed once everything is committed: a refused ballots file loads no definition either
     with session_scope() as session:
         if args.definition:
-            report = load_definition(session, _read(args.definition, "definition"))
+            report = load_definition(session, _read(args.definition, "definition")[0])
             lines.append(
                 f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
                 f"{report.contests} contest(s), {report.areas} area(s)"
@@ -122,8 +147,12 @@ def cmd_load(args) -> int:
             lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
             ballots = open_ballot_file(args.ballots)  # streamed: never the whole file in memory
-            report = load_ballots(session, ballots.election, ballots.period, ballots.records())
-            lines.append(f"loaded {report.loaded} ballot(s); {report.stored_raw} kept verbatim for invalid content")
+            report = load_ballots(
+                session, ballots.election, ballots.period, ballots.records(),
+                source=os.path.basename(args.ballots), file_sha256=ballots.sha256, allow_duplicate=args.allow_duplicate,
+            )
+            lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
+                         f"{report.stored_raw} kept verbatim for invalid content")
     print("\n".join(lines))
     return 0
 
@@ -171,7 +200,11 @@ def cmd_advance(args) -> int:
     verb = "would tally" if args.dry_run else "tallying"
     for election_id, period_id in plan.tally:
         print(f"{verb}: election {election_id} period {period_id}")
-    if not plan.close and not plan.tally:
+    for election_id, period_id, why in plan.waiting:
+        print(f"waiting: election {election_id} period {period_id}: {why}")
+    for election_id, period_id, error in plan.errors:
+        print(f"error: election {election_id} period {period_id}: {error}", file=sys.stderr)
+    if not plan.close and not plan.tally and not plan.errors and not plan.waiting:
         print("nothing to close or tally")
     if args.dry_run:
         return 0
@@ -193,7 +226,7 @@ def cmd_run(args) -> int:
             with session_scope() as session:
                 run, created = runs.request_tally(
                     session, args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks,
-                    by="cli", trigger="cli",
+                    by="cli", trigger="cli", allow_empty=args.allow_empty,
                 )
                 run_id = run.id
         except ServiceError as exc:
@@ -274,6 +307,27 @@ def cmd_reconcile(args) -> int:
         print(action)
     if not actions:
         print("no stuck tallies")
+    return 0
+
+
+@handles_errors
+def cmd_seal(args) -> int:
+    with session_scope() as session:
+        print_json(sealing.seal(session, args.election_id, args.voting_period_id, by="cli"))
+    return 0
+
+
+@handles_errors
+def cmd_batch_list(args) -> int:
+    with session_scope() as session:
+        print_json(batches.listing(session, args.election_id, args.voting_period_id))
+    return 0
+
+
+@handles_errors
+def cmd_batch_void(args) -> int:
+    with session_scope() as session:
+        print_json(batches.void(session, args.batch_id, args.reason, by="cli"))
     return 0
 
 

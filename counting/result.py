@@ -89,6 +89,22 @@ class ContestResult:
         return out
 
 
+NO_BALLOTS = "No ballots were counted in this voting period: no winners (tallied with allow-empty)"
+
+
+def no_winners(result: dict) -> dict:
+    """A result (to_json form) of a tally with no ballots at all: no winners, ties or rounds, and
+    a note saying why, instead of winners chosen by tie-break among zero votes."""
+    return {
+        **result,
+        "winners": [],
+        "candidates": [{**c, "is_winner": False} for c in result["candidates"]],
+        "ties": [],
+        **{name: [] for name in ROUND_FIELDS if name in result},
+        "notes": [*result["notes"], NO_BALLOTS],
+    }
+
+
 ROUND_FIELDS = ("rounds", "passes")  # the parts of a result JSON that hold rounds
 
 

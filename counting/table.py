@@ -1,21 +1,53 @@
-"""A readable plain-text table of a result JSON (`ContestResult.to_json()`).
+"""A readable plain-text table of a result JSON (`ContestResult.to_json()`), laid out by `rich`.
 
 It only lays out what the JSON says: every figure is printed as the result carries it, so the
 table and the published JSON can never disagree. Long exact decimals are cut for display and
-marked with "…"; the JSON keeps them whole.
+marked with "…"; the JSON keeps them whole. A candidate who left the count says when, and with
+what count (the round's own figure), and why when an exclusion group excluded them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import io
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 DISPLAY_DECIMALS = 4
+WIDTH = 10_000  # never wrap: a round grid may be wide, a terminal or a pager scrolls
+
+# Participation figures beyond the totals, with names that say what they count.
+MARK_FIGURES = [
+    ("Ballot records", "total_ballots"),
+    ("Marks allowed (ballots x most marks a ballot may have)", "expected_votes"),
+    ("Marks made on valid ballots", "votes_actually"),
+    ("Marks left unused", "under_votes"),
+    ("Marks over the limit", "over_votes"),
+]
+ALERTS = {
+    "under-vote": "Valid ballots with unused marks (counted)",
+    "rank-gap": "Valid ballots with a gap in their ranks (counted)",
+}
 
 
 def format_table(result: dict) -> str:
-    sections = [_heading(result), _participation(result), _candidates(result), _rounds(result), _ties(result)]
-    sections.append(_notes(result))
-    return "\n\n".join(s for s in sections if s) + "\n"
+    console = Console(file=io.StringIO(), width=WIDTH, color_system=None, force_terminal=False, highlight=False)
+    for section in (_heading(result), _participation(result), _candidates(result), *_rounds(result), _ties(result),
+                    _notes(result)):
+        if section is not None:
+            console.print(section)
+            console.print()
+    text = console.file.getvalue()
+    return "\n".join(line.rstrip() for line in text.rstrip("\n").splitlines()) + "\n"
+
+
+def _table(title: str, *columns: tuple[str, str]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)
+    return table
 
 
 def _heading(result: dict) -> str:
@@ -27,10 +59,12 @@ def _heading(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _participation(result: dict) -> str:
+def _participation(result: dict) -> Table:
     totals, shares = result.get("totals", {}), result.get("percentages", {})
     metrics = result.get("extended_metrics", {})
     invalid = totals.get("invalid_explicit", 0) + totals.get("invalid_implicit", 0)
+    table = _table("Participation", ("", "left"), ("count", "right"), ("share", "right"))
+    table.show_header = False
     rows = [
         ["Census", _show(result.get("census")), ""],
         ["Turnout", "", _percent(shares.get("turnout")) if result.get("census") is not None else "-"],
@@ -42,75 +76,82 @@ def _participation(result: dict) -> str:
         ["  implicit", _show(totals.get("invalid_implicit")), ""],
     ]
     rows += [[f"    {reason}", _show(n), ""] for reason, n in totals.get("invalid_reasons", {}).items()]
-    for label, key in [
-        ("Ballot records", "total_ballots"),
-        ("Expected votes", "expected_votes"),
-        ("Votes actually", "votes_actually"),
-        ("Under votes", "under_votes"),
-        ("Over votes", "over_votes"),
-    ]:
-        if key in metrics:
-            rows.append([label, _show(metrics[key]), ""])
-    rows += [[f"Alert: {alert}", _show(n), ""] for alert, n in metrics.get("alerts", {}).items()]
-    return "Participation\n" + _grid(rows, right={1, 2})
+    rows += [[label, _show(metrics[key]), ""] for label, key in MARK_FIGURES if key in metrics]
+    rows += [[ALERTS.get(alert, f"Valid ballots flagged {alert} (counted)"), _show(n), ""]
+             for alert, n in metrics.get("alerts", {}).items()]
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
-def _candidates(result: dict) -> str:
+def _candidates(result: dict) -> Table | str:
     candidates = result.get("candidates") or []
     if not candidates:
         return "Candidates\n  (candidate results not computed for this scope)"
-    rows = [["Rank", "Candidate", "Name", "Count", "Share", "Elected"]]
+    outcomes = _outcomes(result)
+    table = _table("Candidates", ("Rank", "right"), ("Candidate", "left"), ("Name", "left"), ("Count", "right"),
+                   ("Share", "right"), ("Elected", "left"), ("Outcome", "left"))
     for c in candidates:
-        share = c.get("percentage_votes")
-        rows.append(
-            [
-                _show(c.get("rank")),
-                c["id"],
-                c.get("name") or "",
-                _show(c.get("total_count")),
-                _percent(share),
-                "*" if c.get("is_winner") else "",
-            ]
-        )
-    return "Candidates\n" + _grid(rows, right={0, 3, 4})
+        table.add_row(_show(c.get("rank")), c["id"], c.get("name") or "", _show(c.get("total_count")),
+                      _percent(c.get("percentage_votes")), "*" if c.get("is_winner") else "", outcomes.get(c["id"], ""))
+    return table
 
 
-def _rounds(result: dict) -> str:
+def _outcomes(result: dict) -> dict[str, str]:
+    """When each candidate was elected or left the count, from the rounds (the last pass of a
+    multi-pass count), with the count they had in the round they left."""
+    rounds = result["passes"][-1]["rounds"] if result.get("passes") else result.get("rounds") or []
+    out = {}
+    for i, r in enumerate(rounds):
+        number = r.get("round", i + 1)
+        tallies = r.get("tallies", {})
+        for c in r.get("elected", []):
+            out[c] = f"elected in round {number}"
+        for c in r.get("eliminated", []):
+            out[c] = f"eliminated in round {number} with {_show(tallies.get(c))}"
+        for c in r.get("excluded", []):
+            out[c] = (f"excluded in round {number} with {_show(tallies.get(c))}: its exclusion group "
+                      "already has as many elected members as it may")
+    return out
+
+
+def _rounds(result: dict) -> list[Table]:
     """The rounds as a grid, or one grid per pass of a multi-pass count."""
     if result.get("passes"):
-        return "\n\n".join(_round_grid(result, p["rounds"], f"Rounds, pass {p['pass']}") for p in result["passes"])
-    return _round_grid(result, result.get("rounds") or [], "Rounds")
+        return [_round_grid(result, p["rounds"], f"Rounds, pass {p['pass']}") for p in result["passes"]]
+    return [_round_grid(result, result.get("rounds") or [], "Rounds")]
 
 
-def _round_grid(result: dict, rounds: list[dict], title: str) -> str:
+def _round_grid(result: dict, rounds: list[dict], title: str) -> Table | None:
     if not rounds:
-        return ""
+        return None
     ids = [c["id"] for c in result.get("candidates", [])]
     ids += [c for r in rounds for c in r.get("tallies", {}) if c not in ids]
-    rows = [["Candidate"] + [f"R{r.get('round', i + 1)}" for i, r in enumerate(rounds)]]
+    table = _table(title, ("Candidate", "left"), *((f"R{r.get('round', i + 1)}", "right") for i, r in enumerate(rounds)))
     for c in ids:
-        rows.append([c] + [_show(r["tallies"][c]) if c in r.get("tallies", {}) else "-" for r in rounds])
-    rows.append(["Exhausted"] + [_show(r.get("exhausted")) for r in rounds])
-    rows.append(["Threshold"] + [_show(r.get("threshold")) for r in rounds])
-    rows.append(["Elected"] + [" ".join(r.get("elected", [])) for r in rounds])
-    rows.append(["Eliminated"] + [" ".join(r.get("eliminated", [])) for r in rounds])
-    return f"{title}\n" + _grid(rows, right=set(range(1, len(rounds) + 1)))
+        table.add_row(c, *(_show(r["tallies"][c]) if c in r.get("tallies", {}) else "-" for r in rounds))
+    table.add_row("Exhausted", *(_show(r.get("exhausted")) for r in rounds))
+    table.add_row("Threshold", *(_show(r.get("threshold")) for r in rounds))
+    table.add_row("Elected", *(" ".join(r.get("elected", [])) for r in rounds))
+    table.add_row("Eliminated", *(" ".join(r.get("eliminated", [])) for r in rounds))
+    if any(r.get("excluded") for r in rounds):
+        table.add_row("Excluded (group full)", *(" ".join(r.get("excluded", [])) for r in rounds))
+    return table
 
 
-def _ties(result: dict) -> str:
-    ties = result.get("ties") or []
+def _ties(result: dict) -> str | None:
     lines = []
-    for t in ties:
+    for t in result.get("ties") or []:
         where = f"round {t['round']}, " if t.get("round") is not None else ""
         where = f"pass {t['pass']}, {where}" if t.get("pass") is not None else where
         chosen = ", ".join(t.get("chosen", []))
         lines.append(f"  {where}{t.get('purpose')}: {', '.join(t.get('candidates', []))} -> {chosen} ({t.get('rule')})")
-    return "Ties\n" + "\n".join(lines) if lines else ""
+    return "Ties\n" + "\n".join(lines) if lines else None
 
 
-def _notes(result: dict) -> str:
+def _notes(result: dict) -> str | None:
     notes = result.get("notes") or []
-    return "Notes\n" + "\n".join(f"  - {n}" for n in notes) if notes else ""
+    return "Notes\n" + "\n".join(f"  - {n}" for n in notes) if notes else None
 
 
 def _show(value: Any) -> str:
@@ -126,12 +167,3 @@ def _show(value: Any) -> str:
 
 def _percent(value: Any) -> str:
     return "" if value is None else f"{value}%"
-
-
-def _grid(rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        lines.append(("  " + "  ".join(cells)).rstrip())
-    return "\n".join(lines)

@@ -45,6 +45,9 @@ class PeriodStatus(str, enum.Enum):
     CLOSED = "CLOSED"
 
 
+SEAL_AT_CLOSE, SEAL_MANUAL = "at-close", "manual"
+
+
 class RunStatus(str, enum.Enum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -64,6 +67,8 @@ class Election(Base):
     name: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="open")  # open / closed / tallied
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # services.definition: the hash of what counts, recorded when the first ballots are loaded.
+    definition_hash: Mapped[Optional[str]] = mapped_column(String(64))
 
     periods: Mapped[list[VotingPeriod]] = relationship(back_populates="election", order_by="VotingPeriod.id")
     contests: Mapped[list[Contest]] = relationship(back_populates="election", order_by="Contest.position")
@@ -85,6 +90,12 @@ class VotingPeriod(Base):
     # The period's ballot hash chain (services.exports), extended by every load in cast order.
     ballots_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
+    # Sealing (services.sealing): "at-close" seals the ballots when voting closes; "manual" waits
+    # for `tally seal` (ballots imported after the polls close). Only a sealed period is tallied.
+    seal_mode: Mapped[str] = mapped_column(String(10), default=SEAL_AT_CLOSE, server_default=SEAL_AT_CLOSE)
+    sealed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    sealed_definition_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    advance_error: Mapped[Optional[str]] = mapped_column(Text)  # why `advance` could not handle it, if so
 
     election: Mapped[Election] = relationship(back_populates="periods")
 
@@ -193,6 +204,33 @@ class Ballot(Base):
     explicit_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
     defect: Mapped[Optional[str]] = mapped_column(String(50))  # the record could not be read: why
     raw: Mapped[Optional[str]] = mapped_column(Text)  # the original record, when marks could not be encoded
+    batch_id: Mapped[Optional[int]] = mapped_column(Integer)  # the load (LoadBatch); none before migration 0006
+
+
+class LoadBatch(Base):
+    """One load of ballots into a period, also recorded as a 'ballots loaded' audit event. Its
+    ballots are positions [count_before, count_after) of the period's ballot chain. A void is an
+    appended audit event plus voided_at here; nothing is ever deleted."""
+
+    __tablename__ = "load_batches"
+    __table_args__ = (Index("ix_load_batches_period_digest", "voting_period_id", "content_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    voting_period_id: Mapped[int] = mapped_column(ForeignKey("voting_periods.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source: Mapped[Optional[str]] = mapped_column(Text)  # e.g. the file's name
+    file_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    content_digest: Mapped[Optional[str]] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    weight: Mapped[int] = mapped_column(BigInteger, default=0)
+    count_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    count_after: Mapped[int] = mapped_column(BigInteger, default=0)
+    chain_before: Mapped[Optional[str]] = mapped_column(String(64))
+    chain_after: Mapped[Optional[str]] = mapped_column(String(64))
+    duplicate_of: Mapped[Optional[int]] = mapped_column(Integer)  # loaded anyway (--allow-duplicate)
+    voided_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class TallyRun(Base):
@@ -230,6 +268,7 @@ class TallyRun(Base):
     winners_applied: Mapped[Optional[int]] = mapped_column(Integer)
     ties_detected: Mapped[Optional[int]] = mapped_column(Integer)
     ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
+    allow_empty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     rolled_back_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     rollback_reason: Mapped[Optional[str]] = mapped_column(Text)
 

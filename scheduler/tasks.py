@@ -22,7 +22,7 @@ def advance() -> dict:
     send_pending()  # dispatches left in the outbox while the broker was down
     if plan.close or plan.tally:
         log.info("advance: closed %s, tallying %s", plan.close, plan.tally)
-    return {"closed": plan.close, "tallied": plan.tally, "runs": plan.started_runs}
+    return {"closed": plan.close, "tallied": plan.tally, "runs": plan.started_runs, "errors": plan.errors}
 
 
 @app.task(base=TallyTask, name="scheduler.reconcile")

@@ -8,6 +8,7 @@ found while the loader reads, refuses the file like any other bad input: nothing
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +25,7 @@ class BallotFile:
     path: Path
     election: str
     period: str
+    sha256: str  # of the file's bytes, read in blocks
 
     def records(self) -> Iterator[Any]:
         with _open(self.path) as handle:
@@ -52,7 +54,11 @@ def open_ballot_file(path: str | Path) -> BallotFile:
             raise LoadError(f"ballots: not valid JSON ({exc})") from None
     if not has_list or len(found) < 2:
         raise LoadError(SHAPE)
-    return BallotFile(path, str(found["election"]), str(found["period"]))
+    digest = hashlib.sha256()
+    with _open(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return BallotFile(path, str(found["election"]), str(found["period"]), digest.hexdigest())
 
 
 def _open(path: Path):

@@ -28,8 +28,8 @@ from cvr.records import Names, Record
 from .loading import LoadError, _contest, load_ballots
 
 ROOT = "root"
-# A CVR import has no polling hours: its period stays open until the operator tallies it
-# (`tally run E P --force` closes it first).
+# A CVR import has no polling hours: its period stays open until the operator seals it (`tally
+# seal E P`, which closes it: its ballots are imported, so it is sealed by hand) and tallies it.
 OPEN_UNTIL = datetime(9999, 12, 31, tzinfo=timezone.utc)
 AREA_KEY_LIMIT = 200
 
@@ -99,7 +99,7 @@ def _election(session: Session, key: str, name: str) -> m.Election:
 def _period(election: m.Election, name: str) -> m.VotingPeriod:
     period = next((p for p in election.periods if p.name == name), None)
     if period is None:
-        period = m.VotingPeriod(name=name, ends_at=OPEN_UNTIL)
+        period = m.VotingPeriod(name=name, ends_at=OPEN_UNTIL, seal_mode=m.SEAL_MANUAL)
         election.periods.append(period)
     return period
 
@@ -147,7 +147,8 @@ def _load(session, election, period, contest, records: Iterator[Record]) -> CvrL
             marshal.dump((key, record.ballot.marks, record.ballot.defect), spool)
         _ensure_areas(session, election, contest, root, precincts)
         spool.seek(0)
-        result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key))
+        result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key),
+                              extends_definition=True)
     report.loaded, report.stored_raw = result.loaded, result.stored_raw
     report.areas = set(precincts) or {root.key}
     return report

@@ -26,7 +26,7 @@ from counting.validation import classify
 from models import entities as m
 from models.marks import Decoder, stored_ballot
 
-from . import audit
+from . import audit, definition
 from .audit import GENESIS, canonical_json
 from .contests import engine_contest
 from .errors import NotFound
@@ -185,13 +185,17 @@ def period_chain_state(session: Session, period: m.VotingPeriod) -> tuple[int, s
     return period.ballots_count, period.ballots_chain_head or GENESIS
 
 
-def completion_record(session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int) -> dict:
+def completion_record(
+    session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int, expected: int
+) -> dict:
     """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
     contest's result (rounds are in the 'tally round' events), so the audit log alone says what
-    was counted and what came out. Refuses when the tally did not read exactly the ballots loaded."""
+    was counted and what came out. Refuses when the tally did not read exactly the `expected`
+    ballots: those loaded, less the voided batches' (services.batches.counted_ballots)."""
     count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
-    if counted != count:
-        raise RuntimeError(f"the tally read {counted} ballot(s) but {count} were loaded into the period")
+    if counted != expected:
+        voided = f" and not voided ({count} in all)" if count != expected else ""
+        raise RuntimeError(f"the tally read {counted} ballot(s) but {expected} were loaded into the period{voided}")
     run.ballots_chain_head = head
     return {
         "ballots_chain_head": head,
@@ -299,11 +303,13 @@ def audit_document(session: Session, ref: str | int) -> str:
         "format": AUDIT_FORMAT,
         "election": {"id": election.id, "key": election.key, "name": election.name},
         "contests": [contest_definition(c) for c in election.contests],
+        "definition": definition.document(session, election.id),
         "events": [audit.event_json(e) for e in events],
         "head": events[-1].hash if events else GENESIS,
         "hashing": (
             "hash = sha256(prev_hash + canonical JSON of {seq, kind, run_id, created_at, payload}); "
-            "the first prev_hash is 64 zeros"
+            "the first prev_hash is 64 zeros; definition_hash = sha256(canonical JSON of definition); "
+            "docs/verify-spec.md"
         ),
     }
     return canonical_json(doc)

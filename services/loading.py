@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import counting
@@ -22,19 +23,27 @@ from counting.methods import METHODS
 from models import entities as m
 from models.marks import encode
 
+from . import batches, sealing
 from .errors import ServiceError
 from .exports import BallotEntries, link, period_chain_state
 
 # Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
 # stored form that fits (its original, or else the record as read).
 RAW_LIMIT = MAX_RECORD_CHARS
+# The columns' limits (models.entities), checked here so that a long text or a big number is a
+# clear error naming its field instead of a database exception.
+ID_LIMIT, NAME_LIMIT, GENDER_LIMIT = 200, 500, 50
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+YEARS = (1900, 9999)
+NESTING_LIMIT = 64
 
 
 class LoadError(ServiceError):
     """A definition or ballot file that cannot be loaded; names the field or record."""
 
 
-def _field(obj: Mapping, key: str, kind, where: str, required: bool = True, default=None):
+def _field(obj: Mapping, key: str, kind, where: str, required: bool = True, default=None, limit: int | None = None):
+    """obj[key] checked for its type and, given a `limit`, its length (text) or range (integers)."""
     if key not in obj or obj[key] is None:
         if required:
             raise LoadError(f"{where}.{key}: is required")
@@ -44,7 +53,56 @@ def _field(obj: Mapping, key: str, kind, where: str, required: bool = True, defa
         raise LoadError(f"{where}.{key}: must be an integer, got {value!r}")
     if kind is not int and not isinstance(value, kind):
         raise LoadError(f"{where}.{key}: must be of type {getattr(kind, '__name__', kind)}, got {value!r}")
+    if limit is not None:
+        _within(value, limit, f"{where}.{key}")
     return value
+
+
+def _within(value: int | str, limit: int, where: str) -> None:
+    """An integer within +-limit, or a text of at most `limit` characters."""
+    if isinstance(value, int):
+        if abs(value) > limit:
+            raise LoadError(f"{where}: {value} is out of range (at most {limit})")
+    elif len(value) > limit:
+        raise LoadError(f"{where}: longer than {limit} characters")
+
+
+def _key(obj: Mapping, where: str) -> str:
+    """An id: a string or an integer, at most ID_LIMIT characters as text."""
+    key = str(_field(obj, "id", (str, int), where))
+    if len(key) > ID_LIMIT:
+        raise LoadError(f"{where}.id: longer than {ID_LIMIT} characters")
+    return key
+
+
+def _check_values(doc: Any) -> None:
+    """Every value of the document, wherever it is: text that PostgreSQL can store (no NUL, no
+    lone surrogate) and finite numbers (NaN and Infinity are not JSON and not votes). Iterative,
+    with a depth limit, so a hostile document is refused instead of exhausting the stack."""
+    todo = [(doc, "definition", 0)]
+    while todo:
+        value, where, depth = todo.pop()
+        if depth > NESTING_LIMIT:
+            raise LoadError(f"{where}: nested more than {NESTING_LIMIT} levels deep")
+        if isinstance(value, str):
+            _check_text(value, where)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise LoadError(f"{where}: must be a finite number, got {value!r}")
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                _check_text(str(k), f"{where} (key {k!r})")
+                todo.append((v, f"{where}.{k}" if where != "definition" else str(k), depth + 1))
+        elif isinstance(value, list):
+            todo.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+
+
+def _check_text(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise LoadError(f"{where}: contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoadError(f"{where}: is not valid Unicode text (a lone surrogate)") from None
 
 
 def _time(obj: Mapping, key: str, where: str, required: bool) -> datetime | None:
@@ -55,7 +113,15 @@ def _time(obj: Mapping, key: str, where: str, required: bool) -> datetime | None
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise LoadError(f"{where}.{key}: not an ISO 8601 time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    low, high = YEARS
+    try:
+        in_utc = parsed.astimezone(timezone.utc)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not (low <= parsed.year <= high and low <= in_utc.year <= high):
+        raise LoadError(f"{where}.{key}: {value!r} is outside the years {low}-{high}")
+    return parsed
 
 
 @dataclass
@@ -71,11 +137,12 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
     """Create an election from its definition document, all or nothing."""
     if not isinstance(doc, Mapping):
         raise LoadError("definition: must be a JSON object")
+    _check_values(doc)
     e = _field(doc, "election", Mapping, "definition")
-    key = str(_field(e, "id", (str, int), "election"))
+    key = _key(e, "election")
     if session.scalar(select(m.Election.id).where(m.Election.key == key)) is not None:
         raise LoadError(f"election.id: an election {key!r} already exists")
-    election = m.Election(key=key, name=_field(e, "name", str, "election", False, key))
+    election = m.Election(key=key, name=_field(e, "name", str, "election", False, key, limit=NAME_LIMIT))
 
     periods = _field(doc, "voting_periods", list, "definition")
     if not periods:
@@ -85,14 +152,19 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
         where = f"voting_periods[{i}]"
         if not isinstance(p, Mapping):
             raise LoadError(f"{where}: must be an object")
-        name = _field(p, "name", str, where)
+        name = _field(p, "name", str, where, limit=ID_LIMIT)
         if name in names:
             raise LoadError(f"{where}.name: duplicate period name {name!r}")
         names.add(name)
         starts, ends = _time(p, "starts_at", where, False), _time(p, "ends_at", where, True)
         if starts and ends <= starts:
             raise LoadError(f"{where}.ends_at: must be after starts_at")
-        election.periods.append(m.VotingPeriod(name=name, starts_at=starts, ends_at=ends))
+        # Ballots of a period that has already ended can only be imported: they are sealed by hand.
+        default_seal = m.SEAL_MANUAL if ends <= datetime.now(timezone.utc) else m.SEAL_AT_CLOSE
+        seal = _field(p, "seal", str, where, False, default_seal)
+        if seal not in (m.SEAL_AT_CLOSE, m.SEAL_MANUAL):
+            raise LoadError(f"{where}.seal: must be {m.SEAL_AT_CLOSE!r} or {m.SEAL_MANUAL!r}, got {seal!r}")
+        election.periods.append(m.VotingPeriod(name=name, starts_at=starts, ends_at=ends, seal_mode=seal))
 
     areas_by_key = _areas(doc, election)
     contests = _field(doc, "contests", list, "definition")
@@ -120,16 +192,17 @@ def _areas(doc: Mapping, election: m.Election) -> dict[str, m.Area]:
         where = f"areas[{i}]"
         if not isinstance(a, Mapping):
             raise LoadError(f"{where}: must be an object")
-        key = str(_field(a, "id", (str, int), where))
+        key = _key(a, where)
         if key in by_key:
             raise LoadError(f"{where}.id: duplicate area id {key!r}")
-        census = _field(a, "census", int, where, False, 0)
-        weight = _field(a, "weight", int, where, False, 1)
+        census = _field(a, "census", int, where, False, 0, limit=INT64_MAX)
+        weight = _field(a, "weight", int, where, False, 1, limit=INT32_MAX)
         if census < 0:
             raise LoadError(f"{where}.census: must be at least 0")
         if weight < 1:
             raise LoadError(f"{where}.weight: must be at least 1")
-        area = m.Area(key=key, name=_field(a, "name", str, where, False, key), census=census, weight=weight)
+        name = _field(a, "name", str, where, False, key, limit=NAME_LIMIT)
+        area = m.Area(key=key, name=name, census=census, weight=weight)
         by_key[key] = area
         parent = a.get("parent")
         parents[key] = None if parent is None else str(parent)
@@ -162,6 +235,7 @@ def _contest(raw: Any, i: int, areas: Mapping[str, m.Area]) -> m.Contest:
         contest = counting.parse_contest(raw)
     except counting.DefinitionError as exc:
         raise LoadError(f"{where}.{exc.field.removeprefix('contest.')}: {exc.message}") from None
+    _check_contest_limits(contest, raw, where)
     area_keys = raw.get("areas")
     if area_keys is None:
         area_keys = list(areas)
@@ -213,47 +287,98 @@ def _contest(raw: Any, i: int, areas: Mapping[str, m.Area]) -> m.Contest:
     return row
 
 
+def _check_contest_limits(contest: counting.Contest, raw: Mapping, where: str) -> None:
+    """What the engine accepts but the tables cannot hold: long texts, integers past 32 bits."""
+    _within(contest.id, ID_LIMIT, f"{where}.id")
+    _within(raw.get("name") or "", NAME_LIMIT, f"{where}.name")
+    for name in ("seats", "min_votes", "max_votes"):
+        if getattr(contest, name) is not None:
+            _within(getattr(contest, name), INT32_MAX, f"{where}.{name}")
+    for i, c in enumerate(contest.candidates):
+        cw = f"{where}.candidates[{i}]"
+        for name, limit in (("id", ID_LIMIT), ("name", NAME_LIMIT), ("category", ID_LIMIT), ("gender", GENDER_LIMIT)):
+            if getattr(c, name) is not None:
+                _within(getattr(c, name), limit, f"{cw}.{name}")
+        if c.tie_break_key is not None:
+            _within(c.tie_break_key, INT32_MAX, f"{cw}.tie_break_key")
+    for i, g in enumerate(contest.exclusion_groups):
+        _within(g.name, ID_LIMIT, f"{where}.exclusion_groups[{i}].name")
+        _within(g.max_elected, INT32_MAX, f"{where}.exclusion_groups[{i}].max_elected")
+
+
 @dataclass
 class BallotReport:
     loaded: int
     stored_raw: int  # records kept verbatim (they will count as invalid, with their reason)
     by_contest: dict[str, int]
+    batch_id: int | None = None
 
 
 # A stored row's content: (marks, weight, explicit_invalid, defect, raw).
 Content = tuple
 
 
-def load_ballots(session: Session, election_key: str, period_name: str, records: Iterable[Any]) -> BallotReport:
-    """Store ballots for one voting period. Records must name a known contest and area (else the
-    whole file is refused and nothing is stored); their content is stored as cast, whatever it is.
+def load_ballots(
+    session: Session,
+    election_key: str,
+    period_name: str,
+    records: Iterable[Any],
+    *,
+    source: str | None = None,
+    file_sha256: str | None = None,
+    allow_duplicate: bool = False,
+    extends_definition: bool = False,
+) -> BallotReport:
+    """Store ballots for one voting period as one load batch. Records must name a known contest
+    and area (else the whole file is refused and nothing is stored); their content is stored as
+    cast, whatever it is. The period must take ballots (open, or closed awaiting a manual seal),
+    the definition must be the one the first ballots were loaded under, and the same ballots
+    already loaded into the period (a batch not voided) are refused unless `allow_duplicate`.
+    `extends_definition`: the caller (a CVR import, which adds the precincts it finds as areas) has
+    extended the definition in this transaction; the new hash is recorded ('definition extended').
 
     Rows are stored grouped by (contest, area), so that an area is read in one pass, and the
     period's ballot hash chain is extended over them in that order: finalize reads the chain head
-    instead of hashing every ballot again. Identical records cost one dictionary lookup each."""
+    instead of hashing every ballot again. Identical records cost one dictionary lookup each.
+    The batch (services.batches) and its audit event record the digest, records, weight and the
+    chain head before and after."""
     election = session.scalar(select(m.Election).where(m.Election.key == election_key))
     if election is None:
         raise LoadError(f"ballots.election: unknown election {election_key!r}")
     period = next((p for p in election.periods if p.name == period_name), None)
     if period is None:
         raise LoadError(f"ballots.period: election {election_key!r} has no voting period {period_name!r}")
-    # One load of a period at a time (the chain follows cast order), and none while advance closes it.
+    # One load of a period at a time (the chain follows cast order), and none while it is closed or sealed.
     session.execute(select(m.VotingPeriod.id).where(m.VotingPeriod.id == period.id).with_for_update())
-    live = session.scalar(
-        select(func.count(m.TallyRun.id)).where(
-            m.TallyRun.voting_period_id == period.id, m.TallyRun.status.in_(m.LIVE_RUN_STATUSES)
-        )
-    )
-    if live:
-        raise LoadError(f"ballots.period: period {period_name!r} is being or has been tallied; ballots are frozen")
+    session.refresh(period)
+    refused = sealing.loadable(session, period)
+    if refused is not None:
+        raise LoadError(f"ballots.period: voting period {period_name!r} is {refused}; it takes no more ballots")
+    try:
+        definition_hash = sealing.check_definition(session, election)
+    except sealing.DefinitionChanged as exc:
+        if not extends_definition:
+            raise LoadError(f"ballots.election: {exc.message}") from None
+        definition_hash = sealing.record_extension(session, election)
     buckets, stored_raw = _read_records(election, records)
+    if not buckets:  # a file without ballots loads nothing and records nothing
+        return BallotReport(0, 0, {})
+    election.definition_hash = definition_hash
     count, chain = period_chain_state(session, period)
+    batch = m.LoadBatch(
+        election_id=election.id, voting_period_id=period.id, source=source, file_sha256=file_sha256,
+        count_before=count, chain_before=chain, records=0, weight=0, count_after=count,
+    )
+    session.add(batch)
+    session.flush()
     entries = BallotEntries(session, election)
     by_contest: Counter = Counter()
+    hashes: Counter = Counter()
+    weight = 0
     contest_keys = {c.id: c.key for c in election.contests}
     period_id = period.id
     postgres = session.get_bind().dialect.name == "postgresql"
-    with (_CopyWriter if postgres else _RowWriter)(session, period_id) as writer:
+    with (_CopyWriter if postgres else _RowWriter)(session, period_id, batch.id) as writer:
         for (contest_id, area_id), contents in sorted(buckets.items()):
             # Identical ballots of one area have the same entry hash and the same stored row.
             done: dict[int, tuple[str, Any]] = {}
@@ -265,12 +390,26 @@ def load_ballots(session: Session, election_key: str, period_name: str, records:
                     found = done[id(content)] = (digest, writer.row(contest_id, area_id, content))
                 chain = link(chain, found[0])
                 lines.append(found[1])
+                hashes[found[0]] += 1
+                weight += content[1]
             writer.write(lines)
             by_contest[contest_keys[contest_id]] += len(contents)
     loaded = sum(by_contest.values())
+    batch.records, batch.weight = loaded, weight
+    batch.count_after, batch.chain_after = count + loaded, chain
+    batch.content_digest = batches.content_digest(hashes)
+    earlier = batches.earlier_copy(session, batch)
+    if earlier is not None:
+        if not allow_duplicate:
+            raise LoadError(
+                f"ballots: the same {loaded} ballot(s) were already loaded into voting period {period_name!r} "
+                f"as batch {earlier.id} ({earlier.source or 'no source'}); --allow-duplicate loads them again"
+            )
+        batch.duplicate_of = earlier.id
+    batches.record(session, batch, period, definition_hash)
     period.ballots_count = count + loaded
     period.ballots_chain_head = chain
-    return BallotReport(loaded, stored_raw, dict(by_contest))
+    return BallotReport(loaded, stored_raw, dict(by_contest), batch.id)
 
 
 def _read_records(election: m.Election, records: Iterable[Any]) -> tuple[dict[tuple[int, int], list[Content]], int]:
@@ -359,7 +498,9 @@ def _ballot_row(record: Mapping, codec) -> Content:
     return b"", ballot.weight, ballot.explicit_invalid, defect, raw
 
 
-_COLUMNS = ("voting_period_id", "contest_id", "area_id", "marks", "weight", "explicit_invalid", "defect", "raw")
+_COLUMNS = (
+    "voting_period_id", "batch_id", "contest_id", "area_id", "marks", "weight", "explicit_invalid", "defect", "raw"
+)
 
 
 class _CopyWriter:
@@ -368,9 +509,9 @@ class _CopyWriter:
 
     PIECE = 20_000
 
-    def __init__(self, session: Session, period_id: int):
+    def __init__(self, session: Session, period_id: int, batch_id: int):
         self.cursor = session.connection().connection.driver_connection.cursor()
-        self.period = b"%d" % period_id
+        self.prefix = b"%d\t%d" % (period_id, batch_id)
         self.lines: list[bytes] = []
         self.tails: dict[int, bytes] = {}  # id(content) -> the line after its ids
 
@@ -387,7 +528,7 @@ class _CopyWriter:
                 (b"\\\\x" + marks.hex().encode(), b"%d" % weight, b"t" if explicit else b"f",
                  _copy_text(defect), _copy_text(raw))
             ) + b"\n"
-        return b"%s\t%d\t%d\t%s" % (self.period, contest_id, area_id, tail)
+        return b"%s\t%d\t%d\t%s" % (self.prefix, contest_id, area_id, tail)
 
     def write(self, lines: list[bytes]) -> None:
         self.lines += lines
@@ -411,16 +552,16 @@ def _copy_text(value: str | None) -> bytes:
 class _RowWriter:
     """executemany where COPY does not exist (the embedded SQLite default)."""
 
-    def __init__(self, session: Session, period_id: int):
+    def __init__(self, session: Session, period_id: int, batch_id: int):
         self.session = session
-        self.period_id = period_id
+        self.ids = (period_id, batch_id)
         self.rows: list[dict] = []
 
     def __enter__(self):
         return self
 
     def row(self, contest_id: int, area_id: int, content: Content) -> dict:
-        return dict(zip(_COLUMNS, (self.period_id, contest_id, area_id, *content)))
+        return dict(zip(_COLUMNS, (*self.ids, contest_id, area_id, *content)))
 
     def write(self, rows: list[dict]) -> None:
         self.rows += rows

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
@@ -20,15 +20,15 @@ from counting.contest import area_operation, contest_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.ranking import sum_totals
-from counting.result import ContestResult, rounds_of
+from counting.result import ContestResult, no_winners, rounds_of
 from counting.validation import Participation, classify
 from models import entities as m
 from models.marks import Decoder, merge_multisets, pack_multiset
 
-from . import audit, exports
+from . import audit, batches, definition, exports
 from .area_count import StoredBallotJudge, count_area
 from .contests import engine_contest
-from .runs import fail_run, iso, now
+from .runs import fail_run, iso, lock_run, now, refresh_election_status, transition
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,12 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
     if run.status == m.RunStatus.PENDING:
         for entry in fallbacks:
             audit.append(session, run.election_id, "tally_operation fallback", entry, run_id=run.id)
-    run.status = m.RunStatus.RUNNING
-    run.started_at = run.started_at or now()
-    run.heartbeat_at = now()
-    run.dispatches += 1
-    run.areas_total = sum(len(jobs) for jobs in plan)
+    running = (m.RunStatus.PENDING, m.RunStatus.RUNNING)
+    if not transition(
+        session, run, running, m.RunStatus.RUNNING, started_at=run.started_at or now(), heartbeat_at=now(),
+        dispatches=run.dispatches + 1, areas_total=sum(len(jobs) for jobs in plan),
+    ):
+        return None
     return plan
 
 
@@ -107,6 +108,7 @@ class _AreaTaskPlan:
     contest: counting.Contest
     judge: StoredBallotJudge
     areas: dict[int, tuple[int, int, str]]  # area id -> (weight, census, tally_operation)
+    voided: tuple[int, ...]  # batches voided before the period was sealed: their ballots do not count
 
 
 # Per worker process. A run's definitions are frozen while it runs (ballots too), so the plan is
@@ -130,7 +132,8 @@ def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTask
                     area_operation(contest, s.area_annotations).value)
         for s in row.ballot_styles
     }
-    plan = _AreaTaskPlan(run.voting_period_id, contest, StoredBallotJudge(contest, decoder), areas)
+    voided = tuple(b.id for b in batches.voided(session, run.voting_period_id))
+    plan = _AreaTaskPlan(run.voting_period_id, contest, StoredBallotJudge(contest, decoder), areas, voided)
     if len(_plans) >= _PLANS_KEPT:
         _plans.clear()
     _plans[key] = plan
@@ -139,20 +142,26 @@ def _area_task_plan(session: Session, run_id: int, contest_id: int) -> _AreaTask
 
 _GROUPED = (
     "SELECT marks, explicit_invalid, defect, raw, sum(weight), count(*) FROM ballots"
-    " WHERE voting_period_id = {0} AND contest_id = {0} AND area_id = {0}"
+    " WHERE voting_period_id = {0} AND contest_id = {0} AND area_id = {0}{1}"
     " GROUP BY marks, explicit_invalid, defect, raw"
 )
 
 
-def _grouped_rows(session: Session, period_id: int, contest_id: int, area_id: int) -> list[tuple]:
-    """The area's ballots grouped, straight from the driver: at thousands of distinct ballots per
-    area, result rows made by SQLAlchemy would cost more than the count."""
+def _grouped_rows(session: Session, plan: _AreaTaskPlan, contest_id: int, area_id: int) -> list[tuple]:
+    """The area's counted ballots grouped, straight from the driver: at thousands of distinct
+    ballots per area, result rows made by SQLAlchemy would cost more than the count. Ballots of
+    voided batches are left out (their ids are the run's, frozen since the period was sealed)."""
     connection = session.connection()
     driver = connection.connection.driver_connection
+    not_voided = (
+        " AND coalesce(batch_id, 0) NOT IN ({})".format(",".join(str(int(b)) for b in plan.voided))
+        if plan.voided else ""
+    )
+    params = (plan.period_id, contest_id, area_id)
     if connection.dialect.name == "postgresql":
         cursor = driver.cursor(binary=True)  # bytea as bytes, no hex text to decode
-        return cursor.execute(_GROUPED.format("%s"), (period_id, contest_id, area_id)).fetchall()
-    return driver.execute(_GROUPED.format("?"), (period_id, contest_id, area_id)).fetchall()
+        return cursor.execute(_GROUPED.format("%s", not_voided), params).fetchall()
+    return driver.execute(_GROUPED.format("?", not_voided), params).fetchall()
 
 
 def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
@@ -161,14 +170,10 @@ def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -
     plan = _area_task_plan(session, run_id, contest_id)
     if plan is None:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        # A staged partial can always be made again, so its commit need not wait for the disk: a
-        # database crash that loses it fails or stalls the run (retry / reconciler), never the count.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
     contest = plan.contest
     area_weight, census, op = plan.areas[area_id]
     method = METHODS[contest.method]
-    rows = _grouped_rows(session, plan.period_id, contest_id, area_id)
+    rows = _grouped_rows(session, plan, contest_id, area_id)
     counted = count_area(plan.judge, rows, area_weight, canonical=method.additive or op == "process-ballots-all")
     own = None
     if op == "process-ballots-all":
@@ -215,6 +220,11 @@ def _stage_statement(dialect: str):
         .where(run.c.id == bindparam("run_id"), run.c.status == m.RunStatus.RUNNING.value)
         .with_for_update(read=True)
     )
+    if dialect == "postgresql":
+        # A staged partial can always be made again, so its commit need not wait for the disk: a
+        # database crash that loses it fails or stalls the run (retry / reconciler), never the count.
+        # Set for this transaction here, in the statement, rather than by a round trip of its own.
+        source = source.where(func.set_config("synchronous_commit", "off", True) == "off")
     dialect_insert = (postgresql if dialect == "postgresql" else sqlite).insert
     insert = dialect_insert(table).from_select(list(_STAGED_COLUMNS), source)
     return insert.on_conflict_do_update(
@@ -351,7 +361,7 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int, report=Non
 def finalize(session: Session, run_id: int) -> bool:
     """Publish everything in this one transaction: certified results, winners, audit events, run
     COMPLETED, election tallied. Readers see all of it or none of it. False if not publishable."""
-    run = session.scalar(select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update())
+    run = lock_run(session, run_id)
     if run is None or run.status != m.RunStatus.RUNNING:
         return False
     election = session.get(m.Election, run.election_id)
@@ -361,22 +371,30 @@ def finalize(session: Session, run_id: int) -> bool:
     }
     if set(staged) != {c.id for c in election.contests}:
         return False
-    winners_total = ties_total = ballots = 0
+    period = session.get(m.VotingPeriod, run.voting_period_id)
+    definition_hash = definition.current_hash(session, election.id)
+    if period.sealed_definition_hash is not None and definition_hash != period.sealed_definition_hash:
+        raise RuntimeError(
+            f"the definition changed since the period was sealed (definition hash {definition_hash}, "
+            f"sealed {period.sealed_definition_hash}): nothing is published"
+        )
+    ballots = sum(payload["ballots_read"] for payload in staged.values())
+    if ballots == 0:  # only with --allow-empty: no winners chosen by tie-break from nothing
+        staged = {contest_id: without_winners(payload) for contest_id, payload in staged.items()}
+    winners_total = ties_total = 0
     for row in election.contests:
         payload = staged[row.id]
-        ballots += payload["ballots_read"]
         winners, ties = _publish_contest(session, run, row, payload)
         winners_total += winners
         ties_total += ties
-    run.status = m.RunStatus.COMPLETED
-    run.completed_at = now()
-    run.completed_by = run.started_by
-    run.positions_tallied = len(election.contests)
-    run.winners_applied = winners_total
-    run.ties_detected = ties_total
-    run.areas_done = run.areas_total
-    run.ballots_processed = ballots
-    election.status = "tallied"
+    # Under the row lock taken above; the guard makes it a compare-and-set all the same.
+    if not transition(
+        session, run, (m.RunStatus.RUNNING,), m.RunStatus.COMPLETED, completed_at=now(), completed_by=run.started_by,
+        positions_tallied=len(election.contests), winners_applied=winners_total, ties_detected=ties_total,
+        areas_done=run.areas_total, ballots_processed=ballots,
+    ):
+        raise RuntimeError(f"run {run_id} left RUNNING while it was being finalized")
+    refresh_election_status(session, election.id)
     audit.append(
         session,
         election.id,
@@ -388,8 +406,10 @@ def finalize(session: Session, run_id: int) -> bool:
             "ties_detected": ties_total,
             "ballots": ballots,
             "completed_at": iso(run.completed_at),
+            "definition_hash": definition_hash,
             **exports.completion_record(
-                session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots
+                session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots,
+                batches.counted_ballots(session, period),
             ),
         },
         run_id=run.id,
@@ -397,6 +417,16 @@ def finalize(session: Session, run_id: int) -> bool:
     session.execute(delete(m.StagedAreaResult).where(m.StagedAreaResult.run_id == run_id))
     session.execute(delete(m.StagedContestResult).where(m.StagedContestResult.run_id == run_id))
     return True
+
+
+def without_winners(payload: dict) -> dict:
+    """A contest's staged results with no winners, each saying why in its notes."""
+    return {
+        **payload,
+        "contest": no_winners(payload["contest"]),
+        "areas": {k: no_winners(r) if r else r for k, r in payload["areas"].items()},
+        "subtrees": {k: no_winners(r) if r else r for k, r in payload["subtrees"].items()},
+    }
 
 
 def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload: dict) -> tuple[int, int]:

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, dispatch
+from . import audit, batches, dispatch, sealing
 from .errors import ServiceError
 
 IN_PROGRESS = "Tally is already in progress"
 NOT_CLOSED = "Voting period must be CLOSED to tally results"
+NOT_SEALED = "Voting period ballots must be sealed to tally results (tally seal / POST .../seal, or force)"
+EMPTY = "Voting period has no ballots to tally (allowEmpty / --allow-empty publishes no winners)"
 
 
 def now() -> datetime:
@@ -59,12 +61,51 @@ def latest_run(session: Session, period_id: int) -> m.TallyRun | None:
     )
 
 
+def transition(session: Session, run: m.TallyRun, allowed: tuple[m.RunStatus, ...], to: m.RunStatus, **values) -> bool:
+    """Compare-and-set of a run's status: `UPDATE ... WHERE id = :id AND status IN (allowed)`,
+    which takes the run's row lock and, under PostgreSQL's read committed, re-reads a row another
+    transaction changed meanwhile before deciding. False (nothing changed) when the run had
+    already moved on: one transition can never overwrite another, whatever the callers read."""
+    session.flush()
+    t = m.TallyRun.__table__
+    changed = session.execute(
+        update(t)
+        .where(t.c.id == run.id, t.c.status.in_([s.value for s in allowed]))
+        .values(status=to.value, **values)
+    ).rowcount
+    session.refresh(run)  # the ORM object follows the row, whichever way it went
+    return changed == 1
+
+
+def lock_run(session: Session, run_id: int) -> m.TallyRun | None:
+    """The run, re-read under its row lock (a transition committed meanwhile is seen)."""
+    return session.scalar(
+        select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def refresh_election_status(session: Session, election_id: int) -> str:
+    """An election reads `tallied` while any of its periods has published results, else `open`
+    while any period is open, else `closed`: it follows all its periods, not the last one touched."""
+    session.flush()
+    election = session.get(m.Election, election_id)
+    if session.scalar(
+        select(exists().where(m.TallyRun.election_id == election_id, m.TallyRun.status == m.RunStatus.COMPLETED))
+    ):
+        election.status = "tallied"
+    elif session.scalar(
+        select(exists().where(m.VotingPeriod.election_id == election_id, m.VotingPeriod.status == m.PeriodStatus.OPEN))
+    ):
+        election.status = "open"
+    else:
+        election.status = "closed"
+    return election.status
+
+
 def close_period(session: Session, period: m.VotingPeriod, reason: str) -> None:
     period.status = m.PeriodStatus.CLOSED
     period.closed_at = now()
-    election = session.get(m.Election, period.election_id)
-    if election.status == "open" and all(p.status == m.PeriodStatus.CLOSED for p in election.periods):
-        election.status = "closed"
+    refresh_election_status(session, period.election_id)
     audit.append(
         session,
         period.election_id,
@@ -82,10 +123,13 @@ def request_tally(
     remarks: str | None = None,
     by: str | None = None,
     trigger: str = "api",
+    allow_empty: bool = False,
 ) -> tuple[m.TallyRun, bool]:
     """Create a PENDING run and its dispatch (services.dispatch: sent after commit). Returns (run, created); an existing
     COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
-    callers; the partial unique index makes a second live run impossible even so."""
+    callers; the partial unique index makes a second live run impossible even so. Only a sealed
+    period is tallied (`force` closes and seals it first), and one without ballots only when
+    `allow_empty` says so."""
     period = locate(session, election_id, period_id, lock=True)
     existing = live_run(session, period.id)
     if existing is not None:
@@ -95,9 +139,16 @@ def request_tally(
     if period.status != m.PeriodStatus.CLOSED:
         if not force:
             raise ServiceError(NOT_CLOSED)
-        close_period(session, period, f"forced by tally request ({by or trigger})")
+        sealing.close(session, period, f"forced by tally request ({by or trigger})")
+    if period.sealed_at is None:  # a manual period: force seals it too, recorded like any seal
+        if not force:
+            raise ServiceError(NOT_SEALED)
+        sealing.seal_period(session, period, f"forced by tally request ({by or trigger})")
+    if not allow_empty and batches.counted_ballots(session, period) == 0:
+        raise ServiceError(EMPTY)
     run = m.TallyRun(
-        election_id=election_id, voting_period_id=period.id, remarks=remarks, started_by=by, trigger=trigger
+        election_id=election_id, voting_period_id=period.id, remarks=remarks, started_by=by, trigger=trigger,
+        allow_empty=allow_empty,
     )
     session.add(run)
     try:
@@ -106,21 +157,27 @@ def request_tally(
     except IntegrityError:
         raise ServiceError(IN_PROGRESS) from None
     audit.append(
-        session, election_id, "tally requested", {"voting_period_id": period.id, "trigger": trigger}, run_id=run.id
+        session, election_id, "tally requested",
+        {"voting_period_id": period.id, "trigger": trigger, **({"allow_empty": True} if allow_empty else {})},
+        run_id=run.id,
     )
     dispatch.enqueue(session, run.id, "requested")
     return run, True
 
 
-def fail_run(session: Session, run: m.TallyRun, message: str) -> None:
-    """End a run FAILED: nothing published, staged partials dropped, period stays CLOSED, retryable."""
-    if run.status in (m.RunStatus.COMPLETED, m.RunStatus.FAILED, m.RunStatus.ROLLED_BACK):
-        return
-    run.status = m.RunStatus.FAILED
-    run.error = message
-    run.completed_at = now()
+def fail_run(session: Session, run: m.TallyRun | int, message: str) -> bool:
+    """End a PENDING or RUNNING run FAILED: nothing published, staged partials dropped, period
+    stays CLOSED, retryable. Takes the run's row lock first, so a finalize committing meanwhile is
+    waited for and seen: a failure never overwrites COMPLETED (or anything else). False if the
+    run had already ended."""
+    run = lock_run(session, run if isinstance(run, int) else run.id)
+    if run is None or not transition(
+        session, run, (m.RunStatus.PENDING, m.RunStatus.RUNNING), m.RunStatus.FAILED, error=message, completed_at=now()
+    ):
+        return False
     drop_staging(session, run.id)
     audit.append(session, run.election_id, "tally failed", {"error": message}, run_id=run.id)
+    return True
 
 
 def drop_staging(session: Session, run_id: int) -> None:
@@ -180,12 +237,12 @@ def rollback(session: Session, election_id: int, period_id: int, reason: str | N
         raise ServiceError("No tally found for this election and voting period")
     if run.status != m.RunStatus.COMPLETED:
         raise ServiceError("Can only rollback COMPLETED tallies")
+    if not transition(
+        session, run, (m.RunStatus.COMPLETED,), m.RunStatus.ROLLED_BACK, rolled_back_at=now(), rollback_reason=reason
+    ):
+        raise ServiceError("Can only rollback COMPLETED tallies")
     removed = session.execute(delete(m.WinnerAssignment).where(m.WinnerAssignment.run_id == run.id)).rowcount
-    run.status = m.RunStatus.ROLLED_BACK
-    run.rolled_back_at = now()
-    run.rollback_reason = reason
-    election = session.get(m.Election, election_id)
-    election.status = "closed"
+    refresh_election_status(session, election_id)
     audit.append(
         session,
         election_id,

@@ -1,29 +1,46 @@
-"""`tally verify`: check the two public files against each other, with no database.
+"""`tally verify`: check the public files against each other, with no database. The rules are
+written down in docs/verify-spec.md, precisely enough to re-implement this module from them.
 
+0. Shape: each file is checked against its JSON schema (services.verify_schema) before anything
+   else; a malformed or hostile file is refused with one line naming the place (`Malformed`).
 1. The audit chain: every event's seq, prev_hash and hash (services.audit.event_hash).
-2. The ballot chain: every ballot's hash and chain link, and the chain head.
-3. The contest definitions of ballots.json are the ones audit.json publishes.
-4. Re-tally: each published period's ballots, per contest, with the engine (weight x area weight),
-   compared with the run's 'tally completed' event (results and the period's ballot chain head)
-   and its 'tally round' events, round by round.
+2. The definition: audit.json's `definition` hashes to the `definition_hash` every load, seal and
+   completion event recorded; the contests of both files and the areas of ballots.json agree with it.
+3. The ballot chain: every ballot's hash and chain link, and the chain head; each published period's
+   ballots are exactly its 'ballots loaded' batches, in order (counts, chain heads, content digests,
+   weights); the ballots of voided batches are listed but not counted.
+4. Re-tally: each published period, per contest, with the engine (weight x area weight): the
+   contest, every area and area subtree as its `tally_operation` asks, and every round, compared
+   with the run's 'tally completed' and 'tally round' events and, if given, with results.json.
 Each difference names its place: `ballots[17]: ...`, `audit event seq 5: ...`."""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import counting
 from counting.ballots import oversized
+from counting.contest import area_operation, contest_operation
+from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
-from counting.result import ROUND_FIELDS, rounds_of
+from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
+from counting.validation import classify
 
 from .audit import GENESIS, canonical_json, event_hash
+from .batches import LOADED, VOIDED, content_digest
+from .definition import digest as definition_digest
 from .exports import AUDIT_FORMAT, BALLOTS_FORMAT, classification, link, sha256
+from .sealing import EXTENDED, SEALED
+from .verify_schema import Malformed, check_shape
 
 MAX_FIELDS = 5  # differing fields reported per compared object
+_DEFINITION_FIELDS = ("method", "seats", "min_votes", "max_votes", "blank_policy", "options", "annotations")
+_CANDIDATE_FIELDS = ("id", "tie_break_key", "category", "gender", "undeclared_write_in")
+
+__all__ = ["Malformed", "Report", "verify"]
 
 
 @dataclass
@@ -33,6 +50,7 @@ class Report:
     events: int = 0
     contests_retallied: int = 0
     rounds: int = 0
+    results_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,50 +96,107 @@ def _event_place(event: dict, note: str = "") -> str:
 
 
 def check_audit_chain(report: Report, audit: dict) -> list[dict]:
-    events = audit.get("events")
-    if not isinstance(events, list):
-        report.add("audit.json", "has no events list")
-        return []
+    events = audit["events"]
     prev = GENESIS
-    good = []
     for i, event in enumerate(events):
-        if not isinstance(event, dict) or not {"seq", "kind", "payload", "prev_hash", "hash"} <= set(event):
-            report.add(f"audit.events[{i}]", "is not an audit event")
-            continue
         place = _event_place(event)
         if event["seq"] != i + 1:
             report.add(place, f"out of place: found at position {i + 1} (an event was removed, added or moved)")
         if event["prev_hash"] != prev:
             report.add(place, "prev_hash does not match the hash of the event before it")
-        try:
-            recomputed = event_hash(
-                event["prev_hash"], event["seq"], event["kind"], event.get("run_id"), event.get("created_at"),
-                event["payload"],
-            )
-        except (TypeError, ValueError):
-            recomputed = None
+        recomputed = event_hash(
+            event["prev_hash"], event["seq"], event["kind"], event["run_id"], event["created_at"], event["payload"]
+        )
         if recomputed != event["hash"]:
             report.add(place, "hash mismatch: the event's content is not what was hashed (edited)")
         prev = event["hash"]
-        good.append(event)
-    if audit.get("head") != prev:
+    if audit["head"] != prev:
         report.add("audit.json head", "does not match the hash of the last event")
     report.events = len(events)
-    return good
+    return events
 
 
-def _definitions(report: Report, audit: dict, ballots: dict) -> dict[str, tuple[counting.Contest, dict]]:
-    published = {}
-    for i, raw in enumerate(audit.get("contests") or []):
+@dataclass
+class Definition:
+    """audit.json's definition, as the re-tally uses it."""
+
+    contests: dict[str, tuple[counting.Contest, dict]]  # key -> (engine contest, audit.json contest)
+    areas: dict[str, dict]  # key -> {parent, weight, census}
+    styles: dict[str, dict[str, dict]]  # contest key -> {area key: annotations}
+
+
+def check_definition(report: Report, audit: dict, ballots: dict, events: list[dict]) -> Definition:
+    definition = audit["definition"]
+    recorded_hash = definition_digest(definition)
+    # A load may record an earlier hash only when a later 'definition extended' event (a CVR
+    # import adding precincts) replaced it, by a chain of extensions ending at the published one.
+    extended = {e["payload"].get("from"): e["payload"].get("to") for e in events if e["kind"] == EXTENDED}
+    for event in events:
+        payload = event["payload"]
+        if event["kind"] in (LOADED, SEALED, "tally completed") and "definition_hash" in payload:
+            current, seen = payload["definition_hash"], set()
+            if event["kind"] == LOADED:
+                while current in extended and current not in seen:
+                    seen.add(current)
+                    current = extended[current]
+            if current != recorded_hash:
+                report.add(_event_place(event, event["kind"]),
+                           f"definition_hash {payload['definition_hash']} is not the hash of audit.json's "
+                           f"definition ({recorded_hash}): the definition changed")
+    areas = {a["id"]: a for a in definition["areas"]}
+    for key, area in areas.items():
+        if area["parent"] is not None and area["parent"] not in areas:
+            report.add(f"audit.json definition area {key!r}", f"parent {area['parent']!r} is not an area")
+            area["parent"] = None
+    styles = {}
+    for c in definition["contests"]:
+        styles[c["id"]] = {}
+        for style in c["ballot_styles"]:
+            if style["area"] not in areas:
+                report.add(f"audit.json definition contest {c['id']!r}", f"ballot style area {style['area']!r} is not an area")
+                continue
+            styles[c["id"]][style["area"]] = style["annotations"]
+    hashed = {c["id"]: c for c in definition["contests"]}
+    contests = {}
+    for i, raw in enumerate(audit["contests"]):
+        place = f"audit.json contests[{i}]"
         try:
             contest = counting.parse_contest(raw)
         except DefinitionError as exc:
-            report.add(f"audit.json contests[{i}]", f"cannot be counted: {exc}")
+            report.add(place, f"cannot be counted: {exc}")
             continue
-        published[contest.id] = (contest, raw)
+        contests[contest.id] = (contest, raw)
+        if contest.id not in hashed:
+            report.add(place, f"contest {contest.id!r} is not in audit.json's definition")
+            continue
+        want = hashed[contest.id]
+        mine = {name: raw.get(name, want[name]) for name in _DEFINITION_FIELDS}
+        mine["candidates"] = [{k: c.get(k) for k in _CANDIDATE_FIELDS} for c in raw.get("candidates") or []]
+        mine["exclusion_groups"] = raw.get("exclusion_groups") or []
+        mine["areas"] = sorted(raw.get("areas") or [])
+        theirs = {name: want[name] for name in (*_DEFINITION_FIELDS, "candidates", "exclusion_groups")}
+        theirs["areas"] = sorted(styles[contest.id])
+        _compare(report, f"{place} ({contest.id})", "differs from audit.json definition at ", theirs, mine)
+    for key in hashed:
+        if key not in contests:
+            report.add("audit.json contests", f"contest {key!r} of the definition is missing")
+    _same_contests(report, contests, ballots)
+    for i, area in enumerate(ballots["areas"]):
+        place = f"ballots.json areas[{i}] ({area['id']})"
+        if area["id"] not in areas:
+            report.add(place, "is not an area of audit.json's definition")
+            continue
+        want = areas[area["id"]]
+        _compare(report, place, "differs from audit.json definition at ",
+                 {k: want[k] for k in ("parent", "weight", "census")},
+                 {k: area.get(k) for k in ("parent", "weight", "census")})
+    return Definition(contests, areas, styles)
+
+
+def _same_contests(report: Report, published: dict, ballots: dict) -> None:
     seen = set()
-    for i, raw in enumerate(ballots.get("contests") or []):
-        key = str(raw.get("id")) if isinstance(raw, dict) else None
+    for i, raw in enumerate(ballots["contests"]):
+        key = str(raw.get("id"))
         seen.add(key)
         if key not in published:
             report.add(f"ballots.json contests[{i}]", f"contest {key!r} is not in audit.json")
@@ -131,126 +206,219 @@ def _definitions(report: Report, audit: dict, ballots: dict) -> dict[str, tuple[
     for key in published:
         if key not in seen:
             report.add("ballots.json contests", f"contest {key!r} of audit.json is missing")
-    return published
 
 
-def _ballot_from(entry: dict) -> counting.Ballot:
-    """The published ballot, judged by the interchange format's record-size limit as the engine and the loader
-    judge it."""
-    marks = tuple(tuple(mark) for mark in entry["marks"])
-    if any(len(mark) != 2 for mark in marks):
-        raise ValueError("marks must be [candidate, value] pairs")
-    ballot = counting.Ballot(marks, entry["weight"], bool(entry["explicit_invalid"]), entry.get("defect"))
-    if ballot.defect is None and oversized(ballot):
-        return counting.Ballot((), ballot.weight, ballot.explicit_invalid, "oversized-record")
-    return ballot
+@dataclass
+class PeriodBallots:
+    """One published period's ballots as listed: entry hashes, chain after each, weights, and the
+    counted ballots per (contest, area) (None where a ballot could not be read)."""
+
+    hashes: list[str] = field(default_factory=list)
+    chains: list[str] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)
+    ballots: list[tuple[str, str, counting.Ballot] | None] = field(default_factory=list)
+
+    def chain_at(self, position: int) -> str:
+        return self.chains[position - 1] if position else GENESIS
 
 
-def check_ballots(report: Report, ballots: dict, contests: dict, periods: dict[str, dict]):
-    """Check the ballot chain; returns ({(period, contest): [Ballot]}, {period: (records, chain head)})."""
-    areas = {a.get("id"): a for a in ballots.get("areas") or [] if isinstance(a, dict)}
-    pooled: dict[tuple[str, str], list[counting.Ballot]] = defaultdict(list)
-    per_period: dict[str, list] = {name: [0, GENESIS] for name in periods}
-    entries = ballots.get("ballots")
-    if not isinstance(entries, list):
-        report.add("ballots.json", "has no ballots list")
-        return pooled, per_period
+def check_ballots(report: Report, ballots: dict, definition: Definition, periods: dict[str, dict]):
+    """Check the ballot chain and each ballot; returns {period name: PeriodBallots}."""
+    listed = {name: PeriodBallots() for name in periods}
     prev = GENESIS
-    for i, entry in enumerate(entries):
+    for i, entry in enumerate(ballots["ballots"]):
         place = f"ballots[{i}]"
-        if not isinstance(entry, dict):
-            report.add(place, "is not a ballot entry")
-            continue
         content = {k: v for k, v in entry.items() if k not in ("hash", "chain")}
         digest = sha256(canonical_json(content))
-        if entry.get("hash") != digest:
+        if entry["hash"] != digest:
             report.add(place, "hash mismatch: the ballot's content is not what was hashed (edited)")
-        if entry.get("chain") != link(prev, str(entry.get("hash"))):
+        if entry["chain"] != link(prev, entry["hash"]):
             report.add(place, "chain does not link to the previous ballot (a ballot was removed, added or moved)"
                        if i else "chain does not start from the genesis value")
-        prev = entry.get("chain")
-        period, contest_key, area_key = entry.get("period"), entry.get("contest"), entry.get("area")
-        if period not in per_period:
+        prev = entry["chain"]
+        period, contest_key, area_key = entry["period"], entry["contest"], entry["area"]
+        if period not in listed:
             report.add(place, f"period {period!r} is not a published period")
             continue
-        per_period[period][0] += 1
-        per_period[period][1] = link(per_period[period][1], digest)
-        if contest_key not in contests:
+        own = listed[period]
+        own.hashes.append(digest)
+        own.chains.append(link(own.chain_at(len(own.chains)), digest))
+        own.weights.append(entry["weight"])
+        own.ballots.append(None)
+        if contest_key not in definition.contests:
             report.add(place, f"unknown contest {contest_key!r}")
             continue
-        if area_key not in areas:
-            report.add(place, f"unknown area {area_key!r}")
+        if area_key not in definition.styles.get(contest_key, {}):
+            report.add(place, f"area {area_key!r} is not where contest {contest_key!r} is on the ballot")
             continue
-        contest = contests[contest_key][0]
-        try:
-            ballot = _ballot_from(entry)
-            if isinstance(ballot.weight, bool) or not isinstance(ballot.weight, int) or ballot.weight < 1:
-                raise ValueError("weight must be a positive integer")
-            weight = ballot.weight * int(areas[area_key]["weight"])
-        except (KeyError, TypeError, ValueError) as exc:
-            report.add(place, f"cannot be read: {exc}")
+        contest = definition.contests[contest_key][0]
+        marks = tuple(tuple(mark) for mark in entry["marks"])
+        ballot = counting.Ballot(marks, entry["weight"], entry["explicit_invalid"], entry.get("defect"))
+        if ballot.defect is None and oversized(ballot):  # judged by the record-size limit, as the engine does
+            ballot = counting.Ballot((), ballot.weight, ballot.explicit_invalid, "oversized-record")
+        if entry["weight"] < 1:
+            report.add(place, "cannot be read: weight must be a positive integer")
             continue
         kind, reason = classification(contest, ballot)
-        if (entry.get("classification"), entry.get("reason")) != (kind, reason):
-            report.add(place, f"classified {entry.get('classification')!r} ({entry.get('reason')}), "
+        if (entry["classification"], entry.get("reason")) != (kind, reason):
+            report.add(place, f"classified {entry['classification']!r} ({entry.get('reason')}), "
                               f"the re-tally classifies it {kind!r} ({reason})")
-        pooled[(period, contest_key)].append(
-            counting.Ballot(ballot.marks, weight, ballot.explicit_invalid, ballot.defect)
-        )
-    if ballots.get("chain_head") != prev:
+        weight = entry["weight"] * definition.areas[area_key]["weight"]
+        own.ballots[-1] = (contest_key, area_key,
+                           counting.Ballot(ballot.marks, weight, ballot.explicit_invalid, ballot.defect))
+    if ballots["chain_head"] != prev:
         report.add("ballots.json chain_head", "does not match the chain of the last ballot")
-    report.ballots = len(entries)
-    return pooled, per_period
+    report.ballots = len(ballots["ballots"])
+    return listed
 
 
-def retally(report: Report, ballots: dict, events: list[dict], contests: dict, pooled, per_period,
-            periods: dict[str, dict]) -> None:
-    areas = {a.get("id"): a for a in ballots.get("areas") or [] if isinstance(a, dict)}
+def check_batches(report: Report, events: list[dict], periods: dict[str, dict], listed: dict[str, PeriodBallots]):
+    """Each published period's ballots are exactly its load batches in order; returns
+    {period name: set of positions of voided batches' ballots}."""
+    voided_ids = {e["payload"]["batch_id"]: e for e in events if e["kind"] == VOIDED}
+    sealed_at = {e["payload"]["voting_period_id"]: e["seq"] for e in events if e["kind"] == SEALED}
+    uncounted: dict[str, set[int]] = {name: set() for name in periods}
     for name, period in periods.items():
-        run_id = period.get("tally_run_id")
+        own = listed[name]
+        position = 0
+        for event in (e for e in events if e["kind"] == LOADED and e["payload"]["voting_period_id"] == period["id"]):
+            p = event["payload"]
+            place = _event_place(event, f"ballots loaded, batch {p['batch_id']}")
+            before, after = p["count_before"], p["count_after"]
+            if before != position:
+                report.add(place, f"starts at ballot {before} of period {name!r}, the batches before end at {position}")
+            if not 0 <= before <= after <= len(own.hashes) or after - before != p["records"]:
+                report.add(place, f"ballots {before}..{after} ({p['records']} records) are not in ballots.json "
+                                  f"(period {name!r} lists {len(own.hashes)})")
+                position = max(position, after)
+                continue
+            position = after
+            if own.chain_at(before) != p["chain_before"] or own.chain_at(after) != p["chain_after"]:
+                report.add(place, f"chain heads do not match the ballots {before}..{after} of period {name!r}")
+            if content_digest(Counter(own.hashes[before:after])) != p["content_digest"]:
+                report.add(place, "content_digest does not match its ballots in ballots.json")
+            if sum(own.weights[before:after]) != p["weight"]:
+                report.add(place, f"weight {p['weight']} is not the sum of its ballots' weights")
+            void = voided_ids.get(p["batch_id"])
+            if void is not None:
+                if void["seq"] > sealed_at.get(period["id"], void["seq"] + 1):
+                    report.add(_event_place(void, "batch voided"), f"comes after period {name!r} was sealed")
+                uncounted[name].update(range(before, after))
+        if position != len(own.hashes):
+            report.add(f"ballots.json period {name!r}",
+                       f"ballots {position}..{len(own.hashes)} are in no load batch of audit.json "
+                       "(a load missing from the audit chain)")
+    return uncounted
+
+
+def _count(contest: counting.Contest, ballots: list[counting.Ballot], census: int, outcome: bool) -> dict:
+    plain, others = group_ballots(ballots)
+    classified = classify(contest, others, plain)
+    decided = counting.decide(contest, classified.valid) if outcome else None
+    return _normal(ContestResult(contest, classified.participation, decided, census).to_json())
+
+
+def derive(contest: counting.Contest, definition: Definition, by_area: dict[str, list[counting.Ballot]]) -> dict:
+    """A contest's published results from its ballots, as the pipeline makes them: the contest,
+    each area (its own ballots, or its subtree's for aggregate-results, as its tally_operation
+    asks) and each subtree of an area with child areas of the contest."""
+    styles = definition.styles[contest.id]
+    operation = contest_operation(contest).value
+    children: dict[str, list[str]] = {a: [] for a in styles}
+    for key in styles:
+        node, seen = definition.areas[key]["parent"], {key}
+        while node is not None and node not in styles and node not in seen:  # a forged cycle ends here
+            seen.add(node)
+            node = definition.areas[node]["parent"]
+        if node is not None and node in styles and node not in seen:
+            children[node].append(key)
+
+    def subtree(key: str) -> list[str]:
+        out, todo = [], [key]
+        while todo:
+            node = todo.pop()
+            if node not in out:  # parents forged into a cycle must not loop
+                out.append(node)
+                todo.extend(children[node])
+        return out
+
+    def result(keys: list[str], outcome: bool) -> dict:
+        pooled = [b for k in keys for b in by_area.get(k, [])]
+        return _count(contest, pooled, sum(definition.areas[k]["census"] for k in keys), outcome)
+
+    areas = {}
+    for key, annotations in styles.items():
+        own = area_operation(contest, annotations).value
+        areas[key] = result(subtree(key) if own == "aggregate-results" else [key], own != "skip-candidate-results")
+    with_outcome = operation != "skip-candidate-results"
+    return {
+        "contest": result(list(styles), with_outcome),
+        "areas": areas,
+        "subtrees": {k: result(subtree(k), with_outcome) for k in styles if children[k]},
+    }
+
+
+def retally(report: Report, events: list[dict], definition: Definition, periods: dict[str, dict],
+            listed: dict[str, PeriodBallots], uncounted: dict[str, set[int]]) -> dict[str, dict[str, dict]]:
+    """Re-tally each published period; returns {period: {contest: derived results}}."""
+    derived: dict[str, dict[str, dict]] = {}
+    for name, period in periods.items():
+        run_id = period["tally_run_id"]
         where = f"period {name!r} (run {run_id})"
-        completed = [e for e in events if e["kind"] == "tally completed" and e.get("run_id") == run_id]
         for e in events:
-            if e["kind"] == "tally rolled back" and e.get("run_id") == run_id:
+            if e["kind"] == "tally rolled back" and e["run_id"] == run_id:
                 report.add(_event_place(e, "tally rolled back"), f"run {run_id} was rolled back, yet ballots.json publishes it")
+        own = listed[name]
+        counted = [b for i, b in enumerate(own.ballots) if i not in uncounted[name]]
+        by_contest: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for item in counted:
+            if item is not None:
+                by_contest[item[0]][item[1]].append(item[2])
+        if period["ballots"] != len(own.hashes):
+            report.add(f"ballots.json periods ({name})", f"says {period['ballots']} ballot(s), lists {len(own.hashes)}")
+        completed = [e for e in events if e["kind"] == "tally completed" and e["run_id"] == run_id]
         if not completed:
             report.add("audit.json", f"no 'tally completed' event for {where}")
             continue
         done = completed[-1]
-        payload = done["payload"] if isinstance(done.get("payload"), dict) else {}
+        payload = done["payload"]
         place = _event_place(done, f"tally completed, run {run_id}")
-        records, head = per_period[name]
-        if payload.get("voting_period_id") != period.get("id"):
-            report.add(place, f"is for voting period {payload.get('voting_period_id')}, ballots.json says {period.get('id')}")
-        if payload.get("ballots_chain_head") != head:
+        if payload["voting_period_id"] != period["id"]:
+            report.add(place, f"is for voting period {payload['voting_period_id']}, ballots.json says {period['id']}")
+        if payload["ballots_chain_head"] != own.chain_at(len(own.hashes)):
             report.add(place, f"ballots_chain_head does not match the ballots of {where} in ballots.json")
-        if payload.get("ballots") != records:
-            report.add(place, f"records {payload.get('ballots')} ballot(s), ballots.json has {records} for {where}")
-        if period.get("ballots") != records:
-            report.add(f"ballots.json periods ({name})", f"says {period.get('ballots')} ballot(s), lists {records}")
-        results = payload.get("results")
-        if not isinstance(results, dict):
-            report.add(place, "has no contest results")
-            results = {}
+        if payload["ballots"] != len(counted):
+            report.add(place, f"records {payload['ballots']} counted ballot(s), ballots.json has {len(counted)} "
+                              f"for {where} outside voided batches")
+        for e in events:
+            if e["kind"] == SEALED and e["payload"]["voting_period_id"] == period["id"]:
+                if (e["payload"]["ballots"], e["payload"]["ballots_chain_head"]) != (len(own.hashes), own.chain_at(len(own.hashes))):
+                    report.add(_event_place(e, "ballots sealed"), f"does not seal the ballots of {where} in ballots.json")
         rounds_by_contest: dict[str, list[dict]] = defaultdict(list)
         for e in events:
-            if e["kind"] == "tally round" and e.get("run_id") == run_id and isinstance(e.get("payload"), dict):
+            if e["kind"] == "tally round" and e["run_id"] == run_id:
                 rounds_by_contest[e["payload"].get("contest")].append(e)
-        for key, (contest, raw) in contests.items():
-            census = sum(areas[a]["census"] for a in raw.get("areas") or [] if a in areas)
+        derived[name] = {}
+        for key, (contest, _raw) in definition.contests.items():
             try:
-                result = _normal(counting.count(contest, pooled.get((name, key), []), census=census).to_json())
+                results = derive(contest, definition, by_contest.get(key, {}))
             except (CountingError, DefinitionError) as exc:
                 report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
                 continue
+            if not counted:  # tallied with allow-empty: no winners (services.pipeline.without_winners)
+                results = {"contest": no_winners(results["contest"]),
+                           "areas": {k: no_winners(r) for k, r in results["areas"].items()},
+                           "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}
+            derived[name][key] = results
             report.contests_retallied += 1
+            result = dict(results["contest"])
             rounds = rounds_of(result)
             for part in ROUND_FIELDS:
                 result.pop(part, None)
-            if key not in results:
+            if key not in payload["results"]:
                 report.add(place, f"has no result for contest {key!r}")
             else:
-                _compare(report, place, f"contest {key!r} ", results[key], result)
+                _compare(report, place, f"contest {key!r} ", payload["results"][key], result)
             recorded = rounds_by_contest.get(key, [])
             for j in range(max(len(recorded), len(rounds))):
                 if j >= len(recorded):
@@ -263,21 +431,67 @@ def retally(report: Report, ballots: dict, events: list[dict], contests: dict, p
                     continue
                 report.rounds += 1
                 _compare(report, rplace, "", {k: v for k, v in event["payload"].items() if k != "contest"}, rounds[j])
+    return derived
 
 
-def verify(ballots: Any, audit: Any) -> Report:
+def check_results(report: Report, results: dict, ballots: dict, periods: dict[str, dict],
+                  derived: dict[str, dict[str, dict]]) -> None:
+    """results.json against the re-tally: every period, contest, area, subtree and round."""
+    if results["election"] != ballots["election"]["key"]:
+        report.add("results.json election", f"is {results['election']!r}, ballots.json's is {ballots['election']['key']!r}")
+    tallies = {t["voting_period"]: (i, t) for i, t in enumerate(results["tallies"])}
+    for name, period in periods.items():
+        if name not in tallies:
+            report.add("results.json tallies", f"period {name!r} (run {period['tally_run_id']}) is missing")
+            continue
+        i, tally = tallies[name]
+        where = f"results.json tallies[{i}] (period {name!r})"
+        if tally["tally_run_id"] != period["tally_run_id"]:
+            report.add(where, f"is run {tally['tally_run_id']}, ballots.json publishes run {period['tally_run_id']}")
+        contests = {c["contest"]: c for c in tally["contests"]}
+        for key, want in derived.get(name, {}).items():
+            if key not in contests:
+                report.add(where, f"contest {key!r} is missing")
+                continue
+            got = contests[key]
+            place = f"{where} contest {key!r}"
+            _compare(report, place, "result.", got["result"], want["contest"])
+            for scope in ("areas", "subtrees"):
+                for area in sorted(set(got[scope]) | set(want[scope])):
+                    if area not in got[scope] or area not in want[scope]:
+                        missing = "results.json" if area not in got[scope] else "the re-tally"
+                        report.add(place, f"{scope}.{area}: missing from {missing}")
+                        continue
+                    _compare(report, place, f"{scope}.{area}.", got[scope][area], want[scope][area])
+            report.results_checked += 1
+        for key in contests:
+            if key not in derived.get(name, {}):
+                report.add(where, f"contest {key!r} is not in audit.json")
+    for name in tallies:
+        if name not in periods:
+            report.add("results.json tallies", f"period {name!r} is not published in ballots.json")
+
+
+def verify(ballots: Any, audit: Any, results: Any = None) -> Report:
+    """Raises Malformed (naming the place) for a file that is not the document it should be;
+    otherwise returns the report of every difference."""
+    try:
+        check_shape(ballots, "ballots.json", audit, "audit.json", results, "results.json")
+        return _verify(ballots, audit, results)
+    except RecursionError:
+        raise Malformed("a file is nested too deeply to check") from None
+
+
+def _verify(ballots: dict, audit: dict, results: dict | None) -> Report:
     report = Report()
-    if not isinstance(ballots, dict) or ballots.get("format") != BALLOTS_FORMAT:
-        report.add("ballots.json", f"is not a {BALLOTS_FORMAT} document")
-        return report
-    if not isinstance(audit, dict) or audit.get("format") != AUDIT_FORMAT:
-        report.add("audit.json", f"is not a {AUDIT_FORMAT} document")
-        return report
-    if ballots.get("election") != audit.get("election"):
+    if ballots["election"] != audit["election"]:
         report.add("ballots.json election", "is not the election of audit.json")
     events = check_audit_chain(report, audit)
-    contests = _definitions(report, audit, ballots)
-    periods = {p.get("name"): p for p in ballots.get("periods") or [] if isinstance(p, dict)}
-    pooled, per_period = check_ballots(report, ballots, contests, periods)
-    retally(report, ballots, events, contests, pooled, per_period, periods)
+    definition = check_definition(report, audit, ballots, events)
+    periods = {p["name"]: p for p in ballots["periods"]}
+    listed = check_ballots(report, ballots, definition, periods)
+    uncounted = check_batches(report, events, periods, listed)
+    derived = retally(report, events, definition, periods, listed, uncounted)
+    if results is not None:
+        check_results(report, results, ballots, periods, derived)
     return report

@@ -11,7 +11,6 @@ from celery.exceptions import ChordError
 from celery.result import allow_join_result
 from sqlalchemy.exc import OperationalError
 
-from models import entities as m
 from models.db import after_commit, session_scope
 from services import pipeline
 from services.runs import fail_run
@@ -147,7 +146,8 @@ def _enqueue_or_fail(run_id: int, what: str, send) -> None:
 
 def _record_failure(run_id: int, message: str) -> None:
     with session_scope() as session:
-        run = session.get(m.TallyRun, run_id)
-        if run is not None:
-            fail_run(session, run, message)
-    log.error("tally run %s failed: %s", run_id, message)
+        failed = fail_run(session, run_id, message)
+    if failed:
+        log.error("tally run %s failed: %s", run_id, message)
+    else:
+        log.warning("tally run %s had already ended; its late failure is not recorded: %s", run_id, message)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from sqlalchemy import select
+
 import counting
 from counting.interchange import load_document
 from models.db import session_scope
@@ -26,10 +28,13 @@ def area_tree(levels: tuple[int, ...] = (3, 3), census: int = 100) -> list[dict]
     return areas
 
 
-def election(key: str, contests: list[dict], areas: list[dict] | None = None, ends_at: str = "2020-01-01T00:00:00Z"):
+def election(key: str, contests: list[dict], areas: list[dict] | None = None, ends_at: str = "2020-01-01T00:00:00Z",
+             seal: str = "at-close"):
+    """A definition whose one period ("main") is sealed when it closes, so that ballots loaded
+    before `advance` closes it are tallied by beat; seal="manual" waits for `tally seal`."""
     return {
         "election": {"id": key, "name": f"Test {key}"},
-        "voting_periods": [{"name": "main", "ends_at": ends_at}],
+        "voting_periods": [{"name": "main", "ends_at": ends_at, "seal": seal}],
         "areas": areas or area_tree(),
         "contests": contests,
     }
@@ -93,6 +98,17 @@ def load(url: str, definition: dict, ballots: list[dict]) -> tuple[int, int]:
 
         election = session.get(m.Election, report.election_id)
         return election.id, election.periods[0].id
+
+
+def load_more(url: str, definition: dict, period: str, ballots: list[dict]) -> int:
+    """Load ballots into another period of a loaded election; returns the period's id."""
+    from models import entities as m
+
+    with session_scope(url) as session:
+        load_ballots(session, definition["election"]["id"], period, ballots)
+    with session_scope(url) as session:
+        election = session.scalar(select(m.Election).where(m.Election.key == definition["election"]["id"]))
+        return next(p.id for p in election.periods if p.name == period)
 
 
 def direct_count(definition: dict, ballots: list[dict]) -> dict[str, dict]:
@@ -176,14 +192,32 @@ def contested_ballots(definition: dict, contest_key: str, n: int, seed: int = 1)
 
 
 def started_run(url: str, election_id: int, period_id: int):
-    """Close the period and start a run in-process without dispatching anything (the caller plays
-    the area tasks); returns (run id, plan: one list of AreaJobs per contest)."""
+    """Close and seal the period and start a run in-process without dispatching anything (the
+    caller plays the area tasks); returns (run id, plan: one list of AreaJobs per contest)."""
     from models import entities as m
-    from services import pipeline
+    from services import pipeline, runs, sealing
 
     with session_scope(url) as session:
-        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
+        period = session.get(m.VotingPeriod, period_id)
+        if period.status == m.PeriodStatus.OPEN:
+            runs.close_period(session, period, "test")
+        if period.sealed_at is None:
+            sealing.seal_period(session, period, "test")
         run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
         session.add(run)
         session.flush()
         return run.id, pipeline.start(session, run.id)
+
+
+def staged_run(url: str, election_id: int, period_id: int) -> int:
+    """A started run whose area tasks and contest steps have all run in-process: ready to finalize."""
+    from services import pipeline
+
+    run_id, plan = started_run(url, election_id, period_id)
+    for jobs in plan:
+        for job in jobs:
+            with session_scope(url) as session:
+                pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+        with session_scope(url) as session:
+            pipeline.aggregate_contest(session, run_id, jobs[0].contest_id)
+    return run_id

@@ -13,7 +13,7 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services import runs
+from services import runs, sealing
 from services.loading import load_ballots, load_definition
 from tests.support import BIN, REPO, postgres_database
 
@@ -53,19 +53,21 @@ def _setup(url: str, kind: str) -> None:
     definition = json.loads((REPO / "examples" / "election.json").read_text())
     if kind == "period-open":
         definition["voting_periods"][0]["ends_at"] = (runs.now() + timedelta(days=1)).isoformat()
+    if kind == "period-ended-at-close":  # ballots arrived while voting was open; closing seals them
+        definition["voting_periods"][0]["seal"] = "at-close"
     ballots = json.loads((REPO / "examples" / "ballots.json").read_text())
     with session_scope(url) as session:
         load_definition(session, definition)
         load_ballots(session, ballots["election"], ballots["period"], ballots["ballots"])
-    if kind in ("period-ended", "period-open"):
+    if kind in ("period-ended", "period-open", "period-ended-at-close"):
         return
     with session_scope(url) as session:
         period = session.get(m.VotingPeriod, 1)
+        runs.close_period(session, period, "voting period ended")
+        sealing.seal_period(session, period, "sealed by cli")
         if kind == "completed-run":
-            runs.close_period(session, period, "voting period ended")
             runs.request_tally(session, 1, 1, trigger="cli")  # embedded: tallied right after commit
             return
-        runs.close_period(session, period, "voting period ended")
         run = m.TallyRun(election_id=1, voting_period_id=1, status=m.RunStatus.RUNNING, started_at=runs.now(),
                          heartbeat_at=runs.now() - timedelta(hours=1), dispatches=1, areas_total=4)
         session.add(run)

@@ -39,6 +39,7 @@ def make_election(url: str, key: str, ballots: int = 120, ended: bool = True, se
     ends = runs.now() + (timedelta(minutes=-1) if ended else timedelta(hours=1))
     with session_scope(url) as session:
         doc = definition(key, ends)
+        doc["voting_periods"][0]["seal"] = "at-close"  # closing (or force) seals it
         report = load_definition(session, doc)
         if ballots:
             load_ballots(session, key, "main", sample_ballots(doc["contests"], ballots, seed))

@@ -53,7 +53,8 @@ def test_new_run_answers_202_pending_then_idempotent_200(client, admin, election
         kinds = session.scalars(
             select(m.AuditEvent.kind).where(m.AuditEvent.election_id == election.id).order_by(m.AuditEvent.seq)
         ).all()
-    assert kinds.count("tally completed") == 1 and kinds[0] == "voting period closed"
+    assert kinds.count("tally completed") == 1
+    assert kinds[:3] == ["ballots loaded", "voting period closed", "ballots sealed"]  # force closed and sealed it
 
 
 def test_run_without_body_uses_defaults(client, admin, election):
@@ -227,3 +228,20 @@ def test_openapi_document(client):
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     assert set(doc["components"]["schemas"]["RunResponse"]["properties"]) == RUN_FIELDS
     assert all("422" not in op["responses"] for ops in paths.values() for op in ops.values())
+
+
+def test_seal_closes_an_ended_period_and_seals_it_once(client, admin, election, db):
+    seal = election.base().removesuffix("/tally") + "/seal"
+    assert_error(client.post(seal), 401)
+    response = client.post(seal, headers=admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["votingPeriodId"], body["ballots"], body["counted"]) == (election.period_id, 360, 360)
+    assert len(body["ballotsChainHead"]) == len(body["definitionHash"]) == 64
+    assert_error(client.post(seal, headers=admin), 400, "Voting period is already sealed")
+    with session_scope(db) as session:
+        event = session.scalars(select(m.AuditEvent).where(m.AuditEvent.election_id == election.id)
+                                .order_by(m.AuditEvent.seq.desc())).first()
+        assert event.kind == "ballots sealed" and event.payload["ballots_chain_head"] == body["ballotsChainHead"]
+        assert event.payload["definition_hash"] == body["definitionHash"] == \
+            session.get(m.Election, election.id).definition_hash

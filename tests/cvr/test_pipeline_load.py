@@ -55,7 +55,8 @@ def test_portland_2015_end_to_end(embedded_db, capsys, tmp_path):
     out = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "portland-2015")
     assert "loaded 99 ballot(s)" in out
     election_id, period_id = _ids("portland-2015")
-    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
+    _run(capsys, "run", election_id, period_id)
     _run(capsys, "export", "portland-2015", "--out", tmp_path)
 
     published = json.loads((tmp_path / "results.json").read_text())
@@ -90,7 +91,8 @@ def test_precincts_become_areas_under_one_root(embedded_db, capsys, tmp_path):
         children = {a.key for a in election.areas if a.parent_id == root.id}
         election_id, period_id = election.id, election.periods[0].id
     assert len(precincts) > 1 and children == {str(p) for p in precincts}
-    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
+    _run(capsys, "run", election_id, period_id)
     _run(capsys, "export", "precincts", "--out", tmp_path)
     (contest,) = json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"]
     assert set(contest["areas"]) >= children
@@ -164,7 +166,8 @@ def test_a_second_configuration_extends_the_election_with_its_contest(embedded_d
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
     _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
     election_id, period_id = _ids("two")
-    _run(capsys, "run", election_id, period_id, "--force")
+    _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
+    _run(capsys, "run", election_id, period_id)
     _run(capsys, "export", "two", "--out", tmp_path)
     contests = {c["contest"]: c["result"] for c in json.loads((tmp_path / "results.json").read_text())["tallies"][0]["contests"]}
     assert set(contests) == {"2015_portland_mayor", "2015_portland_mayor_codes"}

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def _progress(stderr: str) -> list[tuple[str, int, int, int]]:
-    found = re.findall(r"\] (\w+): (\d+)/(\d+) areas, ([\d,]+) ballots", stderr)
+    found = re.findall(r"progress: (\w+): (\d+)/(\d+) areas, ([\d,]+) ballots", stderr)
     return [(status, int(done), int(total), int(ballots.replace(",", ""))) for status, done, total, ballots in found]
 
 

@@ -175,7 +175,7 @@ def test_preferential_aggregate_results_fails_the_run_before_it_starts(embedded_
     assert run.status == m.RunStatus.FAILED
     assert "contest 'ranked'" in run.error and "contest.annotations.tally_operation" in run.error
     assert f"aggregate-results cannot count {method}" in run.error
-    # Refused before any work was planned or dispatched; nothing published; retryable once fixed.
+    # Refused before any work was planned or dispatched; nothing published.
     assert (run.dispatches, run.areas_total, run.started_at) == (0, 0, None)
     with session_scope(embedded_db) as session:
         assert session.scalar(select(func.count()).select_from(m.CertifiedResult)) == 0
@@ -186,12 +186,15 @@ def test_preferential_aggregate_results_fails_the_run_before_it_starts(embedded_
         contest = session.scalar(select(m.Contest).where(m.Contest.key == "ranked"))
         contest.annotations = {"tally_operation": "process-ballots-all"}
         period_id = run.voting_period_id
+    # The definition was sealed with the period: mended in place, it is no longer what was sealed,
+    # so the retry counts but publishes nothing (issue 13).
     with session_scope(embedded_db) as session:
         retry, created = runs.request_tally(session, election_id, period_id, by="test")
         retry_id = retry.id
     with session_scope(embedded_db) as session:
-        assert session.get(m.TallyRun, retry_id).status == m.RunStatus.COMPLETED
-    assert _figures(_published(embedded_db, election_id)["ranked"]["result"])[:6] == SUBTREE["root"][:6]
+        retry = session.get(m.TallyRun, retry_id)
+        assert retry.status == m.RunStatus.FAILED and "definition changed since the period was sealed" in retry.error
+        assert session.scalar(select(func.count()).select_from(m.CertifiedResult)) == 0
 
 
 def test_missing_or_unknown_operation_falls_back_to_the_default_and_is_audited(embedded_db):

@@ -1,0 +1,142 @@
+"""Load batches: each load of ballots into a period is one batch, recorded in the audit chain.
+
+A batch's ballots are the positions [count_before, count_after) of its period's ballot chain, so
+its chain heads before and after pin them. Its content digest does not depend on order: the
+sha256 of the canonical JSON of the sorted [entry hash, occurrences] pairs of its ballots, so the
+same ballots loaded again, in any order, are found. Before a period is sealed a batch can be
+voided: an appended audit event (and `voided_at`), never a delete; its ballots stay stored and
+published, and are not counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import entities as m
+
+from . import audit, runs
+from .audit import canonical_json
+from .errors import ServiceError
+from .exports import sha256
+
+LOADED = "ballots loaded"
+VOIDED = "batch voided"
+
+
+def content_digest(entry_hashes: Counter) -> str:
+    return sha256(canonical_json(sorted([h, n] for h, n in entry_hashes.items())))
+
+
+def voided(session: Session, period_id: int) -> list[m.LoadBatch]:
+    return session.scalars(
+        select(m.LoadBatch)
+        .where(m.LoadBatch.voting_period_id == period_id, m.LoadBatch.voided_at.is_not(None))
+        .order_by(m.LoadBatch.id)
+    ).all()
+
+
+def counted_ballots(session: Session, period: m.VotingPeriod) -> int:
+    """The period's ballots that count: all loaded, less those of voided batches."""
+    void = session.scalar(
+        select(func.coalesce(func.sum(m.LoadBatch.records), 0)).where(
+            m.LoadBatch.voting_period_id == period.id, m.LoadBatch.voided_at.is_not(None)
+        )
+    )
+    return period.ballots_count - int(void)
+
+
+def earlier_copy(session: Session, batch: m.LoadBatch) -> m.LoadBatch | None:
+    """A batch of the same period, not voided, with the same content."""
+    return session.scalar(
+        select(m.LoadBatch)
+        .where(
+            m.LoadBatch.voting_period_id == batch.voting_period_id,
+            m.LoadBatch.content_digest == batch.content_digest,
+            m.LoadBatch.id != batch.id,
+            m.LoadBatch.voided_at.is_(None),
+        )
+        .order_by(m.LoadBatch.id)
+        .limit(1)
+    )
+
+
+def record(session: Session, batch: m.LoadBatch, period: m.VotingPeriod, definition_hash: str) -> None:
+    """The batch's audit event, appended once its ballots are written."""
+    audit.append(
+        session,
+        batch.election_id,
+        LOADED,
+        {
+            "batch_id": batch.id,
+            "voting_period_id": period.id,
+            "period": period.name,
+            "records": batch.records,
+            "weight": batch.weight,
+            "content_digest": batch.content_digest,
+            "file_sha256": batch.file_sha256,
+            "source": batch.source,
+            "count_before": batch.count_before,
+            "count_after": batch.count_after,
+            "chain_before": batch.chain_before,
+            "chain_after": batch.chain_after,
+            "duplicate_of": batch.duplicate_of,
+            "definition_hash": definition_hash,
+        },
+    )
+
+
+def as_json(batch: m.LoadBatch) -> dict:
+    return {
+        "batchId": batch.id,
+        "votingPeriodId": batch.voting_period_id,
+        "createdAt": runs.iso(batch.created_at),
+        "source": batch.source,
+        "fileSha256": batch.file_sha256,
+        "contentDigest": batch.content_digest,
+        "records": batch.records,
+        "weight": batch.weight,
+        "countBefore": batch.count_before,
+        "countAfter": batch.count_after,
+        "chainBefore": batch.chain_before,
+        "chainAfter": batch.chain_after,
+        "duplicateOf": batch.duplicate_of,
+        "voidedAt": runs.iso(batch.voided_at),
+        "voidReason": batch.void_reason,
+    }
+
+
+def listing(session: Session, election_id: int, period_id: int) -> list[dict]:
+    runs.locate(session, election_id, period_id)
+    return [
+        as_json(b)
+        for b in session.scalars(
+            select(m.LoadBatch).where(m.LoadBatch.voting_period_id == period_id).order_by(m.LoadBatch.id)
+        )
+    ]
+
+
+def void(session: Session, batch_id: int, reason: str, by: str | None = None) -> dict:
+    """Void a batch of a period not yet sealed: its ballots stay stored and are not counted."""
+    batch = session.get(m.LoadBatch, batch_id)
+    if batch is None:
+        raise ServiceError(f"No load batch {batch_id}")
+    period = runs.locate(session, batch.election_id, batch.voting_period_id, lock=True)
+    session.refresh(batch)
+    if period.sealed_at is not None:
+        raise ServiceError(f"Batch {batch_id} cannot be voided: voting period {period.name!r} is sealed")
+    if batch.voided_at is not None:
+        raise ServiceError(f"Batch {batch_id} is already voided")
+    if not reason or not reason.strip():
+        raise ServiceError("reason: is required")
+    batch.voided_at = runs.now()
+    batch.void_reason = reason
+    audit.append(
+        session,
+        batch.election_id,
+        VOIDED,
+        {"batch_id": batch.id, "voting_period_id": period.id, "period": period.name, "records": batch.records,
+         "weight": batch.weight, "reason": reason, "by": by},
+    )
+    return as_json(batch)
