@@ -165,18 +165,18 @@ def _load_cvrs(args) -> int:
     try:
         with session_scope() as session:
             if args.rctab_config:
-                report = load_rctab(session, args.rctab_config, args.election, args.period)
+                report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate)
             else:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
-                                  _options(args.cvr_options))
+                                  _options(args.cvr_options), args.allow_duplicate)
     except (ConfigError, CvrError) as exc:
         return fail(str(exc))
     except DefinitionError as exc:
         return fail(f"{exc.field}: {exc.message}")
     print(
         f"loaded {report.loaded} ballot(s) into contest {report.contest!r} of election {report.election_key!r} "
-        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s); "
-        f"{report.stored_raw} kept verbatim for invalid content"
+        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s), "
+        f"as batch {report.batch_id}; {report.stored_raw} kept verbatim for invalid content"
     )
     return 0
 
