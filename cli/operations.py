@@ -138,10 +138,14 @@ def cmd_load(args) -> int:
     with session_scope() as session:
         if args.definition:
             report = load_definition(session, _read(args.definition, "definition")[0])
-            lines.append(
-                f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
-                f"{report.contests} contest(s), {report.areas} area(s)"
-            )
+            if report.unchanged:
+                lines.append(f"election {report.election_key!r} (id {report.election_id}) has this definition "
+                             "already (the same definition hash): nothing changed")
+            else:
+                lines.append(
+                    f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
+                    f"{report.contests} contest(s), {report.areas} area(s)"
+                )
             periods = session.scalars(select(m.VotingPeriod).where(m.VotingPeriod.election_id == report.election_id)
                                       .order_by(m.VotingPeriod.id))
             lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
