@@ -19,6 +19,7 @@ from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services import batches, dispatch, results, runs, sealing
+from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
@@ -149,12 +150,10 @@ def cmd_load(args) -> int:
                                       .order_by(m.VotingPeriod.id))
             lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
-            doc, digest = _read(args.ballots, "ballots")
-            if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
-                raise LoadError("ballots: must be an object with election, period and a ballots list")
+            ballots = open_ballot_file(args.ballots)  # streamed: never the whole file in memory
             report = load_ballots(
-                session, str(doc.get("election")), str(doc.get("period")), doc["ballots"],
-                source=os.path.basename(args.ballots), file_sha256=digest, allow_duplicate=args.allow_duplicate,
+                session, ballots.election, ballots.period, ballots.records(),
+                source=os.path.basename(args.ballots), file_sha256=ballots.sha256, allow_duplicate=args.allow_duplicate,
             )
             lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
                          f"{report.stored_raw} kept verbatim for invalid content")
