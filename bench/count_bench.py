@@ -6,7 +6,7 @@ Writes (or reuses, with `--file`) an instant-runoff document of `--ballots` reco
 rankings of `bench/engine_bench.py` (seeded; many records repeat, as in real elections), then times, in one run:
 - the floor: `orjson.loads` of the file's bytes with the garbage collector off, reading included;
 - `tally count FILE`, the installed command in its own process: wall time from start to exit, and its
-  peak RSS (`wait4`), so interpreter start-up, imports and printing are all in it;
+  peak RSS (GNU time, `/usr/bin/time`), so interpreter start-up, imports and printing are all in it;
 - pyrankvote reading the same file with the `json` module, building its ballots and counting (once: it
   takes tens of seconds), as a user of it would.
 The orjson parse and `tally count` alternate, `--repeat` times each, and the fastest of each is kept, so

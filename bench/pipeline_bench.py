@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -208,6 +209,8 @@ def run(ballots: int, areas: int, workers: int, seed: int, noop_tasks: int, watc
 
             wait_for(done, timeout=3600, interval=0.2, what="tally")
             figures["tally_wall_seconds"] = round(time.perf_counter() - started, 3)
+            # other work on the machine: on 2 cores, a load above 2 leaves the tally less than all of them
+            figures["load_average_1min"] = round(os.getloadavg()[0], 2)
             figures["tally_cpu_seconds"] = {
                 "workers": round(cpu_seconds(watched) - cpu_before[0], 2),
                 "redis": round(cpu_seconds([redis_process]) - cpu_before[1], 2),

@@ -19,6 +19,7 @@ from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services import batches, dispatch, results, runs, sealing
+from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
@@ -137,20 +138,22 @@ def cmd_load(args) -> int:
     with session_scope() as session:
         if args.definition:
             report = load_definition(session, _read(args.definition, "definition")[0])
-            lines.append(
-                f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
-                f"{report.contests} contest(s), {report.areas} area(s)"
-            )
+            if report.unchanged:
+                lines.append(f"election {report.election_key!r} (id {report.election_id}) has this definition "
+                             "already (the same definition hash): nothing changed")
+            else:
+                lines.append(
+                    f"loaded election {report.election_key!r} (id {report.election_id}): {report.periods} period(s), "
+                    f"{report.contests} contest(s), {report.areas} area(s)"
+                )
             periods = session.scalars(select(m.VotingPeriod).where(m.VotingPeriod.election_id == report.election_id)
                                       .order_by(m.VotingPeriod.id))
             lines += [f"  period {p.name!r}: id {p.id} (tally run {report.election_id} {p.id})" for p in periods]
         if args.ballots:
-            doc, digest = _read(args.ballots, "ballots")
-            if not isinstance(doc, dict) or not isinstance(doc.get("ballots"), list):
-                raise LoadError("ballots: must be an object with election, period and a ballots list")
+            ballots = open_ballot_file(args.ballots)  # streamed: never the whole file in memory
             report = load_ballots(
-                session, str(doc.get("election")), str(doc.get("period")), doc["ballots"],
-                source=os.path.basename(args.ballots), file_sha256=digest, allow_duplicate=args.allow_duplicate,
+                session, ballots.election, ballots.period, ballots.records(),
+                source=os.path.basename(args.ballots), file_sha256=ballots.sha256, allow_duplicate=args.allow_duplicate,
             )
             lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
                          f"{report.stored_raw} kept verbatim for invalid content")
@@ -166,18 +169,18 @@ def _load_cvrs(args) -> int:
     try:
         with session_scope() as session:
             if args.rctab_config:
-                report = load_rctab(session, args.rctab_config, args.election, args.period)
+                report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate)
             else:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
-                                  _options(args.cvr_options))
+                                  _options(args.cvr_options), args.allow_duplicate)
     except (ConfigError, CvrError) as exc:
         return fail(str(exc))
     except DefinitionError as exc:
         return fail(f"{exc.field}: {exc.message}")
     print(
         f"loaded {report.loaded} ballot(s) into contest {report.contest!r} of election {report.election_key!r} "
-        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s); "
-        f"{report.stored_raw} kept verbatim for invalid content"
+        f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s), "
+        f"as batch {report.batch_id}; {report.stored_raw} kept verbatim for invalid content"
     )
     return 0
 

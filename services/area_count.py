@@ -13,6 +13,7 @@ import counting
 from counting.ballots import Marks
 from counting.validation import Judge, Participation, classify
 from models.marks import Decoder, stored_ballot
+from worker.settings import load_settings
 
 # A grouped stored row: (marks, explicit_invalid, defect, raw, summed weight, records).
 Row = tuple
@@ -30,12 +31,25 @@ def scaled(unit: Participation, weight: int, records: int) -> Participation:
     )
 
 
+# Approximate bytes of one remembered ballot besides its stored marks and texts: the dict slots
+# (here and in the engine's Judge, which remembers each verdict), the key, answer and verdict
+# objects, and the canonical marks (a tuple of (candidate, value) tuples). Checked by
+# tests/pipeline/test_area_count.py against tracemalloc.
+_ENTRY_BYTES = 200
+_MARK_BYTES = 80
+
+
 class StoredBallotJudge:
-    """What each distinct stored ballot of one contest is, remembered."""
+    """What each distinct stored ballot of one contest is, remembered within a byte budget.
 
-    LIMIT = 2_000_000  # distinct ballots remembered; a contest with more is judged afresh past it
+    The budget (TALLY_JUDGE_CACHE_BYTES) is for the whole worker process: every judge adds what it
+    remembers to one shared count, and a judge whose next entry would pass the budget forgets
+    everything it remembered and starts again (the count stays exact, the next ballots are judged
+    afresh). A judge that is dropped (the pipeline keeps a few plans per process) gives its bytes back."""
 
-    def __init__(self, contest: counting.Contest, decoder: Decoder):
+    in_use = 0  # bytes remembered by every judge of this process (approximate)
+
+    def __init__(self, contest: counting.Contest, decoder: Decoder, budget: int | None = None):
         self.contest = contest
         self.decoder = decoder
         self.engine_judge = Judge(contest)
@@ -43,16 +57,33 @@ class StoredBallotJudge:
         self._unit_index: dict[tuple, int] = {}
         # stored marks (a plain ballot: not spoiled, readable) or the whole row -> __call__'s answer
         self.known: dict[object, tuple[int, Marks | None]] = {}
+        self.budget = budget if budget is not None else load_settings().judge_cache_bytes
+        self.bytes = 0
 
     def __call__(self, marks: bytes, explicit: bool, defect: str | None, raw: str | None) -> tuple[int, Marks | None]:
         """(index of its unit in `units`, canonical marks if valid else None)."""
         key = marks if not explicit and defect is None and raw is None else (marks, explicit, defect, raw)
         found = self.known.get(key)
         if found is None:
-            if len(self.known) >= self.LIMIT:
-                self.known.clear()
-            found = self.known[key] = self._judge(stored_ballot(self.decoder, marks, 1, explicit, defect, raw))
+            ballot = stored_ballot(self.decoder, marks, 1, explicit, defect, raw)
+            found = self._judge(ballot)
+            cost = _ENTRY_BYTES + len(marks) + len(defect or "") + len(raw or "") + _MARK_BYTES * len(ballot.marks)
+            if StoredBallotJudge.in_use + cost > self.budget:
+                self.forget()
+            self.known[key] = found
+            self.bytes += cost
+            StoredBallotJudge.in_use += cost
         return found
+
+    def __del__(self):
+        StoredBallotJudge.in_use -= self.bytes
+
+    def forget(self) -> None:
+        """Drop every remembered ballot (the `known` dict stays the same object: count_area holds it)."""
+        StoredBallotJudge.in_use -= self.bytes
+        self.bytes = 0
+        self.known.clear()
+        self.engine_judge.verdicts.clear()  # the engine's judge remembers each verdict too
 
     def _judge(self, ballot: counting.Ballot) -> tuple[int, Marks | None]:
         classification = classify(self.contest, [(ballot, 1)], judge=self.engine_judge)

@@ -43,21 +43,27 @@ class CvrLoadReport:
     contest: str
     loaded: int = 0
     stored_raw: int = 0
+    batch_id: int | None = None
     areas: set[str] = field(default_factory=set)
 
 
-def load_rctab(session: Session, config: str | Path, election_key: str, period_name: str = "main") -> CvrLoadReport:
-    """Create (or extend) the election from the configuration, then load its CVR sources."""
+def load_rctab(
+    session: Session, config: str | Path, election_key: str, period_name: str = "main", allow_duplicate: bool = False,
+) -> CvrLoadReport:
+    """Create (or extend) the election from the configuration, then load its CVR sources as one
+    load batch (named after the configuration; the same ballots again are refused unless
+    `allow_duplicate`)."""
     plan = read_config(config)
     election = _election(session, election_key, plan.output.get("contestName") or election_key)
     period = _period(election, period_name)
     contest = _ensure_contest(session, election, plan)
-    return _load(session, election, period, contest, read_all(plan.sources, plan.names))
+    records = read_all(plan.sources, plan.names)
+    return _load(session, election, period, contest, records, Path(config).name, allow_duplicate)
 
 
 def load_cvr(
     session: Session, path: str | Path, provider: str, election_key: str, contest_key: str,
-    period_name: str = "main", options: dict | None = None,
+    period_name: str = "main", options: dict | None = None, allow_duplicate: bool = False,
 ) -> CvrLoadReport:
     """Load one CVR source into an existing contest, mapping its choices to the contest's
     candidates by id or by name (an undeclared write-in candidate takes the write-ins). `options`
@@ -80,7 +86,7 @@ def load_cvr(
         overvote_labels=[source.overvote_label],
         skipped_labels=[source.skipped_rank_label],
     )
-    return _load(session, election, period, contest, read_all([source], names))
+    return _load(session, election, period, contest, read_all([source], names), Path(path).name, allow_duplicate)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Con
     return existing
 
 
-def _load(session, election, period, contest, records: Iterator[Record]) -> CvrLoadReport:
+def _load(session, election, period, contest, records: Iterator[Record], source: str, allow_duplicate: bool) -> CvrLoadReport:
     """Read the CVR once, spooling its records to a temporary file while collecting its precincts;
     create the precincts' areas; then hand the spooled records to the loader in one load. The
     definition is thus complete before the first ballot is stored, and memory holds the distinct
@@ -148,8 +154,8 @@ def _load(session, election, period, contest, records: Iterator[Record]) -> CvrL
         _ensure_areas(session, election, contest, root, precincts)
         spool.seek(0)
         result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key),
-                              extends_definition=True)
-    report.loaded, report.stored_raw = result.loaded, result.stored_raw
+                              source=source, allow_duplicate=allow_duplicate, extends_definition=True)
+    report.loaded, report.stored_raw, report.batch_id = result.loaded, result.stored_raw, result.batch_id
     report.areas = set(precincts) or {root.key}
     return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import marshal
 import math
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from counting.methods import METHODS
 from models import entities as m
 from models.marks import encode
 
-from . import batches, sealing
+from . import batches, definition, sealing
 from .errors import ServiceError
 from .exports import BallotEntries, link, period_chain_state
 
@@ -131,6 +132,7 @@ class DefinitionReport:
     periods: int
     contests: int
     areas: int
+    unchanged: bool = False  # the election existed with exactly this definition: nothing was written
 
 
 def load_definition(session: Session, doc: Any) -> DefinitionReport:
@@ -140,8 +142,9 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
     _check_values(doc)
     e = _field(doc, "election", Mapping, "definition")
     key = _key(e, "election")
-    if session.scalar(select(m.Election.id).where(m.Election.key == key)) is not None:
-        raise LoadError(f"election.id: an election {key!r} already exists")
+    existing = session.scalar(select(m.Election).where(m.Election.key == key))
+    if existing is not None:
+        return _reloaded(session, doc, existing)
     election = m.Election(key=key, name=_field(e, "name", str, "election", False, key, limit=NAME_LIMIT))
 
     periods = _field(doc, "voting_periods", list, "definition")
@@ -180,6 +183,27 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
     session.add(election)
     session.flush()
     return DefinitionReport(election.id, key, len(periods), len(contests), len(areas_by_key))
+
+
+def _reloaded(session: Session, doc: Mapping, existing: m.Election) -> DefinitionReport:
+    """A definition loaded again: the same one (by the definition hash, services.definition) is
+    accepted and writes nothing; a changed one is refused, naming both hashes once ballots exist.
+    The hash is taken of the new document as stored, in a savepoint rolled back at once (under a
+    throwaway key), so that one function makes every definition hash."""
+    with session.begin_nested() as trial:
+        probe = dict(doc, election={**doc["election"], "id": f"definition-check-{uuid.uuid4().hex}"})
+        report = load_definition(session, probe)
+        proposed = definition.current_hash(session, report.election_id)
+        trial.rollback()
+    current = definition.current_hash(session, existing.id)
+    if proposed == current:
+        return DefinitionReport(existing.id, existing.key, report.periods, report.contests, report.areas, True)
+    if existing.definition_hash is not None:
+        raise LoadError(
+            f"election.id: election {existing.key!r} has ballots loaded under definition hash {current}; "
+            f"this definition differs (hash {proposed}) and is refused: a counted definition cannot change"
+        )
+    raise LoadError(f"election.id: an election {existing.key!r} already exists with another definition")
 
 
 def _areas(doc: Mapping, election: m.Election) -> dict[str, m.Area]:

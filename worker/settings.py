@@ -49,6 +49,7 @@ class Settings:
     pg_statement_timeout: int
     pg_lock_timeout: int
     pg_idle_in_transaction_timeout: int
+    judge_cache_bytes: int  # distinct ballots remembered by a worker process's area tasks, in bytes
     db_app_role: str | None  # the role `tally db upgrade` grants the application's privileges to
     # admin API
     export_dir: Path
@@ -87,6 +88,7 @@ def load_settings() -> Settings:
         pg_statement_timeout=_int("TALLY_PG_STATEMENT_TIMEOUT", 600_000),
         pg_lock_timeout=_int("TALLY_PG_LOCK_TIMEOUT", 60_000),
         pg_idle_in_transaction_timeout=_int("TALLY_PG_IDLE_IN_TRANSACTION_TIMEOUT", 3_700_000),
+        judge_cache_bytes=_int("TALLY_JUDGE_CACHE_BYTES", 256 * 1024 * 1024),
         db_app_role=os.environ.get("TALLY_DB_APP_ROLE") or None,
         export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
         export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),

@@ -191,7 +191,7 @@ class MeekCount:
                 if self.may_fill_remaining_seats(converged):
                     self.fill_remaining_seats(tally, previous, record)
                     ended_by = ended_by or BY_SEATS_FILLED
-                elif ended_by is None and self.surplus_cannot_save_the_lowest(tally):
+                elif ended_by is None and self.must_eliminate() and self.surplus_cannot_save_the_lowest(tally):
                     self.eliminate_lowest(tally, record)
                     ended_by = BY_SURPLUS_BOUND
                 elif converged:
@@ -313,6 +313,11 @@ class MeekCount:
         for candidate in self.rank(self.hopefuls(), tally.retained, previous, record):
             if self.seats_left() and self.status[candidate] == HOPEFUL:
                 self.elect(candidate, record)
+
+    def must_eliminate(self) -> bool:
+        """More electable places than seats: someone must go. Otherwise every place is filled once a group has
+        chosen on settled totals, and the lowest hopeful may hold a place of its own that nobody else can take."""
+        return self.electable_places() > self.seats_left()
 
     def surplus_cannot_save_the_lowest(self, tally: Tally) -> bool:
         """The elected's total surplus is smaller than the gap between the lowest hopeful and the next one.

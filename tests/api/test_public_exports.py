@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 
+import httpx
 import pytest
 
 from cli.demo import definition, sample_ballots
@@ -344,3 +345,32 @@ def test_exports_are_rendered_once_and_served_with_their_etag(client, published)
         cached = client.get(f"/elections/{election.id}/public/{name}", headers={"If-None-Match": response.headers["etag"]})
         assert cached.status_code == 304 and cached.content == b""
     assert store.renders == renders
+
+
+def test_concurrent_first_requests_render_a_version_once(db, admin):
+    """Twenty clients ask at once for files nobody has asked for yet: each file is rendered once,
+    and all get the same bytes."""
+    import asyncio
+
+    from api.app import create_app
+
+    election = make_election(db, "exports-burst", ballots=300)
+    with session_scope(db) as session:
+        runs.request_tally(session, election.id, election.period_id, force=True, by="test")
+    app = create_app()
+    store = app.state.exports.store
+    assert app.state.exports.slots.value == 2  # TALLY_EXPORT_CONCURRENCY: renders at once
+
+    async def burst():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.get(f"/elections/{election.id}/public/{name}")
+                                          for name in ("ballots.json", "audit.json", "results.json") * 7))
+
+    answers = asyncio.run(burst())
+    assert all(r.status_code == 200 for r in answers)
+    assert store.renders == 3
+    by_name = {}
+    for response in answers:
+        by_name.setdefault(response.headers["etag"], set()).add(response.content)
+    assert len(by_name) == 3 and all(len(contents) == 1 for contents in by_name.values())

@@ -227,3 +227,16 @@ def test_a_multi_pass_count_is_audited_and_verified_pass_by_pass(embedded_db, ca
     leader = max(edited["payload"]["tallies"], key=lambda c: edited["payload"]["tallies"][c])
     edited["payload"]["tallies"][leader] += 1
     assert any(f"tallies.{leader}: recorded" in d for d in verify(ballots, audit).differences)
+
+
+def test_the_same_cvrs_again_are_refused_naming_the_batch_unless_allowed(embedded_db, capsys):
+    first = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "again")
+    assert "as batch " in first
+    code = main(["load", "--rctab-config", str(_config("2015_portland_mayor")), "--election", "again"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "already loaded into voting period 'main'" in err and "2015_portland_mayor_config.json" in err
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "again", "--allow-duplicate")
+    with session_scope() as session:
+        election = session.scalar(select(m.Election).where(m.Election.key == "again"))
+        assert election.periods[0].ballots_count == 2 * 99

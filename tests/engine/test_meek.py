@@ -306,6 +306,17 @@ def test_candidates_filling_the_seats_are_elected_after_the_transfer_by_those_to
     assert outcome.winners == ["B", "A"]
 
 
+def test_the_surplus_bound_never_eliminates_a_candidate_with_a_place_of_its_own():
+    # Found by the property test below. 5 seats, A and B in a group of 1: after E, C and D are elected the
+    # electable places (F, and one of A/B) equal the 2 seats left. F has no votes, and the surplus bound alone
+    # would eliminate it as lowest, leaving a seat vacant; instead the group chooses on settled totals and
+    # F takes its place.
+    spec = ballots((2, "C"), (1, "C>E>A"), (4, "E>D"), (1, "B"))
+    outcome = decide(contest("ABCDEF", seats=5, groups=[("AB", 1)]), spec)
+    assert outcome.winners == ["E", "C", "D", "B", "F"]
+    assert eliminated(outcome) == []
+
+
 DYNAMIC = {"quota": "droop-dynamic"}
 
 

@@ -73,3 +73,39 @@ def test_an_area_counts_as_the_engine_classifies_it(seed, method_kind, area_weig
         staged = merge_multisets([pack_multiset(result.valid_marks, result.valid_weights)])
         pooled = classify(contest, [(counting.Ballot(decoder(m), w), 1) for m, w in staged.items()])
         assert pooled.valid == expected.valid
+
+
+def test_the_judges_memory_stays_within_its_byte_budget():
+    """50,000 distinct ballots through a judge with a 2 MB budget: what it remembers, measured by
+    tracemalloc, stays within twice the budget; without the budget it is several times that."""
+    import tracemalloc
+
+    names = CANDIDATES + [f"X{i}" for i in range(40)]
+    rng = random.Random(5)
+    rows = []
+    seen = set()
+    while len(rows) < 50_000:
+        chosen = tuple(rng.sample(range(len(names)), 5))
+        if chosen not in seen:
+            seen.add(chosen)
+            rows.append(encode(tuple((names[c], r + 1) for r, c in enumerate(chosen)), {n: i for i, n in enumerate(names)}, "rank"))
+    budget = 2 << 20
+    before = StoredBallotJudge.in_use
+    for limit, bound in ((budget, 2 * budget), (1 << 40, None)):
+        contest = counting.parse_contest({"id": "x", "method": "instant-runoff", "max_votes": 5,
+                                          "candidates": [{"id": c} for c in names]})
+        judge = StoredBallotJudge(contest, Decoder(names, "rank"), budget=limit)
+        tracemalloc.start()
+        for marks in rows:
+            judge(marks, False, None, None)
+        held = tracemalloc.get_traced_memory()[1]  # the peak
+        tracemalloc.stop()
+        if bound is not None:
+            assert judge.bytes <= limit and held < bound, (judge.bytes, held)
+            budgeted = held
+        else:
+            assert held > 4 * budgeted, (held, budgeted)  # the budget is what kept it small
+            print(f"\njudge of 50,000 distinct ballots: {budgeted / 2**20:.1f} MB with a 2 MB budget, "
+                  f"{held / 2**20:.1f} MB without")
+        del judge
+    assert StoredBallotJudge.in_use == before  # a dropped judge gives its bytes back

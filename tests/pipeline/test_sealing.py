@@ -191,3 +191,23 @@ def _execute(url: str, statements: list[str]) -> None:
     with session_scope(url) as session:
         for statement in statements:
             session.execute(text(statement))
+
+
+def test_a_definition_loaded_again_is_accepted_unchanged_and_refused_changed(embedded_db, tmp_path, capsys):
+    """Re-loading a changed definition after ballots exist is refused naming both hashes."""
+    definition = f.election("reloaded", [f.contest("mayor", "plurality-at-large", candidates=3)], seal="manual")
+    election_id, _ = f.load(embedded_db, definition, f.random_ballots(definition, 30, seed=1))
+    with session_scope(embedded_db) as session:
+        recorded = session.get(m.Election, election_id).definition_hash
+    same = write_json(tmp_path / "same.json", definition)
+    capsys.readouterr()
+    assert tally(["load", "--definition", str(same)]) == 0
+    assert "has this definition already (the same definition hash): nothing changed" in capsys.readouterr().out
+    changed = json.loads(json.dumps(definition))
+    changed["areas"][1]["weight"] = 7
+    assert tally(["load", "--definition", str(write_json(tmp_path / "changed.json", changed))]) == 2
+    err = capsys.readouterr().err
+    assert f"has ballots loaded under definition hash {recorded}; this definition differs" in err, err
+    with session_scope(embedded_db) as session:
+        assert session.scalar(select(m.Area.weight).where(m.Area.key == changed["areas"][1]["id"])) == 1
+        assert session.scalar(select(m.Election.id).where(m.Election.key.like("definition-check-%"))) is None
