@@ -1,6 +1,7 @@
 """A worker lost whole (SIGKILL of its process group) in the middle of a tally, on each broker, with
 Redis as the result backend both times and the deployment's own settings (worker.app, the default
-4 h visibility timeout; the reconciler set to act after 20 s of no progress):
+4 h visibility timeout; the reconciler set to act after 20 s of no progress). Area tasks are paced
+(tests/faults/paced_app.py) so that the kill at 30% finds areas left on a loaded machine too:
 
 - RabbitMQ: the lost worker's unacked messages return to the queue as soon as its connection drops,
   so the surviving worker finishes the tally at once, without the reconciler;
@@ -22,7 +23,7 @@ from scheduler.reconcile import REDISPATCHED
 from tests import factories as f
 from tests.support import Stack, wait_for
 
-from .helpers import NoPartialResults, audit_kinds, results, runs, staged_areas, wait_run_over
+from .helpers import NoPartialResults, audit_kinds, results, runs, staged_areas, start_worker, wait_run_over
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,7 @@ AREAS = 150
 BALLOTS = 20_000
 STUCK_AFTER = 20
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672"
+PACED_APP = "tests.faults.paced_app"
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -58,7 +60,7 @@ def broker_stack(request, pg_url, redis_url, tmp_path):
     else:
         broker = redis_url
     stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_STUCK_AFTER=str(STUCK_AFTER),
-                  TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600")
+                  TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.05")
     stack.kind = request.param
     try:
         yield stack
@@ -72,8 +74,8 @@ def test_a_worker_lost_mid_tally_on_each_broker(broker_stack):
     definition = f.election(f"loss-{stack.kind}", [f.contest("mayor", "instant-runoff", candidates=5)], areas=areas)
     ballots = f.random_ballots(definition, BALLOTS, seed=9)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
-    stack.start_worker("w1")
-    stack.start_worker("w2")
+    start_worker(stack, "w1", app=PACED_APP)
+    start_worker(stack, "w2", app=PACED_APP)
     stack.start_beat()
 
     with NoPartialResults(stack.database_url) as reader:

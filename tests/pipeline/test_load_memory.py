@@ -70,3 +70,26 @@ def test_a_streamed_file_that_breaks_midway_loads_nothing(pg_url, tmp_path):
     assert "loaded 0 ballot(s)" in stack.tally("load", "--ballots", str(tmp_path / "late.json")).stdout
     with session_scope(pg_url) as session:
         assert session.execute(text("SELECT count(*) FROM ballots")).scalar() == 0
+
+
+def test_brackets_inside_strings_never_refuse_a_file_that_is_not_deep(tmp_path):
+    """The fast depth scan counts brackets inside strings too; the parser then decides, and the file loads."""
+    from services.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
+
+    name = "[" * (FILE_NESTING_LIMIT + 500)
+    path = tmp_path / "ballots.json"
+    path.write_text(json.dumps({"election": "e", "period": "main",
+                                "ballots": [{"contest": "c", "area": "a", "marks": [[name, 1]]}] * 3}))
+    ballots = open_ballot_file(path)
+    assert [r["marks"][0][0] for r in ballots.records()] == [name] * 3
+
+
+def test_a_file_nested_past_the_limit_is_refused_before_it_is_parsed(tmp_path):
+    from services.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
+    from services.loading import LoadError
+
+    depth = FILE_NESTING_LIMIT + 1
+    path = tmp_path / "ballots.json"
+    path.write_text('{"election": "e", "period": "main", "ballots": [{"marks": ' + "[" * depth + "]" * depth + "}]}")
+    with pytest.raises(LoadError, match=f"nested more than {FILE_NESTING_LIMIT} levels"):
+        open_ballot_file(path)
