@@ -109,18 +109,24 @@ def _check_choice(options: Mapping, name: str, allowed: Sequence[str]) -> None:
         raise DefinitionError(f"contest.options.{name}", f"must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def _check_tie_break_order(contest: Contest) -> None:
-    order = contest.options.get("tie_break_order")
-    if order is None:
+def check_candidate_list(contest: Contest, name: str) -> None:
+    """An option that lists candidate ids (absent is fine): a list of strings, each a candidate."""
+    listed = contest.options.get(name)
+    if listed is None:
         return
-    where = "contest.options.tie_break_order"
-    if not isinstance(order, (list, tuple)) or not all(isinstance(c, str) for c in order):
+    where = f"contest.options.{name}"
+    if not isinstance(listed, (list, tuple)) or not all(isinstance(c, str) for c in listed):
         raise DefinitionError(where, "must be a list of candidate ids")
-    unknown = [c for c in order if c not in set(contest.candidate_ids)]
+    unknown = [c for c in listed if c not in set(contest.candidate_ids)]
     if unknown:
         raise DefinitionError(where, f"unknown candidate(s): {', '.join(unknown)}")
-    if len(set(order)) != len(order):
-        raise DefinitionError(where, "a candidate is listed twice")
+
+
+def _check_tie_break_order(contest: Contest) -> None:
+    check_candidate_list(contest, "tie_break_order")
+    order = contest.options.get("tie_break_order")
+    if order is not None and len(set(order)) != len(order):
+        raise DefinitionError("contest.options.tie_break_order", "a candidate is listed twice")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def check_rcv(contest: Contest) -> None:
     _integer(o, "stop_tabulation_early_after_round", 1)
     _integer(o, "minimum_vote_threshold", 0)
     _integer(o, "random_seed", -JAVA_LONG, JAVA_LONG - 1)
-    _check_excluded(contest)
+    irv.check_candidate_list(contest, "excluded_candidates")
     _check_percentage(o)
     _check_mode(contest)
 
@@ -166,18 +166,6 @@ def _integer(options: Mapping, name: str, low: int, high: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f">= {low}"
         raise DefinitionError(f"contest.options.{name}", f"must be an integer {bounds}, got {value!r}")
-
-
-def _check_excluded(contest: Contest) -> None:
-    excluded = contest.options.get("excluded_candidates")
-    if excluded is None:
-        return
-    where = "contest.options.excluded_candidates"
-    if not isinstance(excluded, (list, tuple)) or not all(isinstance(c, str) for c in excluded):
-        raise DefinitionError(where, "must be a list of candidate ids")
-    unknown = [c for c in excluded if c not in set(contest.candidate_ids)]
-    if unknown:
-        raise DefinitionError(where, f"unknown candidate(s): {', '.join(unknown)}")
 
 
 def _check_percentage(options: Mapping) -> None:
