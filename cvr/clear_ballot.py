@@ -4,11 +4,11 @@ Contest names may hold commas (the fields are quoted): the standard `csv` module
 
 from __future__ import annotations
 
-import csv
 from typing import Iterator
 
 from counting.ballots import Ballot
 
+from .csv_rows import csv_rows
 from .errors import CvrError
 from .records import Names, Record
 from .source import Source
@@ -17,15 +17,10 @@ PRECINCT_COLUMN = "PrecinctID"
 
 
 def read(source: Source, names: Names) -> Iterator[Record]:
-    with open(source.path, newline="", encoding="utf-8-sig") as handle:
-        rows = csv.reader(handle)
-        try:
-            header = next(rows)
-        except StopIteration:
-            raise CvrError(source.path, "row 1", "", "the header row is missing") from None
+    with csv_rows(source) as (header, rows):
         choices = _choices(header, source)
         precinct = header.index(PRECINCT_COLUMN) if PRECINCT_COLUMN in header else None
-        for number, row in enumerate(rows, start=2):
+        for number, row in rows:
             if len(row) != len(header):
                 raise CvrError(source.path, f"row {number}", "", f"has {len(row)} fields, the header {len(header)}")
             marks = tuple((names.resolve(candidate), rank) for column, rank, candidate in choices if row[column].strip() == "1")

@@ -4,26 +4,20 @@ A cell that is not a whole number makes its record `malformed-marks` (kept, coun
 
 from __future__ import annotations
 
-import csv
 from typing import Iterator
 
 from counting.ballots import Ballot
 
-from .errors import CvrError
+from .csv_rows import csv_rows
 from .records import Names, Record
 from .source import Source
 
 
 def read(source: Source, names: Names) -> Iterator[Record]:
-    with open(source.path, newline="", encoding="utf-8-sig") as handle:
-        rows = csv.reader(handle)
-        try:
-            header = next(rows)
-        except StopIteration:
-            raise CvrError(source.path, "row 1", "", "the header row is missing") from None
+    with csv_rows(source) as (header, rows):
         first = source.first_vote_column - 1
         candidates = [names.resolve(name) for name in header[first:]]
-        for number, row in enumerate(rows, start=2):
+        for number, row in rows:
             if number < source.first_vote_row or not any(cell.strip() for cell in row):
                 continue
             yield Record(_ballot(row[first:], candidates), _cell(row, source.precinct_column))
