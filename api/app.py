@@ -25,7 +25,7 @@ from services import runs, sealing
 from services.errors import ServiceError
 from services.export_store import ExportStore
 from services.exports import INT32_MAX
-from worker.settings import Settings, load_settings
+from config.settings import Settings, load_settings
 
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard

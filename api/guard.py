@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 import anyio
 from fastapi.responses import JSONResponse
 
-from worker.settings import Settings
+from config.settings import Settings
 
 from .auth import AuthError, admin_from_header
 

@@ -35,7 +35,7 @@ def cmd_api(args) -> int:
     import uvicorn
 
     from api.app import create_app
-    from worker.settings import load_settings
+    from config.settings import load_settings
 
     settings = load_settings()
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,

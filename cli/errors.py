@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from models.db import SchemaNotMigrated
-from worker.settings import load_settings
+from config.settings import load_settings
 
 from .common import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, shown_url
 

@@ -23,7 +23,7 @@ from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
-from worker.settings import load_settings
+from config.settings import load_settings
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, shown_url
 from .errors import host_port

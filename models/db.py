@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from worker.settings import load_settings
+from config.settings import load_settings
 
 
 def database_url() -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from models import entities as m
 from services import audit, dispatch
 from services.runs import fail_run, now
-from worker.settings import load_settings
+from config.settings import load_settings
 
 MAX_REDISPATCHES = 1
 REDISPATCHED = "tally redispatched"

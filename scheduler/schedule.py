@@ -1,6 +1,6 @@
 """What beat runs, and how often (TALLY_ADVANCE_INTERVAL, TALLY_RECONCILE_INTERVAL)."""
 
-from worker.settings import Settings
+from config.settings import Settings
 
 
 def beat_schedule(settings: Settings) -> dict:

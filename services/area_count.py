@@ -13,7 +13,7 @@ import counting
 from counting.ballots import Marks
 from counting.validation import Judge, Participation, classify
 from models.marks import Decoder, stored_ballot
-from worker.settings import load_settings
+from config.settings import load_settings
 
 # A grouped stored row: (marks, explicit_invalid, defect, raw, summed weight, records).
 Row = tuple

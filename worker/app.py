@@ -14,7 +14,7 @@ from celery.signals import setup_logging, worker_process_init
 
 from models.db import dispose_engines
 from scheduler.schedule import beat_schedule
-from worker.settings import load_settings
+from config.settings import load_settings
 
 settings = load_settings()
 

@@ -15,15 +15,11 @@ many workers run and however often they restart: no per-process counters, no mul
   servers of the broker and the result backend. With `noeviction` a full Redis refuses writes, so
   alert well before the ratio reaches 1 (README).
 
-Serve with `python -m worker.metrics --port 9808` (or `tally metrics --serve` where the CLI
-registers this module), or print once with `python -m worker.metrics`.
+Serve with `tally metrics --serve --port 9808` (cli/metrics.py), or print once with `tally metrics`.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from datetime import timezone
 from urllib.parse import urlsplit
 
@@ -35,7 +31,7 @@ from sqlalchemy import func, select
 
 from models import entities as m
 from models.db import session_scope
-from worker.settings import load_settings
+from config.settings import load_settings
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 PUBLISHED = (m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)
@@ -156,39 +152,3 @@ def render(database_url: str | None = None) -> str:
 def serve(port: int, address: str = "127.0.0.1", database_url: str | None = None):
     """An HTTP exporter (GET /metrics) in a background thread; returns (server, thread)."""
     return start_http_server(port, addr=address, registry=registry(database_url))
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--serve", action="store_true", help="serve /metrics over HTTP instead of printing once")
-    parser.add_argument("--port", type=int, default=9808, help="HTTP port (default 9808)")
-    parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-
-
-def register(subparsers) -> None:
-    """`tally metrics`: for cli.main's SUBCOMMAND_MODULES."""
-    parser = subparsers.add_parser("metrics", help="print or serve Prometheus metrics of the tally runs")
-    _add_arguments(parser)
-    parser.set_defaults(func=cmd_metrics)
-
-
-def cmd_metrics(args) -> int:
-    if not args.serve:
-        sys.stdout.write(render())
-        return 0
-    serve(args.port, args.address)
-    print(f"serving Prometheus metrics on http://{args.address}:{args.port}/metrics", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.metrics", description=__doc__.splitlines()[0])
-    _add_arguments(parser)
-    return cmd_metrics(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

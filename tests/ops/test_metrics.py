@@ -1,5 +1,5 @@
 """Prometheus metrics read from the database: runs by status, areas and ballots of published runs,
-tally durations, live runs' progress; served over HTTP by `python -m worker.metrics --serve`."""
+tally durations, live runs' progress; served over HTTP by `python -m cli.metrics --serve`."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_metrics_exporter_over_http(embedded_db, tmp_path):
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "TALLY_"))}
     env["DATABASE_URL"] = embedded_db
-    proc = subprocess.Popen([sys.executable, "-m", "worker.metrics", "--serve", f"--port={port}"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli.metrics", "--serve", f"--port={port}"], env=env,
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         def scrape():

@@ -1,0 +1,1 @@
+"""Settings from the environment: below every other package, so models, services and workers can all read them."""
