@@ -38,7 +38,27 @@ def register(subparsers) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
+    _register_load(subparsers)
 
+    adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
+    adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
+    adv.set_defaults(func=cmd_advance)
+    _register_period_commands(subparsers)
+    _register_batch(subparsers)
+
+    rec = subparsers.add_parser("reconcile", help="re-dispatch or fail tallies stuck in RUNNING (beat does this too)")
+    rec.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
+                     help="no progress for this long counts as stuck (default TALLY_STUCK_AFTER)")
+    rec.set_defaults(func=cmd_reconcile)
+
+    res = subparsers.add_parser("results", help="show an election's published results")
+    res.add_argument("election", help="election id or key")
+    res.add_argument("--area", help="show this area's own and subtree results")
+    res.add_argument("--format", choices=("table", "json"), default="table")
+    res.set_defaults(func=cmd_results)
+
+
+def _register_load(subparsers) -> None:
     load = subparsers.add_parser(
         "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
     )
@@ -58,10 +78,8 @@ def register(subparsers) -> None:
     load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
     load.set_defaults(func=cmd_load)
 
-    adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
-    adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
-    adv.set_defaults(func=cmd_advance)
 
+def _register_period_commands(subparsers) -> None:
     for name, func, text in (
         ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
         ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
@@ -85,6 +103,8 @@ def register(subparsers) -> None:
             p.add_argument("--reason", required=True)
         p.set_defaults(func=func)
 
+
+def _register_batch(subparsers) -> None:
     batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
     batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
     listing = batch_sub.add_parser("list", help="a voting period's load batches as JSON")
@@ -95,17 +115,6 @@ def register(subparsers) -> None:
     void.add_argument("batch_id", type=int)
     void.add_argument("--reason", required=True)
     void.set_defaults(func=cmd_batch_void)
-
-    rec = subparsers.add_parser("reconcile", help="re-dispatch or fail tallies stuck in RUNNING (beat does this too)")
-    rec.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
-                     help="no progress for this long counts as stuck (default TALLY_STUCK_AFTER)")
-    rec.set_defaults(func=cmd_reconcile)
-
-    res = subparsers.add_parser("results", help="show an election's published results")
-    res.add_argument("election", help="election id or key")
-    res.add_argument("--area", help="show this area's own and subtree results")
-    res.add_argument("--format", choices=("table", "json"), default="table")
-    res.set_defaults(func=cmd_results)
 
 
 def cmd_db_upgrade(args) -> int:
