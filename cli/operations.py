@@ -38,13 +38,25 @@ def register(subparsers) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
+
     _register_load(subparsers)
 
     adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
     adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
     adv.set_defaults(func=cmd_advance)
+
     _register_period_commands(subparsers)
-    _register_batch(subparsers)
+
+    batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
+    batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
+    listing = batch_sub.add_parser("list", help="a voting period's load batches as JSON")
+    listing.add_argument("election_id", type=int)
+    listing.add_argument("voting_period_id", type=int)
+    listing.set_defaults(func=cmd_batch_list)
+    void = batch_sub.add_parser("void", help="void a batch before its period is sealed (its ballots are not counted)")
+    void.add_argument("batch_id", type=int)
+    void.add_argument("--reason", required=True)
+    void.set_defaults(func=cmd_batch_void)
 
     rec = subparsers.add_parser("reconcile", help="re-dispatch or fail tallies stuck in RUNNING (beat does this too)")
     rec.add_argument("--stuck-after", type=int, default=None, metavar="SECONDS",
@@ -80,6 +92,7 @@ def _register_load(subparsers) -> None:
 
 
 def _register_period_commands(subparsers) -> None:
+    """seal, run, status, rollback: each names an election and a voting period."""
     for name, func, text in (
         ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
         ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
@@ -102,19 +115,6 @@ def _register_period_commands(subparsers) -> None:
         if name == "rollback":
             p.add_argument("--reason", required=True)
         p.set_defaults(func=func)
-
-
-def _register_batch(subparsers) -> None:
-    batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
-    batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
-    listing = batch_sub.add_parser("list", help="a voting period's load batches as JSON")
-    listing.add_argument("election_id", type=int)
-    listing.add_argument("voting_period_id", type=int)
-    listing.set_defaults(func=cmd_batch_list)
-    void = batch_sub.add_parser("void", help="void a batch before its period is sealed (its ballots are not counted)")
-    void.add_argument("batch_id", type=int)
-    void.add_argument("--reason", required=True)
-    void.set_defaults(func=cmd_batch_void)
 
 
 def cmd_db_upgrade(args) -> int:
