@@ -80,6 +80,8 @@ def main() -> None:
                         help="turn the workers' task events on before the tally, as Flower does when it watches")
     parser.add_argument("--scale-out", action="store_true",
                         help="tally the same ballots with 1 worker node and with 2, and print the speed-up")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment setting of the workers, e.g. TALLY_BATCH_BALLOTS=1 (repeatable)")
     parser.add_argument("--issue", action="store_true", help="every figure of issue #19 in one run")
     parser.add_argument("--large", type=int, default=10_000_000, help="--issue: ballots of the large run")
     parser.add_argument("--overhead-ballots", type=int, default=200_000, help="--issue: ballots of --area-overhead")
@@ -244,7 +246,7 @@ def bench(args, ballots: int, areas: int, nodes: list[int]) -> list[dict]:
         expected = engine_count(ranks)
         for number, workers in enumerate(nodes):
             figures = {"ballots": ballots, "areas": areas, "workers": workers, "watched": args.watched,
-                       **loaded, **copies}
+                       "settings": args.setting, **loaded, **copies}
             figures.update(tally(url, redis_server, workers, args, first=number == 0))
             figures["tally_ballots_per_second"] = round(ballots / figures["tally_seconds"])
             figures["tally_over_copy"] = round(figures["tally_seconds"] / figures["copy_seconds"], 2)
@@ -272,7 +274,7 @@ def tally(url: str, redis_server, workers: int, args, first: bool) -> dict:
     broker = redis_server.url
     workdir = Path("/tmp") / f"tally-bench-{os.getpid()}-{int(time.time() * 1000)}"
     workdir.mkdir()
-    stack = Stack(url, broker, workdir)
+    stack = Stack(url, broker, workdir, **dict(s.split("=", 1) for s in args.setting))
     figures = {}
     try:
         procs = [stack.start_worker(f"w{i}") for i in range(workers)]
