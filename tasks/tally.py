@@ -9,7 +9,6 @@ import time
 from celery import chord, group
 from celery.exceptions import ChordError
 from celery.result import allow_join_result
-from sqlalchemy.exc import OperationalError
 
 from models.db import after_commit, session_scope
 from services import pipeline
@@ -101,21 +100,17 @@ def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
     return {"finalize_sent": last}  # True from the last contest to finish
 
 
-@app.task(base=TallyTask, bind=True, name="tally.finalize")
+def _finalize_failed(self, exc, task_id, args, kwargs, einfo) -> None:
+    """Finalize failed for good: a lost connection (the base task's OperationalError) once its
+    retries are spent, or at once for any other error. Its transaction rolled back whole, so
+    nothing was published and each retry was safe; now the run ends FAILED."""
+    _record_failure(args[0], f"finalize failed: {exc!r}")
+
+
+@app.task(base=TallyTask, bind=True, name="tally.finalize", on_failure=_finalize_failed)
 def finalize(self, run_id: int) -> dict:
-    try:
-        with self.transaction() as session:
-            published = pipeline.finalize(session, run_id)
-    except OperationalError as exc:
-        # A lost connection rolled the whole transaction back: nothing was published, so retrying
-        # is safe; only when the retries are spent does the run end FAILED.
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** self.request.retries)
-        _record_failure(run_id, f"finalize failed: {exc!r}")
-        raise
-    except Exception as exc:
-        _record_failure(run_id, f"finalize failed: {exc!r}")
-        raise
+    with self.transaction() as session:
+        published = pipeline.finalize(session, run_id)
     log.info("tally run %s %s", run_id, "published" if published else "not publishable")
     return {"published": published}
 
