@@ -14,7 +14,7 @@ from models.db import after_commit, session_scope
 from services import pipeline
 from services.runs import fail_run
 from worker.app import app
-from worker.logging import task_argsrepr
+from worker.logging import task_options
 
 from .base import TallyTask
 
@@ -35,13 +35,12 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
     chords = []
     for jobs in plan:
         header = [
-            process_area.si(run_id, job.contest_id, job.area_id).set(argsrepr=task_argsrepr(run_id, job.label))
+            process_area.si(run_id, job.contest_id, job.area_id).set(**task_options(run_id, job.keys))
             for job in jobs
         ]
-        contest_label = jobs[0].label.rsplit("/", 1)[0]  # election/period/contest
         body = (
             aggregate_contest.si(run_id, jobs[0].contest_id)
-            .set(argsrepr=task_argsrepr(run_id, contest_label))
+            .set(**task_options(run_id, jobs[0].keys[:3]))  # election, period, contest
             .on_error(tally_failed.s(run_id))
         )
         chords.append(chord(header, body))
@@ -96,7 +95,7 @@ def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
         if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
             after_commit(session, lambda: _enqueue_or_fail(
-                run_id, "finalize", lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id))))
+                run_id, "finalize", lambda: finalize.apply_async((run_id,))))
     return {"finalize_sent": last}  # True from the last contest to finish
 
 
