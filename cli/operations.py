@@ -39,51 +39,13 @@ def register(subparsers) -> None:
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
 
-    load = subparsers.add_parser(
-        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
-    )
-    load.add_argument("--definition", metavar="FILE", help="election definition JSON")
-    load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
-    load.add_argument("--allow-duplicate", action="store_true",
-                      help="load ballots even if the same ones were already loaded into the period")
-    load.add_argument("--rctab-config", metavar="CONFIG",
-                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
-    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
-    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
-    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
-    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
-    load.add_argument("--cvr-options", default="{}", metavar="JSON",
-                      help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
-                           "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
-    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
-    load.set_defaults(func=cmd_load)
+    _register_load(subparsers)
 
     adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
     adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
     adv.set_defaults(func=cmd_advance)
 
-    for name, func, text in (
-        ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
-        ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
-        ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
-        ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
-    ):
-        p = subparsers.add_parser(name, help=text)
-        p.add_argument("election_id", type=int)
-        p.add_argument("voting_period_id", type=int)
-        if name == "run":
-            p.add_argument("--remarks", default=None)
-            p.add_argument("--force", action="store_true", help="close the period first if it is still open")
-            p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
-            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
-            p.add_argument("--allow-empty", action="store_true",
-                           help="tally a period without ballots: publishes no winners")
-        if name == "status":
-            p.add_argument("--watch", action="store_true", help="show live progress, then the results")
-            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
-        if name == "rollback":
-            p.add_argument("--reason", required=True)
-        p.set_defaults(func=func)
+    _register_period_commands(subparsers)
 
     batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
     batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
@@ -106,6 +68,53 @@ def register(subparsers) -> None:
     res.add_argument("--area", help="show this area's own and subtree results")
     res.add_argument("--format", choices=("table", "json"), default="table")
     res.set_defaults(func=cmd_results)
+
+
+def _register_load(subparsers) -> None:
+    load = subparsers.add_parser(
+        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
+    )
+    load.add_argument("--definition", metavar="FILE", help="election definition JSON")
+    load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
+    load.add_argument("--allow-duplicate", action="store_true",
+                      help="load ballots even if the same ones were already loaded into the period")
+    load.add_argument("--rctab-config", metavar="CONFIG",
+                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
+    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
+    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
+    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
+    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
+    load.add_argument("--cvr-options", default="{}", metavar="JSON",
+                      help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
+                           "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
+    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
+    load.set_defaults(func=cmd_load)
+
+
+def _register_period_commands(subparsers) -> None:
+    """seal, run, status, rollback: each names an election and a voting period."""
+    for name, func, text in (
+        ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
+        ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
+        ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
+        ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
+    ):
+        p = subparsers.add_parser(name, help=text)
+        p.add_argument("election_id", type=int)
+        p.add_argument("voting_period_id", type=int)
+        if name == "run":
+            p.add_argument("--remarks", default=None)
+            p.add_argument("--force", action="store_true", help="close the period first if it is still open")
+            p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
+            p.add_argument("--allow-empty", action="store_true",
+                           help="tally a period without ballots: publishes no winners")
+        if name == "status":
+            p.add_argument("--watch", action="store_true", help="show live progress, then the results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
+        if name == "rollback":
+            p.add_argument("--reason", required=True)
+        p.set_defaults(func=func)
 
 
 def cmd_db_upgrade(args) -> int:
