@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope
-from services.pipeline.area import process_area
+from services.pipeline.area import process_areas
 from services.pipeline.plan import start
 from services.results import published
 from tests import factories as f
@@ -54,10 +54,10 @@ def _lost_chord(url: str, definition: dict, ballots: list[dict], staged_areas: i
         session.flush()
         run_id = run.id
         plan = start(session, run_id)  # RUNNING, planned; the chords are never sent
-    for jobs in plan:
-        for job in jobs[:staged_areas]:
-            with session_scope(url) as session:
-                process_area(session, run_id, job.contest_id, job.area_id)
+    for batches in plan:
+        area_ids = [a for batch in batches for a in batch.area_ids]
+        with session_scope(url) as session:
+            process_areas(session, run_id, batches[0].contest_id, area_ids[:staged_areas])
     return election_id, period_id, run_id
 
 
