@@ -63,7 +63,7 @@ def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operatio
     kind = counting.METHODS[method].mark_kind
     contest = rows.contest(method, max_votes=4 if kind == "rank" else 2)
     decoder = Decoder(CANDIDATES, kind)
-    plan = ContestPlan(1, 1, 1, contest, StoredBallotJudge(contest, decoder), {7: AreaSpec(area_weight, census, operation)}, ())
+    plan = ContestPlan(1, 1, 1, contest, StoredBallotJudge(contest, decoder), {7: AreaSpec("a7", area_weight, census, operation)}, ())
     grouped = rows.grouped_rows(random.Random(seed), kind, 40)
     staged = staged_area(plan, 7, grouped)
     plain = count_area_plainly(contest, decoder, grouped, area_weight)

@@ -52,7 +52,7 @@ class Election:
         rng = random.Random(seed)
         self.weights = {a: rng.randint(1, 3) for a in counted}
         self.rows = {a: rows.grouped_rows(rng, kind, rng.randint(0, 12)) for a in counted}
-        specs = {a: AreaSpec(self.weights[a], areas[a].census, operations[a]) for a in counted}
+        specs = {a: AreaSpec(areas[a].key, self.weights[a], areas[a].census, operations[a]) for a in counted}
         plan = ContestPlan(1, 1, 1, self.contest, StoredBallotJudge(self.contest, self.decoder), specs, ())
         staged = {a: staged_area(plan, a, self.rows[a]) for a in counted}
         self.multisets = {a: s.pop("valid_ballots") for a, s in staged.items()}
