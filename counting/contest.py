@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .errors import DefinitionError
+from .vocabulary import TallyOperation
 
 BLANK_POLICIES = ("allowed", "not-allowed")
-TALLY_OPERATIONS = ("process-ballots-all", "aggregate-results", "skip-candidate-results")
+TALLY_OPERATIONS = tuple(TallyOperation)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def check_contest(contest: Contest) -> None:
 class Operation:
     """A resolved `tally_operation`, and the configured value it replaced, if it had to fall back."""
 
-    value: str
+    value: TallyOperation
     fallback_from: str | None = None  # "missing", or the unknown configured value
 
     @property
@@ -198,9 +199,9 @@ class Operation:
         return self.fallback_from is not None
 
 
-def _resolve(configured: Any, default: str) -> Operation:
+def _resolve(configured: Any, default: TallyOperation) -> Operation:
     if isinstance(configured, str) and configured in TALLY_OPERATIONS:
-        return Operation(configured)
+        return Operation(TallyOperation(configured))
     return Operation(default, "missing" if configured in (None, "") else str(configured))
 
 
@@ -213,7 +214,7 @@ def contest_operation(contest: Contest) -> Operation:
 
     method = METHODS[contest.method]
     operation = _resolve(contest.annotations.get("tally_operation"), method.contest_default)
-    if operation.value == "aggregate-results" and (method.preferential or not method.additive):
+    if operation.value == TallyOperation.AGGREGATE_RESULTS and (method.preferential or not method.additive):
         raise DefinitionError(
             "contest.annotations.tally_operation",
             f"aggregate-results cannot count {contest.method}: a preferential method must process all ballots",

@@ -13,15 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from operator import eq, is_, itemgetter
+from operator import eq, itemgetter
 from typing import Iterable, Mapping
 
 from .ballots import MAX_MARKS, Ballot, Marks
 from .contest import Contest
 from .methods import METHODS
-
-# Preferential options that turn an overvote or a repeated candidate into a counting matter.
-INVALIDATE = "invalidate-ballot"
+from .vocabulary import INVALIDATE
 
 
 @dataclass
@@ -184,10 +182,6 @@ def classify(
     return Classification(participation, valid)
 
 
-def classify_ballots(contest: Contest, ballots: Iterable[Ballot]) -> Classification:
-    return classify(contest, ((b, 1) for b in ballots))
-
-
 class Judge:
     """The verdict on a ballot's marks for one contest. Called, it remembers each distinct set of
     marks' verdict (groups may repeat marks with other weights); `verdict` computes it afresh."""
@@ -203,7 +197,7 @@ class Judge:
         self.blank_allowed = contest.blank_policy != "not-allowed"
         self.check = _CHECKS[self.kind]
         self.contest = contest
-        # The values of a straightforward ballot, as the very int objects 1, 2, 3... (see `verdict`).
+        # The values of a straightforward ballot: 1, 2, 3... or 1, 1, 1... (see `verdict`).
         limit = min(self.max_votes, MAX_MARKS) if self.kind in ("check", "rank") else 0
         self.straight = tuple(range(1, limit + 1)) if self.kind == "rank" else (1,) * limit
         self.verdicts: dict[Marks, Verdict] = {}
@@ -217,12 +211,18 @@ class Judge:
     def verdict(self, marks: Marks) -> Verdict:
         """The common case is decided here, fast: distinct known candidates, at least `min_votes` and
         at most `max_votes` of them, each marked 1 (check marks) or ranked 1, 2, 3... in that order
-        (ranks). Values are compared by identity with the int objects of `straight`, so a value that
-        merely equals them (1.0, True) is left to the full checks, as is every other ballot."""
+        (ranks). A value must be an `int` equal to its place in `straight`: one that merely equals it
+        (1.0, True) is left to the full checks, as is every other ballot."""
         k = len(marks)
         if 0 < k <= len(self.straight) and k >= self.min_votes:
             chosen = dict(marks)  # candidate -> value, in the order marked; shorter when a candidate repeats
-            if len(chosen) == k and all(map(is_, chosen.values(), self.straight)) and self.known.issuperset(chosen):
+            values = chosen.values()
+            if (
+                len(chosen) == k
+                and all(map(eq, values, self.straight))
+                and {*map(type, values)} == _INT
+                and self.known.issuperset(chosen)
+            ):
                 return (None, k, tuple(marks) if self.kind == "rank" else tuple(sorted(marks)), False)
         return self._full_verdict(marks)
 
@@ -244,6 +244,8 @@ class Judge:
             return (None, marked, tuple(sorted(marks, key=itemgetter(1, 0))), _has_gap(values))
         return (None, marked, tuple(sorted(marks)), False)
 
+
+_INT = {int}
 
 # The checks after unknown candidates, one per kind of mark: (judge, candidates, values) -> reason or None.
 # Each looks at every mark before deciding, so the reason never depends on the order of the marks.

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from ..contest import Contest
 from ..ranking import sum_totals, top_by_totals
+from ..vocabulary import MarkKind
 from . import Ballots, Totals, register_additive
 from .points import check_ranked, max_points, points_totals
 
@@ -59,14 +60,14 @@ def _check_nauru(contest: Contest) -> None:
 
 
 register_additive(
-    "borda", mark_kind="rank", preferential=True, totals=borda_totals, decide=top_by_totals, check=check_ranked
+    "borda", mark_kind=MarkKind.RANK, preferential=True, totals=borda_totals, decide=top_by_totals, check=check_ranked
 )
 register_additive(
-    "borda-nauru", mark_kind="rank", preferential=True, totals=nauru_totals, decide=top_by_totals, check=_check_nauru
+    "borda-nauru", mark_kind=MarkKind.RANK, preferential=True, totals=nauru_totals, decide=top_by_totals, check=_check_nauru
 )
 register_additive(
     "borda-mas-madrid",
-    mark_kind="rank",
+    mark_kind=MarkKind.RANK,
     preferential=True,
     totals=mas_madrid_totals,
     decide=top_by_totals,

@@ -30,22 +30,22 @@ from ..contest import Contest
 from ..errors import DefinitionError
 from ..outcome import Outcome, Round, TieBreak
 from ..ranking import CUTOFF_NOTE, ORDER_NOTE, tie_order
+from ..vocabulary import INVALIDATE, DuplicateRule, Exhausted, MarkKind, OvervoteRule, TieRule, order_rule
 from . import Ballots, register
 
-INVALIDATE = "invalidate-ballot"
-EXHAUST_IMMEDIATELY = "exhaust-immediately"
-ALWAYS_SKIP = "always-skip-to-next-rank"
-EXHAUST_IF_MULTIPLE = "exhaust-if-multiple-continuing"
-OVERVOTE_RULES = (INVALIDATE, EXHAUST_IMMEDIATELY, ALWAYS_SKIP, EXHAUST_IF_MULTIPLE)
-DUPLICATE_RULES = (INVALIDATE, "skip", "exhaust")
+EXHAUST_IMMEDIATELY = OvervoteRule.EXHAUST_IMMEDIATELY
+ALWAYS_SKIP = OvervoteRule.ALWAYS_SKIP_TO_NEXT_RANK
+EXHAUST_IF_MULTIPLE = OvervoteRule.EXHAUST_IF_MULTIPLE_CONTINUING
+OVERVOTE_RULES = tuple(OvervoteRule)
+DUPLICATE_RULES = tuple(DuplicateRule)
 
 # Why a ballot became inactive (the round's `exhausted_by` keys).
-NO_MORE_CHOICES = "no-more-choices"
-OVERVOTE = "overvote"
-SKIPPED_RANKS = "skipped-ranks"
-REPEATED_CANDIDATE = "repeated-candidate"
+NO_MORE_CHOICES = Exhausted.NO_MORE_CHOICES
+OVERVOTE = Exhausted.OVERVOTE
+SKIPPED_RANKS = Exhausted.SKIPPED_RANKS
+REPEATED_CANDIDATE = Exhausted.REPEATED_CANDIDATE
 
-PREVIOUS_ROUNDS = "previous-rounds"
+PREVIOUS_ROUNDS = TieRule.PREVIOUS_ROUNDS
 LOOK_BACK_NOTE = "Tie detected at cutoff; resolved by previous rounds"
 
 # Where a ballot goes instead of a candidate index when it exhausts.
@@ -63,7 +63,7 @@ class Rules:
     batch: bool = False
     look_back: bool = True
     favour: Mapping[str, int] = field(default_factory=dict)  # place in the tie order, 0 = most favoured
-    order_rule: str = "candidate-id-asc"  # the name of the last-resort tie rule
+    order_rule: TieRule = TieRule.CANDIDATE_ID_ASC  # the last-resort tie rule
 
 
 def rules_of(contest: Contest) -> Rules:
@@ -75,7 +75,7 @@ def rules_of(contest: Contest) -> Rules:
         batch=bool(options.get("batch_elimination", False)),
         look_back=options.get("tie_break_look_back") is not False,
         favour={c: i for i, c in enumerate(tie_order(contest))},
-        order_rule="tie-break-order" if options.get("tie_break_order") else "candidate-id-asc",
+        order_rule=order_rule(options),
     )
 
 
@@ -426,7 +426,7 @@ def _decide(
 # The method
 
 
-@register("instant-runoff", mark_kind="rank", preferential=True, check=_check)
+@register("instant-runoff", mark_kind=MarkKind.RANK, preferential=True, check=_check)
 def count(contest: Contest, ballots: Ballots) -> Outcome:
     """Count rounds until one candidate is elected; every round and every tie is recorded."""
     rules = rules_of(contest)
@@ -482,4 +482,4 @@ def _outcome(ids: Sequence[str], rounds: list[Round], rules: Rules) -> Outcome:
 
 def _cutoff_note(rule: str) -> str:
     """A winner decided by a tie-break is a tie at the seat cutoff: the contest's notes say so."""
-    return {PREVIOUS_ROUNDS: LOOK_BACK_NOTE, "tie-break-order": ORDER_NOTE}.get(rule, CUTOFF_NOTE)
+    return {PREVIOUS_ROUNDS: LOOK_BACK_NOTE, TieRule.TIE_BREAK_ORDER: ORDER_NOTE}.get(rule, CUTOFF_NOTE)

@@ -42,6 +42,7 @@ from ..errors import CountingError, DefinitionError
 from ..numbers import exact_json
 from ..outcome import Outcome, Round, TieBreak
 from ..ranking import tie_order
+from ..vocabulary import Exhausted, MarkKind, TieRule, order_rule
 from . import Ballots, register
 
 PRECISION = 80
@@ -66,7 +67,7 @@ EXCLUDED = "excluded"
 
 ELECT = "elect"
 ELIMINATE = "eliminate"
-TOTALS_RULES = ("previous-pass", "current-totals")  # tie rules comparing Decimal totals, so within TIE
+TOTALS_RULES = (TieRule.PREVIOUS_PASS, TieRule.CURRENT_TOTALS)  # tie rules comparing Decimal totals, so within TIE
 
 # What ended a phase, as each round records it (`ended_by`); null when another pass follows.
 BY_QUOTA = "quota"
@@ -140,7 +141,7 @@ class Tally:
     exhausted: Decimal  # weight that passed every continuing candidate on its ballots
 
 
-@register("meek-stv", mark_kind="rank", preferential=True, check=_check)
+@register("meek-stv", mark_kind=MarkKind.RANK, preferential=True, check=_check)
 def meek_stv(contest: Contest, ballots: Ballots) -> Outcome:
     """Count `seats` winners by Meek STV over the weighted multiset of valid ranked ballots."""
     with localcontext(ARITHMETIC):
@@ -163,7 +164,7 @@ class MeekCount:
         self.first_preferences = _first_preferences(self.ids, self.rankings)
         favour = tie_order(contest)  # most favoured first
         self.favour = {c: len(favour) - i for i, c in enumerate(favour)}  # most favoured = highest
-        self.fallback_rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
+        self.fallback_rule = order_rule(contest.options)
         self.elected: list[str] = []
         self.removed: list[str] = []  # eliminated or excluded, in that order
         self.final_totals = dict.fromkeys(self.ids, ZERO)
@@ -413,7 +414,7 @@ class MeekCount:
         extreme = max if purpose == ELECT else min
         remaining = list(tied)
         for rule, value in self.tie_rules(current, previous):
-            if rule == "tie-break-key" and any(value(c) is None for c in remaining):
+            if rule == TieRule.TIE_BREAK_KEY and any(value(c) is None for c in remaining):
                 continue
             values = {c: value(c) for c in remaining}
             best = extreme(values.values())
@@ -431,10 +432,10 @@ class MeekCount:
     def tie_rules(self, current: dict, previous: dict | None) -> list[tuple[str, Callable[[str], object]]]:
         rules: list[tuple[str, Callable[[str], object]]] = []
         if previous is not None:  # the first pass has none
-            rules.append(("previous-pass", lambda c: previous.get(c, ZERO)))
-        rules.append(("current-totals", lambda c: current[c]))
-        rules.append(("first-preferences", lambda c: self.first_preferences[c]))
-        rules.append(("tie-break-key", lambda c: self.contest.candidate(c).tie_break_key))
+            rules.append((TieRule.PREVIOUS_PASS, lambda c: previous.get(c, ZERO)))
+        rules.append((TieRule.CURRENT_TOTALS, lambda c: current[c]))
+        rules.append((TieRule.FIRST_PREFERENCES, lambda c: self.first_preferences[c]))
+        rules.append((TieRule.TIE_BREAK_KEY, lambda c: self.contest.candidate(c).tie_break_key))
         rules.append((self.fallback_rule, lambda c: self.favour[c]))
         return rules
 
@@ -446,7 +447,7 @@ class MeekCount:
             tallies=dict(tally.retained),
             threshold=self.quota,
             exhausted=tally.exhausted,
-            exhausted_by={"no-more-choices": tally.exhausted} if tally.exhausted else {},
+            exhausted_by={Exhausted.NO_MORE_CHOICES: tally.exhausted} if tally.exhausted else {},
             details={"excluded": []},
         )
 

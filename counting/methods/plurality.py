@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..contest import Contest
 from ..errors import DefinitionError
 from ..ranking import top_by_totals
+from ..vocabulary import MarkKind
 from . import Ballots, Totals, register_additive
 
 
@@ -23,11 +24,11 @@ def _check_cumulative(contest: Contest) -> None:
         raise DefinitionError("contest.options.checks", f"must be a positive integer, got {checks!r}")
 
 
-register_additive("plurality-at-large", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
-register_additive("approval", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive("plurality-at-large", mark_kind=MarkKind.CHECK, preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive("approval", mark_kind=MarkKind.CHECK, preferential=False, totals=mark_totals, decide=top_by_totals)
 register_additive(
     "cumulative",
-    mark_kind="points",
+    mark_kind=MarkKind.POINTS,
     preferential=False,
     totals=mark_totals,
     decide=top_by_totals,

@@ -16,9 +16,9 @@ from typing import Callable
 from ..contest import Contest
 from ..errors import DefinitionError
 from ..numbers import Number
+from ..vocabulary import INVALIDATE
 from . import Ballots, Totals
 
-INVALIDATE = "invalidate-ballot"
 
 
 def position_weights(contest: Contest, ballots: Ballots) -> list[dict[str, int]]:

@@ -18,6 +18,7 @@ from typing import Sequence
 from ..contest import Contest
 from ..errors import CountingError
 from ..outcome import Outcome, Pass, Round
+from ..vocabulary import MarkKind
 from . import Ballots, register
 from .rcv_count import Compiled, Tabulation
 from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvRules, check_rcv, rcv_rules
@@ -25,7 +26,7 @@ from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvRules, 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by {rule}"
 
 
-@register("rcv", mark_kind="rank", preferential=True, check=check_rcv)
+@register("rcv", mark_kind=MarkKind.RANK, preferential=True, check=check_rcv)
 def count(contest: Contest, ballots: Ballots) -> Outcome:
     rules = rcv_rules(contest)
     if rules.mode == MULTI_PASS:

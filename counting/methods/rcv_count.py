@@ -31,11 +31,12 @@ from ..contest import Contest
 from ..errors import CountingError
 from ..numbers import Number, exact_json
 from ..outcome import Round, TieBreak
+from ..vocabulary import Exhausted
 from . import irv
 from .rcv_rules import BOTTOMS_UP, BOTTOMS_UP_PERCENTAGE, ONE_PER_ROUND, RcvRules
 from .rcv_ties import TieBreaker
 
-FINAL_ROUND_SURPLUS = "final-round-surplus"
+FINAL_ROUND_SURPLUS = Exhausted.FINAL_ROUND_SURPLUS
 
 
 def truncate(value: Number, places: int) -> Number:
