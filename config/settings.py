@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 def _int(name: str, default: int) -> int:
@@ -25,6 +26,23 @@ def _limits(name: str, default: tuple[int, int]) -> tuple[int, int]:
     if pair[1] < pair[0]:
         raise ValueError(f"{name}: the hard limit ({pair[1]} s) must not come before the soft one ({pair[0]} s)")
     return pair
+
+
+def _with_password(url: str | None, file_variable: str) -> str | None:
+    """`url` with the password read from the file that `file_variable` names (compose's `secrets`
+    volume), so that a password is written once, in one place, and never in a URL in a file. A URL
+    that names no user (Redis without ACLs) takes no password and is left as it is."""
+    path = os.environ.get(file_variable)
+    if not url or not path or not urlsplit(url).username:
+        return url
+    try:
+        password = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"{file_variable}: cannot read {path} ({exc.strerror})") from None
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,10 @@ class Settings:
 
 def load_settings() -> Settings:
     home = Path(os.environ.get("TALLY_HOME", "tally-data"))
-    broker = os.environ.get("CELERY_BROKER_URL") or None
+    broker = _with_password(os.environ.get("CELERY_BROKER_URL") or None, "TALLY_BROKER_PASSWORD_FILE")
+    database = _with_password(os.environ.get("DATABASE_URL"), "TALLY_DB_PASSWORD_FILE")
     return Settings(
-        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'tally.sqlite3'}",
+        database_url=database or f"sqlite:///{home / 'tally.sqlite3'}",
         broker_url=broker,
         result_backend=os.environ.get("CELERY_RESULT_BACKEND") or broker,
         advance_interval=_int("TALLY_ADVANCE_INTERVAL", 30),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 from tests.support import BIN, REPO
@@ -23,31 +25,92 @@ def test_compose_has_every_service_with_health_and_auth():
     assert "noeviction" in services["redis"]["command"]
     for name in ("postgres", "redis", "worker", "api"):
         assert "healthcheck" in services[name], name
-    assert any(arg.startswith("--basic-auth=") for arg in services["flower"]["command"])
+    assert any("--basic-auth=" in arg for arg in services["flower"]["entrypoint"])
     assert services["worker"].get("deploy", {}).get("replicas") is None  # scalable with --scale
 
 
 LONG_RUNNING = SERVICES - {"migrate"}
 
 
-def test_compose_works_from_a_fresh_clone_with_one_password_source():
-    compose = _compose()
-    services = compose["services"]
-    # .env is optional: every setting has a default; only the passwords must be set, each once.
+def test_compose_works_from_a_fresh_clone_with_nothing_set():
+    text = (REPO / "compose.yaml").read_text()
+    services = _compose()["services"]
+    # .env is optional and nothing must be set: no ${VAR:?...} anywhere stops `docker compose up`
+    assert ":?" not in text
     for name, service in services.items():
         for entry in service.get("env_file", []):
             assert isinstance(entry, dict) and entry["required"] is False, (name, entry)
+    # the passwords come from the secrets volume, written before anything that reads them starts
+    assert services["postgres"]["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name, service in services.items():
+        if "DATABASE_URL" in service.get("environment", {}):
+            env = service["environment"]
+            assert urlsplit(env["DATABASE_URL"]).password is None, name
+            assert env["TALLY_DB_PASSWORD_FILE"].startswith("/run/tally-secrets/"), name
+            assert "secrets:/run/tally-secrets:ro" in service["volumes"], name
     example = (REPO / ".env.example").read_text()
-    passwords = re.findall(r"^([A-Z_]*PASSWORD)=", example, re.M)
-    assert {"POSTGRES_PASSWORD", "TALLY_OWNER_PASSWORD", "TALLY_APP_PASSWORD"} <= set(passwords)
-    assert len(passwords) == len(set(passwords))
-    assert not re.search(r"^[A-Z_]+=\w+://[^/@\s]+:[^@\s]+@", example, re.M), "a URL in .env.example repeats a password"
-    # the URLs are built from the passwords
-    assert "tally_app:${TALLY_APP_PASSWORD:?" in services["worker"]["environment"]["DATABASE_URL"]
-    assert "tally_owner:${TALLY_OWNER_PASSWORD:?" in services["migrate"]["environment"]["DATABASE_URL"]
-    # the README's steps in the order a person runs them
+    assert not re.search(r"^[A-Z_]*PASSWORD=.", example, re.M), "a password value in .env.example"
+    assert not re.search(r"^[A-Z_]+=\w+://[^/@\s]+:[^@\s]+@", example, re.M), "a URL in .env.example holds a password"
+    # the README's steps in the order a person runs them, with no step before `up`
     readme = (REPO / "README.md").read_text()
-    assert readme.index("cp .env.example .env") < readme.index("docker compose up")
+    assert readme.index("docker compose up") < readme.index("cp .env.example .env")
+
+
+def _run_init_secrets(directory, **env):
+    script = (REPO / "deploy" / "init-secrets.sh").read_text().replace("/run/tally-secrets", str(directory))
+    subprocess.run(["sh", "-c", script], env={"PATH": "/usr/bin:/bin", **env}, check=True)
+    return {p.name: p.read_text() for p in directory.iterdir()}
+
+
+def test_init_secrets_writes_each_password_once(tmp_path):
+    first = _run_init_secrets(tmp_path, TALLY_APP_PASSWORD="chosen in .env")
+    assert set(first) == {"postgres", "owner", "app", "rabbitmq", "flower"}
+    assert first["app"] == "chosen in .env"
+    generated = [first[name] for name in ("postgres", "owner", "rabbitmq", "flower")]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in generated)
+    assert len(set(generated)) == 4
+    # read by the stack's containers, whose users differ; written by none
+    assert all(oct(p.stat().st_mode & 0o777) == "0o444" for p in tmp_path.iterdir())
+    # a second start (or a password set in .env later) never changes them: the servers keep theirs
+    again = _run_init_secrets(tmp_path, TALLY_APP_PASSWORD="changed", POSTGRES_PASSWORD="changed")
+    assert again == first
+
+
+def test_a_password_file_completes_the_urls(tmp_path, pg_url, monkeypatch):
+    from sqlalchemy import create_engine, make_url, text
+
+    from config.settings import load_settings
+
+    secret = tmp_path / "app"
+    secret.write_text("p@ss/wo:rd%\n")
+    url = make_url(pg_url)
+    monkeypatch.setenv("DATABASE_URL", url.set(password=None).render_as_string(hide_password=False))
+    monkeypatch.setenv("TALLY_DB_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://tally@rabbitmq:5672//")
+    monkeypatch.setenv("TALLY_BROKER_PASSWORD_FILE", str(secret))
+    settings = load_settings()
+    assert make_url(settings.database_url).password == "p@ss/wo:rd%"
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:  # the URL still names the right server, user and database
+        assert connection.execute(text("select current_database()")).scalar() == url.database
+    engine.dispose()
+    from kombu.utils.url import url_to_parts
+
+    assert url_to_parts(settings.broker_url).password == "p@ss/wo:rd%"
+    # a URL without a user (Redis without ACLs) is left as it is; a missing file is a clear error
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis:6379/0")
+    assert load_settings().broker_url == "redis://redis:6379/0"
+    monkeypatch.setenv("TALLY_DB_PASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="TALLY_DB_PASSWORD_FILE: cannot read"):
+        load_settings()
+
+
+def test_dockerfile_copies_every_installed_package():
+    include = re.search(r"^include = \[(.*)\]", (REPO / "pyproject.toml").read_text(), re.M)[1]
+    packages = {name.strip(' "*') for name in include.split(",")}
+    copied = set(re.findall(r"^COPY (\w+) \1$", (REPO / "Dockerfile").read_text(), re.M))
+    assert copied == packages
 
 
 def test_every_long_running_service_has_a_healthcheck():
@@ -76,7 +139,7 @@ def test_every_service_command_is_a_real_entry_point(tmp_path):
     env = {"PATH": str(BIN), "TALLY_HOME": str(tmp_path)}
     for name, service in _compose()["services"].items():
         command = service.get("command")
-        if command is None or name in ("postgres", "redis"):
+        if command is None or "build" not in service:  # a stock image: its own entry point
             continue
         program, *args = command
         if program == "tally":
@@ -94,17 +157,19 @@ def test_every_service_command_is_a_real_entry_point(tmp_path):
 
 def test_env_example_documents_every_setting():
     text = (REPO / ".env.example").read_text()
-    settings = (REPO / "worker" / "settings.py").read_text()
+    settings = (REPO / "config" / "settings.py").read_text()
     for name in set(re.findall(r'"((?:TALLY|CELERY|DATABASE)_[A-Z_]+)"', settings)) - {"TALLY_HOME"}:
         assert f"{name}=" in text, name
 
 
 
-def test_secrets_come_from_the_environment_only():
+def test_secrets_are_written_nowhere_but_the_secrets_volume():
     services = _compose()["services"]
-    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
-    flower_auth = next(a for a in services["flower"]["command"] if a.startswith("--basic-auth="))
-    assert flower_auth.startswith("--basic-auth=${FLOWER_BASIC_AUTH:?set FLOWER_BASIC_AUTH in .env")
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/tally-secrets/postgres"
+    assert "$$(cat /run/tally-secrets/flower)" in " ".join(services["flower"]["entrypoint"])
+    assert "$$(cat /run/tally-secrets/rabbitmq)" in " ".join(services["rabbitmq"]["command"])
+    roles = (REPO / "deploy" / "postgres-roles.sh").read_text()
+    assert "$(cat /run/tally-secrets/owner)" in roles and "$(cat /run/tally-secrets/app)" in roles
     # No password or token literal in the project's code: credentials are read from the environment.
     pattern = re.compile(r"(password|secret|token)\s*=\s*['\"][^'\"]{6,}['\"]", re.I)
     for path in REPO.glob("*/**/*.py"):
