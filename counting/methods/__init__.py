@@ -4,7 +4,8 @@ Every module of this package is imported when the registry is (`_discover`, belo
 of modules to keep), and a module registers each of its methods by calling `register(...)` as a
 decorator of its count function, or `register_additive(...)` with its `totals` and `decide`.
 A method is a pure function `count(contest, ballots) -> Outcome` over the weighted multiset of valid
-ballots (canonical marks -> summed weight). Additive methods also give `totals` (per-candidate sums
+ballots (canonical marks -> summed weight), with its options declared as a dataclass (`options`, an
+`Options`) whose `parse` is the method's definition check. Additive methods also give `totals` (per-candidate sums
 that add across areas) and `decide` (winners from totals), which is what `aggregate-results` uses.
 How to add one: docs/adding-a-method.md.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from ..ballots import Marks
 from ..contest import Contest
 from ..numbers import Number
+from ..options import Options
 from ..outcome import Outcome
 from ..vocabulary import MarkKind, TallyOperation
 
@@ -34,7 +36,11 @@ class Method:
     count: Callable[[Contest, Ballots], Outcome]
     totals: Callable[[Contest, Ballots], Totals] | None = None
     decide: Callable[[Contest, Totals], Outcome] | None = None
-    check: Callable[[Contest], None] = lambda contest: None
+    options: type[Options] = Options
+
+    def check(self, contest: Contest) -> None:
+        """Refuse a definition this method cannot count, naming the field (its options' `parse`)."""
+        self.options.parse(contest)
 
     @property
     def additive(self) -> bool:
@@ -52,7 +58,7 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, *, mark_kind: MarkKind, preferential: bool, totals=None, decide=None, check=None):
+def register(name: str, *, mark_kind: MarkKind, preferential: bool, options=Options, totals=None, decide=None):
     """Decorator registering `count`; for additive methods pass `totals` and `decide`."""
 
     def wrap(count):
@@ -63,16 +69,16 @@ def register(name: str, *, mark_kind: MarkKind, preferential: bool, totals=None,
             count=count,
             totals=totals,
             decide=decide,
-            check=check or (lambda contest: None),
+            options=options,
         )
         return count
 
     return wrap
 
 
-def register_additive(name: str, *, mark_kind: MarkKind, preferential: bool, totals, decide, check=None):
+def register_additive(name: str, *, mark_kind: MarkKind, preferential: bool, totals, decide, options=Options):
     """Register a method whose count is `decide(totals(ballots))`."""
-    register(name, mark_kind=mark_kind, preferential=preferential, totals=totals, decide=decide, check=check)(
+    register(name, mark_kind=mark_kind, preferential=preferential, options=options, totals=totals, decide=decide)(
         lambda contest, ballots: decide(contest, totals(contest, ballots))
     )
 

@@ -35,7 +35,7 @@ from ..outcome import Outcome, TieBreak
 from ..ranking import CUTOFF_NOTE, ORDER_NOTE, order_by_totals
 from ..vocabulary import MarkKind, TieRule, order_rule
 from . import Ballots, Totals, register_additive
-from .points import check_ranked, max_points, points_totals
+from .points import BordaOptions, PositionOptions, max_points, points_totals
 
 MEN = frozenset({"m", "male", "man"})
 Guarantees = Sequence[tuple[Fraction, int]]  # (share of all points to exceed, seats), largest share first
@@ -215,17 +215,13 @@ def record_ties(
         outcome.notes.append(ORDER_NOTE if rule == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
 
 
-def _check_desborda(contest: Contest) -> None:
-    check_ranked(contest, uses_max_points=False)
-
-
 register_additive(
     "desborda",
     mark_kind=MarkKind.RANK,
     preferential=True,
     totals=desborda_totals,
     decide=decider(desborda_rules),
-    check=_check_desborda,
+    options=PositionOptions,
 )
 for _name, _rules in (("desborda2", desborda2_rules), ("desborda3", desborda3_rules)):
     register_additive(
@@ -234,5 +230,5 @@ for _name, _rules in (("desborda2", desborda2_rules), ("desborda3", desborda3_ru
         preferential=True,
         totals=desborda2_totals,
         decide=decider(_rules),
-        check=check_ranked,
+        options=BordaOptions,
     )

@@ -196,7 +196,7 @@ def test_the_fast_verdict_agrees_with_the_full_checks(method, data):
     contest, records = data.draw(profiles(method))
     judge = Judge(parse_contest(contest))
     for ballot in parse_ballots(records):
-        assert judge.verdict(ballot.marks) == judge._full_verdict(ballot.marks)
+        assert judge.verdict(ballot.marks) == judge.full_verdict(ballot.marks)
 
 
 @pytest.mark.parametrize("method", METHOD_NAMES)

@@ -176,7 +176,7 @@ def test_several_candidates_at_one_rank_fill_one_rank_under_a_counting_rule():
 @pytest.mark.parametrize("judged", [PLURALITY, RANKED, contest(min_votes=2), contest("test-ranked", min_votes=2)])
 def test_the_fast_verdict_agrees_with_the_full_checks(judged, marks):
     judge = Judge(judged)
-    assert judge.verdict(marks) == judge._full_verdict(marks)
+    assert judge.verdict(marks) == judge.full_verdict(marks)
 
 
 def test_grouping_is_exact_whether_or_not_records_share_objects():
@@ -372,4 +372,4 @@ def test_the_fast_verdict_reads_values_by_type_and_value_never_by_identity():
     assert judge.verdict(made_at_run_time) == (None, 300, made_at_run_time, False)
     for odd in (1.0, True):
         marks = (("c0", odd),)
-        assert judge.verdict(marks) == judge._full_verdict(marks)
+        assert judge.verdict(marks) == judge.full_verdict(marks)
