@@ -11,6 +11,7 @@ import time
 
 from sqlalchemy import select
 
+from api import payloads
 from counting.errors import DefinitionError
 from counting.table import format_table
 from cvr.errors import ConfigError, CvrError
@@ -25,7 +26,7 @@ from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
 from config.settings import load_settings
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, shown_url
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, install_dispatcher, print_json, shown_url
 from .errors import host_port
 from .progress import ProgressDisplay
 
@@ -205,6 +206,7 @@ def _options(text: str) -> dict:
 
 
 def cmd_advance(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         plan = advance(session, dry_run=args.dry_run)
     verb = "would close" if args.dry_run else "closed"
@@ -231,6 +233,7 @@ def cmd_advance(args) -> int:
 
 @handles_errors
 def cmd_run(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         waiting = runs.live_run(session, args.voting_period_id)
         waiting = waiting.id if waiting is not None and dispatch.unsent(session, waiting.id) else None
@@ -282,7 +285,7 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
     with ProgressDisplay() as display:
         while True:
             with session_scope() as session:
-                state = runs.status(session, election_id, period_id)
+                state = payloads.tally_status(runs.status(session, election_id, period_id))
             display.show(state)
             if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
                 break
@@ -314,6 +317,7 @@ def workers_answer() -> bool:
 
 
 def cmd_reconcile(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         actions = reconcile(session, stuck_after=args.stuck_after)
     for action in actions:
@@ -326,7 +330,7 @@ def cmd_reconcile(args) -> int:
 @handles_errors
 def cmd_seal(args) -> int:
     with session_scope() as session:
-        print_json(sealing.seal(session, args.election_id, args.voting_period_id, by="cli"))
+        print_json(payloads.sealed(sealing.seal(session, args.election_id, args.voting_period_id, by="cli")))
     return 0
 
 
@@ -349,14 +353,15 @@ def cmd_status(args) -> int:
     if args.watch:
         return _wait(args.election_id, args.voting_period_id, args.timeout)
     with session_scope() as session:
-        print_json(runs.status(session, args.election_id, args.voting_period_id))
+        print_json(payloads.tally_status(runs.status(session, args.election_id, args.voting_period_id)))
     return 0
 
 
 @handles_errors
 def cmd_rollback(args) -> int:
     with session_scope() as session:
-        print_json(runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli"))
+        print_json(payloads.rolled_back(
+            runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli")))
     return 0
 
 

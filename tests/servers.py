@@ -16,8 +16,16 @@ def redis_server(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def tally_dispatcher():
+    """Runs started in the test process are sent as the `tally` commands send them (Celery embedded)."""
+    from tasks.dispatch import install
+
+    install()
+
+
 @pytest.fixture
-def pg_url():
+def pg_url(tally_dispatcher):
     from tests.support import postgres_database
 
     with postgres_database() as url:
