@@ -1,5 +1,3 @@
-"""The admin tally API and the public exports (FastAPI): `tally api` or `uvicorn api.app:app`."""
+"""The admin tally API and the public exports (FastAPI): `tally api` or `uvicorn api.app:app`.
 
-from .app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here: `api.payloads` (shared with the CLI) is importable without FastAPI's app."""

@@ -26,7 +26,9 @@ from services.errors import ServiceError
 from services.export_store import ExportStore
 from services.exports import INT32_MAX
 from config.settings import Settings, load_settings
+from tasks.dispatch import install as install_dispatcher
 
+from . import payloads
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
 
@@ -153,20 +155,6 @@ PeriodId = Annotated[int, Path(alias="votingPeriodId", ge=1, le=INT32_MAX, descr
 ElectionRef = Annotated[str, Path(description="Election id or key", max_length=200)]
 
 
-def _run_response(run, message: str) -> dict:
-    return {
-        "tallyRunId": run.id,
-        "status": run.status.value,
-        "electionId": run.election_id,
-        "votingPeriodId": run.voting_period_id,
-        "totalPositionsTallied": run.positions_tallied,
-        "totalWinnersApplied": run.winners_applied,
-        "tiesDetectedCount": run.ties_detected,
-        "serverTime": runs.iso(runs.now()),
-        "message": message,
-    }
-
-
 class PublicExports:
     """Serves the rendered export files (services.export_store). The database is used only for the
     short version lookup and, once per version, the render; never while a client reads. At most
@@ -220,6 +208,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    install_dispatcher()  # the runs it starts are sent through the worker application's tasks
     app = FastAPI(
         title="Tally worker",
         version="1",
@@ -239,6 +228,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
         )
 
+    _error_handlers(app)
+    _admin_routes(app)
+    _public_routes(app, settings)
+    app.add_middleware(Guard, settings=settings, error_response=error_response)
+
+    app.openapi = lambda: _openapi(app)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError):
         return error_response(exc.status, exc.message)
@@ -262,6 +261,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "Internal server error")
 
+
+def _admin_routes(app: FastAPI) -> None:
     admin_tags = ["admin tally"]
 
     @app.post(ADMIN_BASE + "/run", status_code=202, response_model=RunResponse,
@@ -279,14 +280,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api",
                 allow_empty=body.allowEmpty,
             )
-            answer = _run_response(run, "Tally started" if created else "Tally already completed (idempotent)")
+            answer = payloads.run_started(run, "Tally started" if created else "Tally already completed (idempotent)")
         return JSONResponse(answer, status_code=202 if created else 200)
 
     @app.get(ADMIN_BASE + "/status", response_model=StatusResponse, responses=ADMIN_ERRORS, tags=admin_tags,
              summary="The latest tally of the voting period, with progress")
     def tally_status(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
         with session_scope() as session:
-            return JSONResponse(runs.status(session, election_id, period_id))
+            return JSONResponse(payloads.tally_status(runs.status(session, election_id, period_id)))
 
     @app.post(ADMIN_BASE + "/rollback", response_model=RollbackResponse, responses=ADMIN_ERRORS,
               tags=admin_tags, summary="Roll back a COMPLETED tally (winners removed, history kept)")
@@ -304,14 +305,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not reason.strip():
             raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
-            return JSONResponse(runs.rollback(session, election_id, period_id, reason, by=who.actor))
+            return JSONResponse(payloads.rolled_back(runs.rollback(session, election_id, period_id, reason, by=who.actor)))
 
     @app.post(SEAL_PATH, response_model=SealResponse, responses=ADMIN_ERRORS, tags=admin_tags,
               summary="Seal the voting period's ballots (closing it if its end has passed); only sealed periods are tallied")
     def seal_period(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
         with session_scope() as session:
-            return JSONResponse(sealing.seal(session, election_id, period_id, by=who.actor))
+            return JSONResponse(payloads.sealed(sealing.seal(session, election_id, period_id, by=who.actor)))
 
+
+def _public_routes(app: FastAPI, settings: Settings) -> None:
     public = {"tags": ["public exports"], "response_class": Response,
               "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
                                   "description": "Canonical JSON, byte-for-byte reproducible"}, **PUBLIC_ERRORS}}
@@ -329,11 +332,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
     async def public_results(request: Request, election: ElectionRef):
         return await exports.answer(request, "results.json", election)
-
-    app.add_middleware(Guard, settings=settings, error_response=error_response)
-
-    app.openapi = lambda: _openapi(app)
-    return app
 
 
 def _openapi(app: FastAPI) -> dict:

@@ -29,6 +29,7 @@ import gc
 import json
 import random
 import time
+from functools import partial
 from typing import Callable, Sequence
 
 from counting import METHODS, Ballot, Candidate, Contest, count, decide, parse_ballots
@@ -157,9 +158,10 @@ def irv_stages(orderings: Sequence[Ranking], repeat: int) -> dict[str, dict[str,
     stages = {}
     for name, build in (("shared", shared_ballots), ("parsed", parsed_ballots)):
         ballots = build(ranks, orderings)
-        group_s, (plain, others) = best_of(repeat, lambda: group_ballots(ballots))
-        classify_s, classification = best_of(repeat, lambda: classify(irv, others, plain))
-        decide_s, _ = best_of(repeat, lambda: decide(irv, classification.valid))
+        # partial binds the lists now; a closure would read names the loop rebinds and deletes
+        group_s, (plain, others) = best_of(repeat, partial(group_ballots, ballots))
+        classify_s, classification = best_of(repeat, partial(classify, irv, others, plain))
+        decide_s, _ = best_of(repeat, partial(decide, irv, classification.valid))
         stages[name] = {"group": round(group_s, 4), "classify": round(classify_s, 4), "decide": round(decide_s, 4)}
         print(
             f"instant-runoff stages, {name}: group records {group_s * 1000:.0f} ms, "

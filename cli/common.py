@@ -31,6 +31,14 @@ def shown_url(url: str | None) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
+def install_dispatcher() -> None:
+    """For the commands that start runs: the outbox sends them through the worker application's
+    tasks (imported here, not at start-up: Celery is only loaded by the commands that need it)."""
+    from tasks.dispatch import install
+
+    install()
+
+
 def print_json(value) -> None:
     print(json.dumps(value, indent=2, sort_keys=True))
 

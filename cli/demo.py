@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from api import payloads
 from counting.methods import METHODS
 from models import entities as m
 from models.db import session_scope, upgrade
@@ -17,7 +18,7 @@ from services import results, runs, sealing
 from services.dispatch import send_pending
 from services.loading import load_ballots, load_definition
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, install_dispatcher
 from .operations import render
 
 DEMO_KEY = "demo"
@@ -104,6 +105,7 @@ def _weighted_order(rng: random.Random, names: list[str], weights: list[int]) ->
 
 
 def cmd_demo(args) -> int:
+    install_dispatcher()
     upgrade()
     with session_scope() as session:
         existing = session.scalar(select(m.Election).where(m.Election.key == DEMO_KEY))
@@ -130,7 +132,7 @@ def cmd_demo(args) -> int:
     while True:
         with session_scope() as session:
             published = results.published(session, election_id)
-            state = runs.status(session, election_id, period_id)
+            state = payloads.tally_status(runs.status(session, election_id, period_id))
         if published["tallies"]:
             print(render(published))
             return 0

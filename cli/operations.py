@@ -11,6 +11,7 @@ import time
 
 from sqlalchemy import select
 
+from api import payloads
 from counting.errors import DefinitionError
 from counting.table import format_table
 from cvr.errors import ConfigError, CvrError
@@ -25,7 +26,7 @@ from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
 from config.settings import load_settings
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, shown_url
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, install_dispatcher, print_json, shown_url
 from .errors import host_port
 from .progress import ProgressDisplay
 
@@ -39,51 +40,13 @@ def register(subparsers) -> None:
     up = db_sub.add_parser("upgrade", help="apply the schema migrations (run before anything else)")
     up.set_defaults(func=cmd_db_upgrade)
 
-    load = subparsers.add_parser(
-        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
-    )
-    load.add_argument("--definition", metavar="FILE", help="election definition JSON")
-    load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
-    load.add_argument("--allow-duplicate", action="store_true",
-                      help="load ballots even if the same ones were already loaded into the period")
-    load.add_argument("--rctab-config", metavar="CONFIG",
-                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
-    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
-    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
-    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
-    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
-    load.add_argument("--cvr-options", default="{}", metavar="JSON",
-                      help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
-                           "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
-    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
-    load.set_defaults(func=cmd_load)
+    _register_load(subparsers)
 
     adv = subparsers.add_parser("advance", help="close ended voting periods and start their tallies")
     adv.add_argument("--dry-run", action="store_true", help="only list what would be closed and tallied")
     adv.set_defaults(func=cmd_advance)
 
-    for name, func, text in (
-        ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
-        ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
-        ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
-        ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
-    ):
-        p = subparsers.add_parser(name, help=text)
-        p.add_argument("election_id", type=int)
-        p.add_argument("voting_period_id", type=int)
-        if name == "run":
-            p.add_argument("--remarks", default=None)
-            p.add_argument("--force", action="store_true", help="close the period first if it is still open")
-            p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
-            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
-            p.add_argument("--allow-empty", action="store_true",
-                           help="tally a period without ballots: publishes no winners")
-        if name == "status":
-            p.add_argument("--watch", action="store_true", help="show live progress, then the results")
-            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
-        if name == "rollback":
-            p.add_argument("--reason", required=True)
-        p.set_defaults(func=func)
+    _register_period_commands(subparsers)
 
     batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
     batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
@@ -106,6 +69,53 @@ def register(subparsers) -> None:
     res.add_argument("--area", help="show this area's own and subtree results")
     res.add_argument("--format", choices=("table", "json"), default="table")
     res.set_defaults(func=cmd_results)
+
+
+def _register_load(subparsers) -> None:
+    load = subparsers.add_parser(
+        "load", help="load an election definition and/or ballots from JSON files, or cast vote records (CVRs)"
+    )
+    load.add_argument("--definition", metavar="FILE", help="election definition JSON")
+    load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
+    load.add_argument("--allow-duplicate", action="store_true",
+                      help="load ballots even if the same ones were already loaded into the period")
+    load.add_argument("--rctab-config", metavar="CONFIG",
+                      help="an RCTab configuration: create or extend --election from it and load its CVRs")
+    load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
+    load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
+    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
+    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
+    load.add_argument("--cvr-options", default="{}", metavar="JSON",
+                      help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
+                           "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
+    load.add_argument("--period", default="main", metavar="NAME", help="the voting period of the CVRs (default main)")
+    load.set_defaults(func=cmd_load)
+
+
+def _register_period_commands(subparsers) -> None:
+    """seal, run, status, rollback: each names an election and a voting period."""
+    for name, func, text in (
+        ("seal", cmd_seal, "seal a voting period's ballots (like POST .../seal); only sealed periods are tallied"),
+        ("run", cmd_run, "start a tally of a voting period (like POST .../tally/run)"),
+        ("status", cmd_status, "show a period's tally status (like GET .../tally/status)"),
+        ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
+    ):
+        p = subparsers.add_parser(name, help=text)
+        p.add_argument("election_id", type=int)
+        p.add_argument("voting_period_id", type=int)
+        if name == "run":
+            p.add_argument("--remarks", default=None)
+            p.add_argument("--force", action="store_true", help="close the period first if it is still open")
+            p.add_argument("--wait", action="store_true", help="wait for the tally to end, then print results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
+            p.add_argument("--allow-empty", action="store_true",
+                           help="tally a period without ballots: publishes no winners")
+        if name == "status":
+            p.add_argument("--watch", action="store_true", help="show live progress, then the results")
+            p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
+        if name == "rollback":
+            p.add_argument("--reason", required=True)
+        p.set_defaults(func=func)
 
 
 def cmd_db_upgrade(args) -> int:
@@ -196,6 +206,7 @@ def _options(text: str) -> dict:
 
 
 def cmd_advance(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         plan = advance(session, dry_run=args.dry_run)
     verb = "would close" if args.dry_run else "closed"
@@ -222,6 +233,7 @@ def cmd_advance(args) -> int:
 
 @handles_errors
 def cmd_run(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         waiting = runs.live_run(session, args.voting_period_id)
         waiting = waiting.id if waiting is not None and dispatch.unsent(session, waiting.id) else None
@@ -273,7 +285,7 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
     with ProgressDisplay() as display:
         while True:
             with session_scope() as session:
-                state = runs.status(session, election_id, period_id)
+                state = payloads.tally_status(runs.status(session, election_id, period_id))
             display.show(state)
             if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
                 break
@@ -305,6 +317,7 @@ def workers_answer() -> bool:
 
 
 def cmd_reconcile(args) -> int:
+    install_dispatcher()
     with session_scope() as session:
         actions = reconcile(session, stuck_after=args.stuck_after)
     for action in actions:
@@ -317,7 +330,7 @@ def cmd_reconcile(args) -> int:
 @handles_errors
 def cmd_seal(args) -> int:
     with session_scope() as session:
-        print_json(sealing.seal(session, args.election_id, args.voting_period_id, by="cli"))
+        print_json(payloads.sealed(sealing.seal(session, args.election_id, args.voting_period_id, by="cli")))
     return 0
 
 
@@ -340,14 +353,15 @@ def cmd_status(args) -> int:
     if args.watch:
         return _wait(args.election_id, args.voting_period_id, args.timeout)
     with session_scope() as session:
-        print_json(runs.status(session, args.election_id, args.voting_period_id))
+        print_json(payloads.tally_status(runs.status(session, args.election_id, args.voting_period_id)))
     return 0
 
 
 @handles_errors
 def cmd_rollback(args) -> int:
     with session_scope() as session:
-        print_json(runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli"))
+        print_json(payloads.rolled_back(
+            runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli")))
     return 0
 
 

@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored moment with its zone: SQLite hands back naive datetimes, which were written in UTC."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -59,13 +64,26 @@ class RunStatus(str, enum.Enum):
 LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED")
 
 
+class ElectionStatus(enum.StrEnum):
+    """Follows all the election's periods (services.runs.refresh_election_status). A StrEnum: its
+    lower-case values are what the results and the export cache key show, and str() gives them."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    TALLIED = "tallied"
+
+
 class Election(Base):
     __tablename__ = "elections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open / closed / tallied
+    # Stored as the values ("open"), as before the enum: values_callable, since Enum stores names.
+    status: Mapped[ElectionStatus] = mapped_column(
+        Enum(ElectionStatus, native_enum=False, length=20, values_callable=lambda e: [s.value for s in e]),
+        default=ElectionStatus.OPEN,
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # services.definition: the hash of what counts, recorded when the first ballots are loaded.
     definition_hash: Mapped[Optional[str]] = mapped_column(String(64))

@@ -9,7 +9,7 @@ dispatch is still in the outbox (services.dispatch: the broker was down) is wait
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,10 +21,6 @@ from config.settings import load_settings
 
 MAX_REDISPATCHES = 1
 REDISPATCHED = "tally redispatched"
-
-
-def _aware(value):
-    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def redispatches(session: Session, run_id: int) -> int:
@@ -57,9 +53,9 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
         if dispatch.unsent(session, run.id):
             continue  # waiting for the broker, not stuck: the outbox sends it once the broker is back
         last = max(
-            _aware(run.heartbeat_at or run.started_at or run.created_at),
-            _aware(last_staged(session, run.id)) or deadline,
-            _aware(dispatch.last_sent(session, run.id)) or deadline,
+            m.aware(run.heartbeat_at or run.started_at or run.created_at),
+            m.aware(last_staged(session, run.id)) or deadline,
+            m.aware(dispatch.last_sent(session, run.id)) or deadline,
         )
         if last > deadline:
             continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from models.db import session_scope
 from services.dispatch import send_pending
 from tasks.base import TallyTask
 from worker.app import app
@@ -15,9 +14,9 @@ from .reconcile import reconcile as reconcile_runs
 log = logging.getLogger("tally")
 
 
-@app.task(base=TallyTask, name="scheduler.advance")
-def advance() -> dict:
-    with session_scope() as session:
+@app.task(base=TallyTask, bind=True, name="scheduler.advance")
+def advance(self) -> dict:
+    with self.transaction() as session:
         plan = advance_elections(session)
     send_pending()  # dispatches left in the outbox while the broker was down
     if plan.close or plan.tally:
@@ -25,10 +24,10 @@ def advance() -> dict:
     return {"closed": plan.close, "tallied": plan.tally, "runs": plan.started_runs, "errors": plan.errors}
 
 
-@app.task(base=TallyTask, name="scheduler.reconcile")
-def reconcile() -> dict:
+@app.task(base=TallyTask, bind=True, name="scheduler.reconcile")
+def reconcile(self) -> dict:
     send_pending()
-    with session_scope() as session:
+    with self.transaction() as session:
         actions = reconcile_runs(session)
     for action in actions:
         log.warning("reconcile: %s", action)

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models as m
@@ -26,6 +25,7 @@ from cvr.rctab_config import Plan, read_config, source_of
 from cvr.records import Names, Record
 
 from .loading import LoadError, _contest, load_ballots
+from .results import election_by_key
 
 ROOT = "root"
 # A CVR import has no polling hours: its period stays open until the operator seals it (`tally
@@ -70,7 +70,7 @@ def load_cvr(
     are RCTab's source settings (`firstVoteColumnIndex`, `precinctColumnIndex`, the labels, ...)."""
     if provider not in READERS:
         raise LoadError(f"--provider: unknown provider {provider!r} (known: {', '.join(READERS)})")
-    election = session.scalar(select(m.Election).where(m.Election.key == election_key))
+    election = election_by_key(session, election_key)
     if election is None:
         raise LoadError(f"--election: unknown election {election_key!r}")
     contest = next((c for c in election.contests if c.key == contest_key), None)
@@ -93,7 +93,7 @@ def load_cvr(
 
 
 def _election(session: Session, key: str, name: str) -> m.Election:
-    election = session.scalar(select(m.Election).where(m.Election.key == key))
+    election = election_by_key(session, key)
     if election is None:
         election = m.Election(key=key, name=name)
         election.areas.append(m.Area(key=ROOT, name=name, census=0, weight=1))

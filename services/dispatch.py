@@ -5,10 +5,15 @@ beat `advance`, the reconciler) adds a `dispatches` row in the same transaction,
 pass, after that commit, sends each unsent row's `tally.start` and marks it sent. If the broker is
 down the row stays unsent, with the error, and the next pass (beat's `advance` and `reconcile`,
 `tally run`, `tally advance`) sends it once the broker is back. Sending twice (two passes at once,
-or a crash between sending and marking) is harmless: every tally step is idempotent."""
+or a crash between sending and marking) is harmless: every tally step is idempotent.
+
+The outbox does not know Celery: what sends a run's `tally.start` is a `Sender` that the worker
+application installs (tasks.dispatch.install, called by the Celery worker, the API and the CLI),
+so the service layer imports no task."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -17,9 +22,16 @@ from sqlalchemy.orm import Session
 from models import entities as m
 from models.db import after_commit, session_scope
 
-# One attempt to reach the broker, bounded, instead of Celery's default publish retries (about
-# 20 s with Redis down): the row waits in the outbox, so a later pass retries for us.
-BROKER_TIMEOUT = 3.0
+# Sends one run's `tally.start`; raises (Unreachable when a server did not answer) if it was not sent.
+Sender = Callable[[int], None]
+
+_sender: Sender | None = None
+
+
+def install(sender: Sender) -> None:
+    """Make `sender` the way the outbox sends (one per process: the worker application's)."""
+    global _sender
+    _sender = sender
 
 
 @dataclass
@@ -59,6 +71,7 @@ def send_pending(url: str | None = None, run_ids: list[int] | None = None) -> Se
     """Send every unsent dispatch (or those of `run_ids`), oldest first, each in its own
     transaction with its row locked (another dispatcher skips it). Stops at the first broker
     error: the broker is down for the rest too. Never raises for the broker."""
+    send = _installed()
     outcome = Sent()
     with session_scope(url) as session:
         query = select(m.Dispatch.id, m.Dispatch.run_id).where(m.Dispatch.sent_at.is_(None)).order_by(m.Dispatch.id)
@@ -77,7 +90,7 @@ def send_pending(url: str | None = None, run_ids: list[int] | None = None) -> Se
             if row is None:
                 continue  # sent meanwhile by another pass
             try:
-                _send(run_id)
+                send(run_id)
             except Exception as exc:  # the broker's error types vary by transport; all mean "not sent"
                 row.attempts += 1
                 row.last_error = str(exc)[:2000] if isinstance(exc, Unreachable) else f"{type(exc).__name__}: {exc}"
@@ -98,37 +111,8 @@ class Unreachable(Exception):
         self.where = where
 
 
-def _send(run_id: int) -> None:
-    from tasks.tally import start_tally
-
-    app = start_tally.app
-    if app.conf.task_always_eager:  # embedded: the tally runs here and now
-        start_tally.apply_async((run_id,))
-        return
-    with app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as connection:
-        try:
-            connection.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT)
-        except Exception as exc:
-            raise Unreachable("broker", exc) from exc
-        _check_result_backend(app.conf.result_backend)
-        try:
-            # Nobody reads tally.start's result: not asking for it keeps the backend out of the send.
-            start_tally.apply_async((run_id,), connection=connection, retry=False, ignore_result=True)
-        except Exception as exc:
-            raise Unreachable("broker", exc) from exc
-
-
-def _check_result_backend(url: str) -> None:
-    """The chords keep their state in the result backend: a tally sent while it is down could
-    not finish, so the dispatch waits for it like for the broker."""
-    if not url.startswith(("redis://", "rediss://")):
-        return
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT, socket_timeout=BROKER_TIMEOUT)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise Unreachable("result backend", exc) from exc
-    finally:
-        client.close()
+def _installed() -> Sender:
+    if _sender is None:
+        # A programming error, not a broker outage: rows would wait forever, so it is raised.
+        raise RuntimeError("no tally dispatcher installed: call tasks.dispatch.install() at start-up")
+    return _sender

@@ -30,7 +30,7 @@ from . import audit, definition
 from .audit import GENESIS, canonical_json
 from .contests import engine_contest
 from .errors import NotFound
-from .results import find_election, published
+from .results import completed_runs, election_by_key, find_election, published
 
 BALLOTS_FORMAT = "tally-ballots/1"
 AUDIT_FORMAT = "tally-audit/1"
@@ -213,24 +213,14 @@ def election_for(session: Session, ref: str | int) -> m.Election:
     text = str(ref)
     if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
         return find_election(session, int(text))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise NotFound(f"no election {text!r}") from None
-    if not text or len(text) > 200 or "\x00" in text:
-        raise NotFound(f"no election {text!r}")
-    election = session.scalar(select(m.Election).where(m.Election.key == text))
+    election = election_by_key(session, text)
     if election is None:
         raise NotFound(f"no election {text!r}")
     return election
 
 
 def _completed(session: Session, election: m.Election) -> list[m.TallyRun]:
-    runs = session.scalars(
-        select(m.TallyRun)
-        .where(m.TallyRun.election_id == election.id, m.TallyRun.status == m.RunStatus.COMPLETED)
-        .order_by(m.TallyRun.voting_period_id)
-    ).all()
+    runs = completed_runs(session, election.id)
     if not runs:
         raise NotFound(NOT_PUBLISHED)
     return runs
@@ -340,7 +330,7 @@ def nist_err_document(session: Session, ref: str | int) -> str:
     ]
     starts = [p.starts_at or p.ends_at for p in election.periods]
     ends = [p.closed_at or p.ends_at for p in election.periods]
-    generated = max(_zoned(r.completed_at) for r in runs if r.completed_at)
+    generated = max(m.aware(r.completed_at) for r in runs if r.completed_at)
     doc = election_report(
         election.key, election.name, generated.isoformat(timespec="seconds"), min(starts).date().isoformat(),
         max(ends).date().isoformat(), areas, contests, published(session, election.id),
@@ -348,8 +338,3 @@ def nist_err_document(session: Session, ref: str | int) -> str:
     return canonical_json(doc)
 
 
-def _zoned(moment):
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    from datetime import timezone
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

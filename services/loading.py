@@ -27,6 +27,7 @@ from models.marks import encode
 from . import batches, definition, sealing
 from .errors import ServiceError
 from .exports import BallotEntries, link, period_chain_state
+from .results import election_by_key
 
 # Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
 # stored form that fits (its original, or else the record as read).
@@ -142,7 +143,7 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
     _check_values(doc)
     e = _field(doc, "election", Mapping, "definition")
     key = _key(e, "election")
-    existing = session.scalar(select(m.Election).where(m.Election.key == key))
+    existing = election_by_key(session, key)
     if existing is not None:
         return _reloaded(session, doc, existing)
     election = m.Election(key=key, name=_field(e, "name", str, "election", False, key, limit=NAME_LIMIT))
@@ -366,7 +367,7 @@ def load_ballots(
     instead of hashing every ballot again. Identical records cost one dictionary lookup each.
     The batch (services.batches) and its audit event record the digest, records, weight and the
     chain head before and after."""
-    election = session.scalar(select(m.Election).where(m.Election.key == election_key))
+    election = election_by_key(session, election_key)
     if election is None:
         raise LoadError(f"ballots.election: unknown election {election_key!r}")
     period = next((p for p in election.periods if p.name == period_name), None)

@@ -35,7 +35,7 @@ from .runs import fail_run, iso, lock_run, now, refresh_election_status, transit
 class AreaJob:
     contest_id: int
     area_id: int
-    label: str  # election/period/contest/area, for Flower and logs
+    keys: tuple[str, str, str, str]  # election, period, contest, area: for Flower and logs
 
 
 def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
@@ -69,7 +69,7 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
             ]
             plan.append(
                 [
-                    AreaJob(row.id, s.area_id, f"{election.key}/{period.name}/{row.key}/{areas[s.area_id].key}")
+                    AreaJob(row.id, s.area_id, (election.key, period.name, row.key, areas[s.area_id].key))
                     for s in row.ballot_styles
                 ]
             )

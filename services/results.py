@@ -10,13 +10,28 @@ from models import entities as m
 from .errors import NotFound
 
 
+KEY_LIMIT = 200  # elections.key is VARCHAR(200)
+
+
+def election_by_key(session: Session, key: str) -> m.Election | None:
+    """The election with this key. Text that no key can be (too long, a NUL, not UTF-8) is simply
+    not found, never sent to the database, which would refuse it with an error."""
+    if not key or len(key) > KEY_LIMIT or "\x00" in key:
+        return None
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return session.scalar(select(m.Election).where(m.Election.key == key))
+
+
 def find_election(session: Session, ref: str | int) -> m.Election:
     """By numeric id or by key."""
     election = None
     if isinstance(ref, int) or str(ref).isdigit():
         election = session.get(m.Election, int(ref))
     if election is None:
-        election = session.scalar(select(m.Election).where(m.Election.key == str(ref)))
+        election = election_by_key(session, str(ref))
     if election is None:
         raise NotFound(f"no election {ref!r}")
     return election
@@ -36,7 +51,7 @@ def published(session: Session, ref: str | int) -> dict:
     contests = {c.id: c for c in election.contests}
     areas = {a.id: a.key for a in election.areas}
     periods = {p.id: p.name for p in election.periods}
-    out = {"election": election.key, "name": election.name, "status": election.status, "tallies": []}
+    out = {"election": election.key, "name": election.name, "status": election.status.value, "tallies": []}
     for run in completed_runs(session, election.id):
         rows = session.scalars(
             select(m.CertifiedResult).where(m.CertifiedResult.run_id == run.id).order_by(m.CertifiedResult.id)

@@ -4,6 +4,7 @@ Error messages are the admin API's contract (shared/design/api.md): keep them wo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, exists, func, select, update
@@ -28,9 +29,7 @@ def now() -> datetime:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return m.aware(value).astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def locate(session: Session, election_id: int, period_id: int, lock: bool = False) -> m.VotingPeriod:
@@ -84,7 +83,7 @@ def lock_run(session: Session, run_id: int) -> m.TallyRun | None:
     )
 
 
-def refresh_election_status(session: Session, election_id: int) -> str:
+def refresh_election_status(session: Session, election_id: int) -> m.ElectionStatus:
     """An election reads `tallied` while any of its periods has published results, else `open`
     while any period is open, else `closed`: it follows all its periods, not the last one touched."""
     session.flush()
@@ -92,13 +91,13 @@ def refresh_election_status(session: Session, election_id: int) -> str:
     if session.scalar(
         select(exists().where(m.TallyRun.election_id == election_id, m.TallyRun.status == m.RunStatus.COMPLETED))
     ):
-        election.status = "tallied"
+        election.status = m.ElectionStatus.TALLIED
     elif session.scalar(
         select(exists().where(m.VotingPeriod.election_id == election_id, m.VotingPeriod.status == m.PeriodStatus.OPEN))
     ):
-        election.status = "open"
+        election.status = m.ElectionStatus.OPEN
     else:
-        election.status = "closed"
+        election.status = m.ElectionStatus.CLOSED
     return election.status
 
 
@@ -185,7 +184,41 @@ def drop_staging(session: Session, run_id: int) -> None:
     session.execute(delete(m.StagedContestResult).where(m.StagedContestResult.run_id == run_id))
 
 
-def progress(session: Session, run: m.TallyRun) -> dict:
+@dataclass(frozen=True)
+class Progress:
+    areas_done: int
+    areas_total: int | None
+    ballots_processed: int
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A period's latest run as `status` reads it (api.payloads shapes it for the API and the CLI)."""
+
+    run_id: int
+    status: str
+    election_id: int
+    voting_period_id: int
+    started_at: datetime | None  # when a worker started it, else when it was requested
+    completed_at: datetime | None
+    started_by: str | None
+    completed_by: str | None
+    remarks: str | None
+    positions_tallied: int | None
+    winners_applied: int | None
+    error: str | None
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    run_id: int
+    status: str
+    winners_removed: int
+    rolled_back_at: datetime
+
+
+def progress(session: Session, run: m.TallyRun) -> Progress:
     """Areas done and ballots read, derived from the staged rows (so a redelivered task never
     counts twice), or from the run's totals once it is over."""
     if run.status in (m.RunStatus.PENDING, m.RunStatus.RUNNING):
@@ -196,40 +229,26 @@ def progress(session: Session, run: m.TallyRun) -> dict:
         ).one()
     else:
         done, ballots = run.areas_done, run.ballots_processed
-    return {"areasDone": int(done), "areasTotal": run.areas_total, "ballotsProcessed": int(ballots)}
+    return Progress(areas_done=int(done), areas_total=run.areas_total, ballots_processed=int(ballots))
 
 
-def status(session: Session, election_id: int, period_id: int) -> dict:
+def status(session: Session, election_id: int, period_id: int) -> RunState | None:
+    """The period's latest run; None if it was never tallied."""
     locate(session, election_id, period_id)
     run = latest_run(session, period_id)
     if run is None:
-        return {
-            key: None
-            for key in (
-                "tallyRunId", "status", "electionId", "votingPeriodId", "startedAt", "completedAt",
-                "startedByPersonId", "completedByPersonId", "remarks", "totalPositionsCertified",
-                "totalWinnersApplied", "progress",
-            )
-        } | {"tallyExists": False}
-    return {
-        "tallyExists": True,
-        "tallyRunId": run.id,
-        "status": run.status.value,
-        "electionId": run.election_id,
-        "votingPeriodId": run.voting_period_id,
-        "startedAt": iso(run.started_at or run.created_at),
-        "completedAt": iso(run.completed_at),
-        "startedByPersonId": run.started_by,
-        "completedByPersonId": run.completed_by,
-        "remarks": run.remarks,
-        "totalPositionsCertified": run.positions_tallied,
-        "totalWinnersApplied": run.winners_applied,
-        "error": run.error,
-        "progress": progress(session, run),
-    }
+        return None
+    return RunState(
+        run_id=run.id, status=run.status.value, election_id=run.election_id, voting_period_id=run.voting_period_id,
+        started_at=run.started_at or run.created_at, completed_at=run.completed_at, started_by=run.started_by,
+        completed_by=run.completed_by, remarks=run.remarks, positions_tallied=run.positions_tallied,
+        winners_applied=run.winners_applied, error=run.error, progress=progress(session, run),
+    )
 
 
-def rollback(session: Session, election_id: int, period_id: int, reason: str | None, by: str | None = None) -> dict:
+def rollback(
+    session: Session, election_id: int, period_id: int, reason: str | None, by: str | None = None
+) -> RolledBack:
     """Remove winner assignments and mark the run ROLLED_BACK; results and audit history stay."""
     period = locate(session, election_id, period_id, lock=True)
     run = latest_run(session, period.id)
@@ -250,10 +269,4 @@ def rollback(session: Session, election_id: int, period_id: int, reason: str | N
         {"voting_period_id": period.id, "reason": reason, "winners_removed": removed, "by": by},
         run_id=run.id,
     )
-    return {
-        "tallyRunId": run.id,
-        "status": run.status.value,
-        "winnersRemoved": removed,
-        "rolledBackAt": iso(run.rolled_back_at),
-        "message": "Tally rolled back successfully",
-    }
+    return RolledBack(run_id=run.id, status=run.status.value, winners_removed=removed, rolled_back_at=run.rolled_back_at)

@@ -8,8 +8,6 @@ ballots is tallied by beat; loads into a sealed period are refused, naming its s
 
 from __future__ import annotations
 
-from datetime import timezone
-
 from sqlalchemy.orm import Session
 
 from models import entities as m
@@ -103,7 +101,7 @@ def close(session: Session, period: m.VotingPeriod, reason: str) -> None:
 
 
 def seal(session: Session, election_id: int, period_id: int, by: str | None = None) -> dict:
-    """`tally seal` / `POST .../seal`: close the period, then seal it. An at-close period is
+    """`tally seal` / `POST .../seal`: close the period, then seal it (returns the seal's audit payload). An at-close period is
     refused before its end (`tally run --force` closes one early); a manual one, whose ballots are
     imported, is sealed whenever the operator says so."""
     period = runs.locate(session, election_id, period_id, lock=True)
@@ -111,17 +109,7 @@ def seal(session: Session, election_id: int, period_id: int, by: str | None = No
         raise ServiceError(ALREADY_SEALED)
     reason = f"sealed by {by or 'an operator'}"
     if period.status == m.PeriodStatus.OPEN:
-        ends = period.ends_at if period.ends_at.tzinfo else period.ends_at.replace(tzinfo=timezone.utc)
-        if ends > runs.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
+        if m.aware(period.ends_at) > runs.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
             raise ServiceError(STILL_OPEN)
         runs.close_period(session, period, reason)
-    sealed = seal_period(session, period, reason)
-    return {
-        "votingPeriodId": period.id,
-        "sealedAt": sealed["sealed_at"],
-        "ballots": sealed["ballots"],
-        "counted": sealed["counted"],
-        "ballotsChainHead": sealed["ballots_chain_head"],
-        "definitionHash": sealed["definition_hash"],
-        "message": "Voting period sealed",
-    }
+    return seal_period(session, period, reason)

@@ -33,7 +33,7 @@ from counting.vocabulary import TallyOperation
 from .audit import GENESIS, canonical_json, event_hash
 from .batches import LOADED, VOIDED, content_digest
 from .definition import digest as definition_digest
-from .exports import AUDIT_FORMAT, BALLOTS_FORMAT, classification, link, sha256
+from .exports import classification, link, sha256
 from .sealing import EXTENDED, SEALED
 from .verify_schema import Malformed, check_shape
 
@@ -128,7 +128,16 @@ class Definition:
 
 def check_definition(report: Report, audit: dict, ballots: dict, events: list[dict]) -> Definition:
     definition = audit["definition"]
-    recorded_hash = definition_digest(definition)
+    _check_definition_hashes(report, definition_digest(definition), events)
+    areas = _definition_areas(report, definition)
+    styles = _ballot_styles(report, definition, areas)
+    contests = _published_contests(report, audit, {c["id"]: c for c in definition["contests"]}, styles)
+    _same_contests(report, contests, ballots)
+    _same_areas(report, areas, ballots)
+    return Definition(contests, areas, styles)
+
+
+def _check_definition_hashes(report: Report, recorded_hash: str, events: list[dict]) -> None:
     # A load may record an earlier hash only when a later 'definition extended' event (a CVR
     # import adding precincts) replaced it, by a chain of extensions ending at the published one.
     extended = {e["payload"].get("from"): e["payload"].get("to") for e in events if e["kind"] == EXTENDED}
@@ -144,11 +153,18 @@ def check_definition(report: Report, audit: dict, ballots: dict, events: list[di
                 report.add(_event_place(event, event["kind"]),
                            f"definition_hash {payload['definition_hash']} is not the hash of audit.json's "
                            f"definition ({recorded_hash}): the definition changed")
+
+
+def _definition_areas(report: Report, definition: dict) -> dict[str, dict]:
     areas = {a["id"]: a for a in definition["areas"]}
     for key, area in areas.items():
         if area["parent"] is not None and area["parent"] not in areas:
             report.add(f"audit.json definition area {key!r}", f"parent {area['parent']!r} is not an area")
             area["parent"] = None
+    return areas
+
+
+def _ballot_styles(report: Report, definition: dict, areas: dict[str, dict]) -> dict[str, dict[str, dict]]:
     styles = {}
     for c in definition["contests"]:
         styles[c["id"]] = {}
@@ -157,7 +173,12 @@ def check_definition(report: Report, audit: dict, ballots: dict, events: list[di
                 report.add(f"audit.json definition contest {c['id']!r}", f"ballot style area {style['area']!r} is not an area")
                 continue
             styles[c["id"]][style["area"]] = style["annotations"]
-    hashed = {c["id"]: c for c in definition["contests"]}
+    return styles
+
+
+def _published_contests(report: Report, audit: dict, hashed: dict[str, dict],
+                        styles: dict[str, dict[str, dict]]) -> dict[str, tuple[counting.Contest, dict]]:
+    """audit.json's contests, parsed, each compared with its definition in the hashed definition."""
     contests = {}
     for i, raw in enumerate(audit["contests"]):
         place = f"audit.json contests[{i}]"
@@ -181,7 +202,10 @@ def check_definition(report: Report, audit: dict, ballots: dict, events: list[di
     for key in hashed:
         if key not in contests:
             report.add("audit.json contests", f"contest {key!r} of the definition is missing")
-    _same_contests(report, contests, ballots)
+    return contests
+
+
+def _same_areas(report: Report, areas: dict[str, dict], ballots: dict) -> None:
     for i, area in enumerate(ballots["areas"]):
         place = f"ballots.json areas[{i}] ({area['id']})"
         if area["id"] not in areas:
@@ -191,7 +215,6 @@ def check_definition(report: Report, audit: dict, ballots: dict, events: list[di
         _compare(report, place, "differs from audit.json definition at ",
                  {k: want[k] for k in ("parent", "weight", "census")},
                  {k: area.get(k) for k in ("parent", "weight", "census")})
-    return Definition(contests, areas, styles)
 
 
 def _same_contests(report: Report, published: dict, ballots: dict) -> None:
@@ -348,8 +371,8 @@ def derive(contest: counting.Contest, definition: Definition, by_area: dict[str,
         return _count(contest, pooled, sum(definition.areas[k]["census"] for k in keys), outcome)
 
     areas = {}
-    for key, annotations in styles.items():
-        own = area_operation(contest, annotations).value
+    for key, style in styles.items():
+        own = area_operation(contest, style).value
         keys = subtree(key) if own == TallyOperation.AGGREGATE_RESULTS else [key]
         areas[key] = result(keys, own != TallyOperation.SKIP_CANDIDATE_RESULTS)
     with_outcome = operation != TallyOperation.SKIP_CANDIDATE_RESULTS
@@ -378,24 +401,9 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
                 by_contest[item[0]][item[1]].append(item[2])
         if period["ballots"] != len(own.hashes):
             report.add(f"ballots.json periods ({name})", f"says {period['ballots']} ballot(s), lists {len(own.hashes)}")
-        completed = [e for e in events if e["kind"] == "tally completed" and e["run_id"] == run_id]
-        if not completed:
-            report.add("audit.json", f"no 'tally completed' event for {where}")
+        done = _check_completion(report, events, period, own, len(counted), where)
+        if done is None:
             continue
-        done = completed[-1]
-        payload = done["payload"]
-        place = _event_place(done, f"tally completed, run {run_id}")
-        if payload["voting_period_id"] != period["id"]:
-            report.add(place, f"is for voting period {payload['voting_period_id']}, ballots.json says {period['id']}")
-        if payload["ballots_chain_head"] != own.chain_at(len(own.hashes)):
-            report.add(place, f"ballots_chain_head does not match the ballots of {where} in ballots.json")
-        if payload["ballots"] != len(counted):
-            report.add(place, f"records {payload['ballots']} counted ballot(s), ballots.json has {len(counted)} "
-                              f"for {where} outside voided batches")
-        for e in events:
-            if e["kind"] == SEALED and e["payload"]["voting_period_id"] == period["id"]:
-                if (e["payload"]["ballots"], e["payload"]["ballots_chain_head"]) != (len(own.hashes), own.chain_at(len(own.hashes))):
-                    report.add(_event_place(e, "ballots sealed"), f"does not seal the ballots of {where} in ballots.json")
         rounds_by_contest: dict[str, list[dict]] = defaultdict(list)
         for e in events:
             if e["kind"] == "tally round" and e["run_id"] == run_id:
@@ -413,27 +421,60 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
                            "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}
             derived[name][key] = results
             report.contests_retallied += 1
-            result = dict(results["contest"])
-            rounds = rounds_of(result)
-            for part in ROUND_FIELDS:
-                result.pop(part, None)
-            if key not in payload["results"]:
-                report.add(place, f"has no result for contest {key!r}")
-            else:
-                _compare(report, place, f"contest {key!r} ", payload["results"][key], result)
-            recorded = rounds_by_contest.get(key, [])
-            for j in range(max(len(recorded), len(rounds))):
-                if j >= len(recorded):
-                    report.add(f"audit.json (run {run_id})", f"no 'tally round' event for round {j + 1} of contest {key!r}")
-                    continue
-                event = recorded[j]
-                rplace = _event_place(event, f"tally round {j + 1} of {key!r}")
-                if j >= len(rounds):
-                    report.add(rplace, f"the re-tally of contest {key!r} has only {len(rounds)} round(s)")
-                    continue
-                report.rounds += 1
-                _compare(report, rplace, "", {k: v for k, v in event["payload"].items() if k != "contest"}, rounds[j])
+            _compare_published(report, done, key, results["contest"], rounds_by_contest.get(key, []))
     return derived
+
+
+def _check_completion(report: Report, events: list[dict], period: dict, own: PeriodBallots, counted: int,
+                      where: str) -> dict | None:
+    """The period's last 'tally completed' event (None: there is none), checked against its ballots, and
+    its 'ballots sealed' events."""
+    run_id = period["tally_run_id"]
+    completed = [e for e in events if e["kind"] == "tally completed" and e["run_id"] == run_id]
+    if not completed:
+        report.add("audit.json", f"no 'tally completed' event for {where}")
+        return None
+    done = completed[-1]
+    payload = done["payload"]
+    place = _event_place(done, f"tally completed, run {run_id}")
+    if payload["voting_period_id"] != period["id"]:
+        report.add(place, f"is for voting period {payload['voting_period_id']}, ballots.json says {period['id']}")
+    if payload["ballots_chain_head"] != own.chain_at(len(own.hashes)):
+        report.add(place, f"ballots_chain_head does not match the ballots of {where} in ballots.json")
+    if payload["ballots"] != counted:
+        report.add(place, f"records {payload['ballots']} counted ballot(s), ballots.json has {counted} "
+                          f"for {where} outside voided batches")
+    for e in events:
+        if e["kind"] == SEALED and e["payload"]["voting_period_id"] == period["id"]:
+            if (e["payload"]["ballots"], e["payload"]["ballots_chain_head"]) != (len(own.hashes), own.chain_at(len(own.hashes))):
+                report.add(_event_place(e, "ballots sealed"), f"does not seal the ballots of {where} in ballots.json")
+    return done
+
+
+def _compare_published(report: Report, done: dict, key: str, derived: dict, recorded: list[dict]) -> None:
+    """A contest's re-tallied result against its 'tally completed' event, and its rounds against the
+    run's 'tally round' events."""
+    run_id = done["run_id"]
+    place = _event_place(done, f"tally completed, run {run_id}")
+    result = dict(derived)
+    rounds = rounds_of(result)
+    for part in ROUND_FIELDS:
+        result.pop(part, None)
+    if key not in done["payload"]["results"]:
+        report.add(place, f"has no result for contest {key!r}")
+    else:
+        _compare(report, place, f"contest {key!r} ", done["payload"]["results"][key], result)
+    for j in range(max(len(recorded), len(rounds))):
+        if j >= len(recorded):
+            report.add(f"audit.json (run {run_id})", f"no 'tally round' event for round {j + 1} of contest {key!r}")
+            continue
+        event = recorded[j]
+        rplace = _event_place(event, f"tally round {j + 1} of {key!r}")
+        if j >= len(rounds):
+            report.add(rplace, f"the re-tally of contest {key!r} has only {len(rounds)} round(s)")
+            continue
+        report.rounds += 1
+        _compare(report, rplace, "", {k: v for k, v in event["payload"].items() if k != "contest"}, rounds[j])
 
 
 def check_results(report: Report, results: dict, ballots: dict, periods: dict[str, dict],

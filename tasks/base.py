@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from functools import cached_property
 
 from celery import Task
+from celery.signals import task_postrun, task_prerun
+from celery.worker.request import Request
 from sqlalchemy.exc import OperationalError
 
 from models.db import session_scope
@@ -18,14 +20,27 @@ log = logging.getLogger("tally")
 CONTEXT_ARGS = ("run_id", "contest_id", "area_id")
 
 
+class TallyRequest(Request):
+    """A tally task's request in the worker's main process. Celery logs its "received" line there,
+    from `argsrepr`, before the task runs: the text it gets carries the task's log fields."""
+
+    @property
+    def argsrepr(self):
+        fields = self.request_dict.get(tally_logging.HEADER)  # the message's custom headers are top-level
+        text = super().argsrepr
+        return tally_logging.Described(text, fields) if isinstance(fields, dict) else text
+
+
 class TallyTask(Task):
     """Every tally task is idempotent (late acks redeliver it after a crash), so retrying a
     transient database error is always safe.
 
-    While a task runs, every log record (any logger) names its run, contest and area: the ids from
-    the task's arguments and the keys from its readable arguments (argsrepr)."""
+    From just before a task runs until Celery has logged how it ended, every log record (any
+    logger) names its run, contest and area: the ids from the task's arguments and the fields of
+    the header its sender gave it (worker.logging.task_options)."""
 
     abstract = True
+    Request = TallyRequest
     autoretry_for = (OperationalError,)
     retry_backoff = 2
     retry_backoff_max = 60
@@ -44,22 +59,43 @@ class TallyTask(Task):
                 fields[name] = value
         request = self.request
         fields.update(task=self.name, task_id=request.id)
-        for key, value in tally_logging.parse_argsrepr(getattr(request, "argsrepr", None)).items():
+        for key, value in ((request.headers or {}).get(tally_logging.HEADER) or {}).items():
             fields.setdefault(key, value)
         return fields
 
     def apply_async(self, args=None, kwargs=None, **options):
         """A task of one run (`tally.start`, `tally.finalize`) shows as "(run=N)" in Flower and the
-        logs unless its caller gave readable arguments of its own."""
+        logs unless its caller named it otherwise."""
         if "argsrepr" not in options and args and len(args) == 1 and self._context_params[:1] == [(0, "run_id")]:
-            options["argsrepr"] = tally_logging.task_argsrepr(args[0])
+            options = {**tally_logging.task_options(args[0]), **options}
         return super().apply_async(args, kwargs, **options)
 
     def __call__(self, *args, **kwargs):
-        with tally_logging.bound(**self.log_context(args, kwargs)):
+        if getattr(self.request, "log_token", None) is not None:  # bound by _bind_log_context
             return super().__call__(*args, **kwargs)
+        # Called directly, outside Celery's trace: as a chord's error callback is.
+        token = tally_logging.bind(**self.log_context(args, kwargs))
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            tally_logging.unbind(token)
 
     @contextmanager
     def transaction(self):
         with session_scope() as session:
             yield session
+
+
+@task_prerun.connect
+def _bind_log_context(task=None, args=(), kwargs=None, **_extra) -> None:
+    if isinstance(task, TallyTask):
+        task.request.log_token = tally_logging.bind(**task.log_context(args or (), kwargs or {}))
+
+
+@task_postrun.connect
+def _unbind_log_context(task=None, **_extra) -> None:
+    """Sent after Celery logged the outcome ("succeeded", "raised", "retry"), whatever it was."""
+    token = getattr(task.request, "log_token", None) if isinstance(task, TallyTask) else None
+    if token is not None:
+        task.request.log_token = None
+        tally_logging.unbind(token)

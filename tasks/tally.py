@@ -9,13 +9,12 @@ import time
 from celery import chord, group
 from celery.exceptions import ChordError
 from celery.result import allow_join_result
-from sqlalchemy.exc import OperationalError
 
 from models.db import after_commit, session_scope
 from services import pipeline
 from services.runs import fail_run
 from worker.app import app
-from worker.logging import task_argsrepr
+from worker.logging import task_options
 
 from .base import TallyTask
 
@@ -36,13 +35,12 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
     chords = []
     for jobs in plan:
         header = [
-            process_area.si(run_id, job.contest_id, job.area_id).set(argsrepr=task_argsrepr(run_id, job.label))
+            process_area.si(run_id, job.contest_id, job.area_id).set(**task_options(run_id, job.keys))
             for job in jobs
         ]
-        contest_label = jobs[0].label.rsplit("/", 1)[0]  # election/period/contest
         body = (
             aggregate_contest.si(run_id, jobs[0].contest_id)
-            .set(argsrepr=task_argsrepr(run_id, contest_label))
+            .set(**task_options(run_id, jobs[0].keys[:3]))  # election, period, contest
             .on_error(tally_failed.s(run_id))
         )
         chords.append(chord(header, body))
@@ -97,25 +95,21 @@ def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
         if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
             after_commit(session, lambda: _enqueue_or_fail(
-                run_id, "finalize", lambda: finalize.apply_async((run_id,), argsrepr=task_argsrepr(run_id))))
+                run_id, "finalize", lambda: finalize.apply_async((run_id,))))
     return {"finalize_sent": last}  # True from the last contest to finish
 
 
-@app.task(base=TallyTask, bind=True, name="tally.finalize")
+def _finalize_failed(self, exc, task_id, args, kwargs, einfo) -> None:
+    """Finalize failed for good: a lost connection (the base task's OperationalError) once its
+    retries are spent, or at once for any other error. Its transaction rolled back whole, so
+    nothing was published and each retry was safe; now the run ends FAILED."""
+    _record_failure(args[0], f"finalize failed: {exc!r}")
+
+
+@app.task(base=TallyTask, bind=True, name="tally.finalize", on_failure=_finalize_failed)
 def finalize(self, run_id: int) -> dict:
-    try:
-        with self.transaction() as session:
-            published = pipeline.finalize(session, run_id)
-    except OperationalError as exc:
-        # A lost connection rolled the whole transaction back: nothing was published, so retrying
-        # is safe; only when the retries are spent does the run end FAILED.
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** self.request.retries)
-        _record_failure(run_id, f"finalize failed: {exc!r}")
-        raise
-    except Exception as exc:
-        _record_failure(run_id, f"finalize failed: {exc!r}")
-        raise
+    with self.transaction() as session:
+        published = pipeline.finalize(session, run_id)
     log.info("tally run %s %s", run_id, "published" if published else "not publishable")
     return {"published": published}
 

@@ -77,7 +77,7 @@ def _setup(url: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize("runbook", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
-def test_runbook_commands_print_what_the_runbook_shows(runbook, monkeypatch, tmp_path):
+def test_runbook_commands_print_what_the_runbook_shows(runbook, monkeypatch, tmp_path, tally_dispatcher):
     text = runbook.read_text()
     setup = re.search(r"<!-- runbook-setup: ([\w-]+) -->", text)
     assert setup, f"{runbook.name} names no setup"

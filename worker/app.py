@@ -10,7 +10,7 @@ tasks run in-process, eagerly, with the same code."""
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 from models.db import dispose_engines
 from scheduler.schedule import beat_schedule
@@ -69,6 +69,14 @@ app.conf.update(
 @worker_process_init.connect
 def _fresh_connections(**_kwargs) -> None:
     dispose_engines()
+
+
+@worker_init.connect
+def _install_dispatcher(**_kwargs) -> None:
+    """Beat's `advance` and `reconcile` run here and send the runs they start through the outbox."""
+    from tasks.dispatch import install  # tasks import this module: only once the app exists
+
+    install()
 
 
 if settings.log_json:

@@ -1,64 +1,65 @@
 """Structured logs: one JSON object a line when TALLY_LOG_JSON is set, each naming the tally run,
 contest and area it is about.
 
-Two sources of those names:
-- a context variable the task base class (tasks.base.TallyTask) sets for the duration of a task
-  (run id, contest id, area id, task name and id, and the election/period/contest/area keys read
-  from the task's readable arguments), picked up by `ContextFilter` for every record logged
-  meanwhile, whatever the logger;
-- Celery's own task lines ("received", "succeeded", "raised"), logged outside the task body,
-  carry the task's `argsrepr` (see tasks/tally.py: "(run=7, election/period/contest/area)"), which
-  `ContextFilter` parses the same way.
+A tally task is sent with its fields (run id and the election/period/contest/area keys) in a message
+header (`task_options`), beside the readable arguments Flower shows, "(run=7, e/p/c/a)", which are
+rendered from the same fields. The task base class (tasks.base.TallyTask) binds them, with the ids
+from the arguments and the task's name and id, in a context variable from just before the task runs
+until Celery has logged how it ended, so `ContextFilter` adds them to every record made meanwhile,
+whatever the logger, Celery's "succeeded" and "raised" lines included. Celery's "received" line is
+logged in the worker's main process before any of that, from the request's `argsrepr`: the tally
+request (tasks.base.TallyRequest) hands it a `Described` text that carries the fields too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, Iterator
+from contextvars import ContextVar, Token
+from typing import Any
 
 # Fields a record may carry, in output order.
 FIELDS = ("run_id", "election", "period", "contest", "area", "contest_id", "area_id", "task", "task_id")
 
 _context: ContextVar[dict[str, Any]] = ContextVar("tally_log_context", default={})
 
-_ARGSREPR = re.compile(r"^\(run=(?P<run>\d+)(?:, (?P<label>[^)]*))?\)$")
-_LABEL_PARTS = ("election", "period", "contest", "area")
+LABEL_PARTS = ("election", "period", "contest", "area")
+HEADER = "tally_log"  # the message header holding a tally task's log fields
 
 
-def task_argsrepr(run_id: int, label: str | None = None) -> str:
-    """The readable arguments of a tally task, as Flower and the logs show them."""
-    return f"(run={run_id}, {label})" if label else f"(run={run_id})"
+def task_options(run_id: int, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Options that name a tally task: `argsrepr`, what Flower and Celery's log lines show, and the
+    header with the same fields as data, for the logs. `keys`: election, period[, contest[, area]]."""
+    fields: dict[str, Any] = {"run_id": run_id, **dict(zip(LABEL_PARTS, keys))}
+    label = "/".join(keys)
+    return {"argsrepr": f"(run={run_id}, {label})" if label else f"(run={run_id})", "headers": {HEADER: fields}}
 
 
-def parse_argsrepr(text: Any) -> dict[str, Any]:
-    """Fields named by a tally task's readable arguments; {} for anything else."""
-    match = _ARGSREPR.match(text) if isinstance(text, str) else None
-    if match is None:
-        return {}
-    fields: dict[str, Any] = {"run_id": int(match["run"])}
-    if match["label"]:
-        fields.update(zip(_LABEL_PARTS, match["label"].split("/", 3)))
-    return fields
+class Described(str):
+    """A task's readable arguments that also carry its log fields (see the module docstring)."""
+
+    fields: dict[str, Any]
+
+    def __new__(cls, text: str, fields: dict[str, Any]) -> "Described":
+        described = super().__new__(cls, text)
+        described.fields = fields
+        return described
 
 
 def current() -> dict[str, Any]:
     return _context.get()
 
 
-@contextmanager
-def bound(**fields: Any) -> Iterator[None]:
-    """Add fields to every log record made inside the block (nested blocks add to outer ones)."""
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
-    try:
-        yield
-    finally:
-        _context.reset(token)
+def bind(**fields: Any) -> Token:
+    """Add fields to every log record made until `unbind(token)` (bindings nest)."""
+    return _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+
+
+def unbind(token: Token) -> None:
+    _context.reset(token)
+
 
 
 class ContextFilter(logging.Filter):
@@ -70,7 +71,7 @@ class ContextFilter(logging.Filter):
         if isinstance(args, dict) and "id" in args and "name" in args:  # Celery's task lines
             fields.setdefault("task", args.get("name"))
             fields.setdefault("task_id", args.get("id"))
-            for key, value in parse_argsrepr(args.get("args")).items():
+            for key, value in getattr(args.get("args"), "fields", {}).items():
                 fields.setdefault(key, value)
         for key, value in fields.items():
             if not hasattr(record, key):

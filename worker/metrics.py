@@ -20,7 +20,6 @@ Serve with `tally metrics --serve --port 9808` (cli/metrics.py), or print once w
 
 from __future__ import annotations
 
-from datetime import timezone
 from urllib.parse import urlsplit
 
 import redis
@@ -36,10 +35,6 @@ from config.settings import load_settings
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 PUBLISHED = (m.RunStatus.COMPLETED, m.RunStatus.ROLLED_BACK)
 LIVE = (m.RunStatus.PENDING, m.RunStatus.RUNNING)
-
-
-def _aware(value):
-    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class TallyCollector(Collector):
@@ -80,7 +75,7 @@ class TallyCollector(Collector):
         yield CounterMetricFamily("tally_ballots_counted", "Ballot records counted in published tally runs",
                                   value=int(ballots))
 
-        durations = [(_aware(done) - _aware(start)).total_seconds() for start, done in spans]
+        durations = [(m.aware(done) - m.aware(start)).total_seconds() for start, done in spans]
         buckets = [(str(float(b)), sum(1 for d in durations if d <= b)) for b in DURATION_BUCKETS]
         buckets.append(("+Inf", len(durations)))
         yield HistogramMetricFamily("tally_duration_seconds", "Published tally runs, started to completed",

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, CountingError, DefinitionError, ExclusionGroup, count, decide
 from counting.contest import check_contest
-from counting.interchange import count_document
 from counting.methods import meek
 from counting.methods.meek import MAX_PASSES_PER_PHASE, TIE, droop_quota
 

@@ -33,7 +33,10 @@ def _hostile_marks(kind: str, names: list[str], rng: random.Random):
     a, b, c = names[0], names[1], names[2]
     pair = kind == "pair"
     one = (lambda x: [[x, b]]) if pair else (lambda x: [[x, 1]])
-    value = (lambda v: [[a, v]])
+
+    def value(v):
+        return [[a, v]]
+
     return {
         "unknown-candidate": one("nobody"),
         "numeric-candidate": one(7),

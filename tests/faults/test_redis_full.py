@@ -13,7 +13,7 @@ import redis
 from tests import factories as f
 from tests.support import Stack, own_redis, wait_for
 
-from .helpers import period_status, published_rows, runs, start_worker, wait_run_over
+from .helpers import period_status, published_rows, runs, start_worker
 
 pytestmark = pytest.mark.integration
 

@@ -70,15 +70,19 @@ def test_json_formatter_and_context_filter():
     logger.propagate = False
     logger.setLevel(logging.INFO)
     try:
-        with tally_logging.bound(run_id=7, contest_id=3):
-            with tally_logging.bound(area_id=11, task="tally.process_area"):
-                logger.info("counted %s ballots", 42)
-            try:
-                raise ValueError("boom")
-            except ValueError:
-                logger.exception("failed")
+        outer = tally_logging.bind(run_id=7, contest_id=3)
+        inner = tally_logging.bind(area_id=11, task="tally.process_area")
+        logger.info("counted %s ballots", 42)
+        tally_logging.unbind(inner)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed")
+        tally_logging.unbind(outer)
+        options = tally_logging.task_options(9, ("e", "p", "c", "a.1"))
+        described = tally_logging.Described(options["argsrepr"], options["headers"][tally_logging.HEADER])
         logger.info("Task %(name)s[%(id)s] received", {
-            "name": "tally.process_area", "id": "abc", "args": "(run=9, e/p/c/a.1)", "kwargs": "{}"})
+            "name": "tally.process_area", "id": "abc", "args": described, "kwargs": "{}"})
         logger.info("outside")
     finally:
         logger.removeHandler(handler)
@@ -91,4 +95,5 @@ def test_json_formatter_and_context_filter():
     assert {k: celery_line[k] for k in ("run_id", "election", "period", "contest", "area", "task_id")} == {
         "run_id": 9, "election": "e", "period": "p", "contest": "c", "area": "a.1", "task_id": "abc"}
     assert not set(tally_logging.FIELDS) & set(outside)
-    assert tally_logging.parse_argsrepr("[1, 2]") == {} and tally_logging.parse_argsrepr("(run=4)") == {"run_id": 4}
+    assert options["argsrepr"] == "(run=9, e/p/c/a.1)"  # what Flower shows
+    assert tally_logging.task_options(4) == {"argsrepr": "(run=4)", "headers": {tally_logging.HEADER: {"run_id": 4}}}

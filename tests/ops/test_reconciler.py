@@ -24,6 +24,8 @@ RECONCILE = (
     "import json, sys\n"
     "from models.db import session_scope\n"
     "from scheduler.reconcile import reconcile\n"
+    "from tasks.dispatch import install\n"
+    "install()\n"
     "with session_scope() as session:\n"
     "    actions = reconcile(session, stuck_after=int(sys.argv[1]))\n"
     "print(json.dumps(actions))\n"

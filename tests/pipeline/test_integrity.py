@@ -60,7 +60,7 @@ def test_a_failure_recorded_while_finalize_commits_never_overwrites_the_publishe
     kinds = _kinds(embedded_db, election_id)
     assert "tally completed" in kinds and "tally failed" not in kinds
     with session_scope(embedded_db) as session:  # and the rollback the runbook asks for works
-        assert runs.rollback(session, election_id, period_id, "check")["status"] == "ROLLED_BACK"
+        assert runs.rollback(session, election_id, period_id, "check").status == "ROLLED_BACK"
 
 
 def test_a_run_failed_first_is_never_published_by_a_late_finalize(embedded_db):

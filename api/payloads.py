@@ -1,0 +1,76 @@
+"""The admin API's JSON payloads (camelCase, as shared/design/api.md fixes them), shaped from what
+the services return. `tally status`, `tally rollback` and `tally seal` print the same payloads, from
+here too."""
+
+from __future__ import annotations
+
+from services import runs
+
+# The status of a period never tallied: every field null.
+_NO_TALLY = (
+    "tallyRunId", "status", "electionId", "votingPeriodId", "startedAt", "completedAt", "startedByPersonId",
+    "completedByPersonId", "remarks", "totalPositionsCertified", "totalWinnersApplied", "progress",
+)
+
+
+def run_started(run, message: str) -> dict:
+    """The answer to a run request (`run` is the TallyRun, read inside its session)."""
+    return {
+        "tallyRunId": run.id,
+        "status": run.status.value,
+        "electionId": run.election_id,
+        "votingPeriodId": run.voting_period_id,
+        "totalPositionsTallied": run.positions_tallied,
+        "totalWinnersApplied": run.winners_applied,
+        "tiesDetectedCount": run.ties_detected,
+        "serverTime": runs.iso(runs.now()),
+        "message": message,
+    }
+
+
+def tally_status(state: runs.RunState | None) -> dict:
+    if state is None:
+        return {key: None for key in _NO_TALLY} | {"tallyExists": False}
+    return {
+        "tallyExists": True,
+        "tallyRunId": state.run_id,
+        "status": state.status,
+        "electionId": state.election_id,
+        "votingPeriodId": state.voting_period_id,
+        "startedAt": runs.iso(state.started_at),
+        "completedAt": runs.iso(state.completed_at),
+        "startedByPersonId": state.started_by,
+        "completedByPersonId": state.completed_by,
+        "remarks": state.remarks,
+        "totalPositionsCertified": state.positions_tallied,
+        "totalWinnersApplied": state.winners_applied,
+        "error": state.error,
+        "progress": {
+            "areasDone": state.progress.areas_done,
+            "areasTotal": state.progress.areas_total,
+            "ballotsProcessed": state.progress.ballots_processed,
+        },
+    }
+
+
+def rolled_back(done: runs.RolledBack) -> dict:
+    return {
+        "tallyRunId": done.run_id,
+        "status": done.status,
+        "winnersRemoved": done.winners_removed,
+        "rolledBackAt": runs.iso(done.rolled_back_at),
+        "message": "Tally rolled back successfully",
+    }
+
+
+def sealed(seal: dict) -> dict:
+    """From the seal's audit payload (services.sealing.seal_period)."""
+    return {
+        "votingPeriodId": seal["voting_period_id"],
+        "sealedAt": seal["sealed_at"],
+        "ballots": seal["ballots"],
+        "counted": seal["counted"],
+        "ballotsChainHead": seal["ballots_chain_head"],
+        "definitionHash": seal["definition_hash"],
+        "message": "Voting period sealed",
+    }

@@ -1,0 +1,111 @@
+"""The code's shape, checked as CI checks behaviour: the import rules between packages (import-linter, the
+contracts in pyproject.toml), ruff, no function longer than 60 lines, and the engine's tests running
+with the engine alone."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PACKAGES = ("counting", "config", "models", "services", "tasks", "worker", "scheduler", "api", "cli", "cvr")
+MAX_FUNCTION_LINES = 60
+# Longer today, in files other work of issue #18 is rewriting: this list only shrinks.
+LONG_FUNCTIONS_ALLOWED = {
+    "counting/contest.py:parse_contest",  # each method declaring its options (helper `engine`)
+    "counting/validation.py:classify",  # a readable reference form beside the fast one (helper `engine`)
+    "services/loading.py:load_ballots",  # storage behind one interface (helper `stages`)
+}
+# What the engine's tests must not import: the server stack, and every package of the project but the engine.
+SERVER_STACK = ("sqlalchemy", "celery", "kombu", "redis", "psycopg", "fastapi", "starlette", "alembic")
+NOT_THE_ENGINE = tuple(p for p in PACKAGES if p != "counting")
+
+
+def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def test_import_contracts_hold():
+    run = _run(str(BIN / "lint-imports"), "--no-cache")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ruff_finds_nothing():
+    run = _run(sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def long_functions() -> dict[str, int]:
+    """{"path:qualified name": lines} of every function of the project (migrations aside) over the limit."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(), str(path))
+            for scope, node in _functions(tree, ""):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found[f"{path.relative_to(REPO).as_posix()}:{scope}{node.name}"] = lines
+    return found
+
+
+def _functions(node: ast.AST, scope: str):
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield scope, child
+            yield from _functions(child, f"{scope}{child.name}.")
+        elif isinstance(child, ast.ClassDef):
+            yield from _functions(child, f"{scope}{child.name}.")
+        else:
+            yield from _functions(child, scope)
+
+
+def test_no_function_is_longer_than_60_lines():
+    found = long_functions()
+    offenders = {name: lines for name, lines in found.items() if name not in LONG_FUNCTIONS_ALLOWED}
+    assert not offenders, "\n".join(f"{name}: {lines} lines (at most {MAX_FUNCTION_LINES})"
+                                    for name, lines in sorted(offenders.items()))
+    fixed = LONG_FUNCTIONS_ALLOWED - set(found)
+    assert not fixed, f"now at most {MAX_FUNCTION_LINES} lines: remove from LONG_FUNCTIONS_ALLOWED: {sorted(fixed)}"
+
+
+def test_the_engine_tests_run_with_the_engine_alone(tmp_path):
+    # A plugin loaded before the root conftest makes every other package unimportable and records any
+    # attempt, so that an ImportError caught on the way still fails the run.
+    (tmp_path / "engine_alone.py").write_text(textwrap.dedent(f"""
+        import sys
+
+        BLOCKED = {set(SERVER_STACK + NOT_THE_ENGINE)!r}
+        already = BLOCKED & {{name.partition(".")[0] for name in sys.modules}}
+        attempts = []
+
+
+        class Refuse:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in BLOCKED:
+                    attempts.append(name)
+                    raise ImportError(f"{{name}} is not part of the engine")
+                return None
+
+
+        sys.meta_path.insert(0, Refuse())
+
+
+        def pytest_sessionfinish(session, exitstatus):
+            if already or attempts:
+                print(f"imported beside the engine: {{sorted(already)}}, attempted: {{sorted(set(attempts))}}")
+                session.exitstatus = 1
+    """))
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # With autoloading off, pytest-celery and schemathesis (test dependencies of the server side) stay out;
+    # hypothesis's plugin is the engine tests' own.
+    run = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "engine_alone",
+               "-p", "_hypothesis_pytestplugin", "tests/engine", env=env)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
