@@ -373,3 +373,14 @@ def test_the_fast_verdict_reads_values_by_type_and_value_never_by_identity():
     for odd in (1.0, True):
         marks = (("c0", odd),)
         assert judge.verdict(marks) == judge.full_verdict(marks)
+
+
+@pytest.mark.parametrize("rule", ["overvote_rule", "duplicate_candidate_rule"])
+def test_a_null_ballot_rule_is_its_default_for_validation_and_count_alike(rule):
+    """Found when the ballot rules moved into counting.ranked: validation read a null rule as "not
+    invalidate-ballot" and let the ballot through, while instant-runoff's count read it as the default."""
+    marks = [["A", 1], ["B", 1]] if rule == "overvote_rule" else [["A", 1], ["A", 2]]
+    for options in ({rule: None}, {}):
+        ranked = Contest(id="t", method="instant-runoff", candidates=(Candidate("A"), Candidate("B")), options=options)
+        p = classify(ranked, [(parse_ballot({"marks": marks}), 1)]).participation
+        assert p.invalid_reasons == {"overvote" if rule == "overvote_rule" else "duplicate-candidate": 1}
