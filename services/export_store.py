@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import exports
+from . import exports, storage
 from .errors import NotFound
 
 _RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
@@ -87,8 +87,7 @@ class ExportStore:
 
     def render(self, session: Session, kind: str, ref: str) -> Blob:
         """Render the export from one snapshot (so the version and the bytes agree) and store it."""
-        if session.bind.dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        storage.of(session).read_snapshot(session)
         key = version(session, kind, ref)
         digest = hashlib.sha256()
         blobs = self.root / "blobs"

@@ -24,7 +24,7 @@ from counting.methods import METHODS
 from models import entities as m
 from models.marks import encode
 
-from . import batches, definition, sealing
+from . import batches, definition, sealing, storage
 from .errors import ServiceError
 from .exports import BallotEntries, link, period_chain_state
 from .results import election_by_key
@@ -367,6 +367,41 @@ def load_ballots(
     instead of hashing every ballot again. Identical records cost one dictionary lookup each.
     The batch (services.batches) and its audit event record the digest, records, weight and the
     chain head before and after."""
+    election, period, definition_hash = _period_to_load(session, election_key, period_name, extends_definition)
+    buckets, stored_raw = _read_records(election, records)
+    if not buckets:  # a file without ballots loads nothing and records nothing
+        return BallotReport(0, 0, {})
+    election.definition_hash = definition_hash
+    count, chain = period_chain_state(session, period)
+    batch = m.LoadBatch(
+        election_id=election.id, voting_period_id=period.id, source=source, file_sha256=file_sha256,
+        count_before=count, chain_before=chain, records=0, weight=0, count_after=count,
+    )
+    session.add(batch)
+    session.flush()
+    chain, hashes, weight, by_contest = _store(session, election, batch, buckets, chain)
+    loaded = sum(by_contest.values())
+    batch.records, batch.weight = loaded, weight
+    batch.count_after, batch.chain_after = count + loaded, chain
+    batch.content_digest = batches.content_digest(hashes)
+    earlier = batches.earlier_copy(session, batch)
+    if earlier is not None:
+        if not allow_duplicate:
+            raise LoadError(
+                f"ballots: the same {loaded} ballot(s) were already loaded into voting period {period_name!r} "
+                f"as batch {earlier.id} ({earlier.source or 'no source'}); --allow-duplicate loads them again"
+            )
+        batch.duplicate_of = earlier.id
+    batches.record(session, batch, period, definition_hash)
+    period.ballots_count = count + loaded
+    period.ballots_chain_head = chain
+    return BallotReport(loaded, stored_raw, dict(by_contest), batch.id)
+
+
+def _period_to_load(
+    session: Session, election_key: str, period_name: str, extends_definition: bool
+) -> tuple[m.Election, m.VotingPeriod, str]:
+    """The election, its period locked for this load, and the definition hash the ballots are loaded under."""
     election = election_by_key(session, election_key)
     if election is None:
         raise LoadError(f"ballots.election: unknown election {election_key!r}")
@@ -385,56 +420,33 @@ def load_ballots(
         if not extends_definition:
             raise LoadError(f"ballots.election: {exc.message}") from None
         definition_hash = sealing.record_extension(session, election)
-    buckets, stored_raw = _read_records(election, records)
-    if not buckets:  # a file without ballots loads nothing and records nothing
-        return BallotReport(0, 0, {})
-    election.definition_hash = definition_hash
-    count, chain = period_chain_state(session, period)
-    batch = m.LoadBatch(
-        election_id=election.id, voting_period_id=period.id, source=source, file_sha256=file_sha256,
-        count_before=count, chain_before=chain, records=0, weight=0, count_after=count,
-    )
-    session.add(batch)
-    session.flush()
+    return election, period, definition_hash
+
+
+def _store(
+    session: Session, election: m.Election, batch: m.LoadBatch, buckets: dict[tuple[int, int], list[Content]], chain: str
+) -> tuple[str, Counter, int, Counter]:
+    """Write the rows of each (contest, area) together and extend the chain over them in that order:
+    (chain head, entry hashes, weight, records by contest key)."""
     entries = BallotEntries(session, election)
     by_contest: Counter = Counter()
     hashes: Counter = Counter()
     weight = 0
     contest_keys = {c.id: c.key for c in election.contests}
-    period_id = period.id
-    postgres = session.get_bind().dialect.name == "postgresql"
-    with (_CopyWriter if postgres else _RowWriter)(session, period_id, batch.id) as writer:
+    period_id = batch.voting_period_id
+    with storage.of(session).ballot_writer(session, period_id, batch.id) as writer:
         for (contest_id, area_id), contents in sorted(buckets.items()):
-            # Identical ballots of one area have the same entry hash and the same stored row.
-            done: dict[int, tuple[str, Any]] = {}
-            lines = []
+            done: dict[int, str] = {}  # identical ballots of one area have the same entry hash
             for content in contents:
-                found = done.get(id(content))
-                if found is None:
-                    digest = entries.digest((period_id, contest_id, area_id) + content)
-                    found = done[id(content)] = (digest, writer.row(contest_id, area_id, content))
-                chain = link(chain, found[0])
-                lines.append(found[1])
-                hashes[found[0]] += 1
+                digest = done.get(id(content))
+                if digest is None:
+                    digest = done[id(content)] = entries.digest((period_id, contest_id, area_id) + content)
+                chain = link(chain, digest)
+                hashes[digest] += 1
                 weight += content[1]
-            writer.write(lines)
+            writer.write(contest_id, area_id, contents)
             by_contest[contest_keys[contest_id]] += len(contents)
-    loaded = sum(by_contest.values())
-    batch.records, batch.weight = loaded, weight
-    batch.count_after, batch.chain_after = count + loaded, chain
-    batch.content_digest = batches.content_digest(hashes)
-    earlier = batches.earlier_copy(session, batch)
-    if earlier is not None:
-        if not allow_duplicate:
-            raise LoadError(
-                f"ballots: the same {loaded} ballot(s) were already loaded into voting period {period_name!r} "
-                f"as batch {earlier.id} ({earlier.source or 'no source'}); --allow-duplicate loads them again"
-            )
-        batch.duplicate_of = earlier.id
-    batches.record(session, batch, period, definition_hash)
-    period.ballots_count = count + loaded
-    period.ballots_chain_head = chain
-    return BallotReport(loaded, stored_raw, dict(by_contest), batch.id)
+    return chain, hashes, weight, by_contest
 
 
 def _read_records(election: m.Election, records: Iterable[Any]) -> tuple[dict[tuple[int, int], list[Content]], int]:
@@ -521,80 +533,6 @@ def _ballot_row(record: Mapping, codec) -> Content:
         # (else the engine would have called it oversized) and reads back as the same ballot.
         raw = (raw and raw[:RAW_LIMIT]) if defect else record_json(ballot)
     return b"", ballot.weight, ballot.explicit_invalid, defect, raw
-
-
-_COLUMNS = (
-    "voting_period_id", "batch_id", "contest_id", "area_id", "marks", "weight", "explicit_invalid", "defect", "raw"
-)
-
-
-class _CopyWriter:
-    """Rows as COPY text lines, sent in large pieces: PostgreSQL parses one piece while Python
-    makes the next."""
-
-    PIECE = 20_000
-
-    def __init__(self, session: Session, period_id: int, batch_id: int):
-        self.cursor = session.connection().connection.driver_connection.cursor()
-        self.prefix = b"%d\t%d" % (period_id, batch_id)
-        self.lines: list[bytes] = []
-        self.tails: dict[int, bytes] = {}  # id(content) -> the line after its ids
-
-    def __enter__(self):
-        self.context = self.cursor.copy(f"COPY ballots ({', '.join(_COLUMNS)}) FROM STDIN")
-        self.copy = self.context.__enter__()
-        return self
-
-    def row(self, contest_id: int, area_id: int, content: Content) -> bytes:
-        tail = self.tails.get(id(content))
-        if tail is None:
-            marks, weight, explicit, defect, raw = content
-            tail = self.tails[id(content)] = b"\t".join(
-                (b"\\\\x" + marks.hex().encode(), b"%d" % weight, b"t" if explicit else b"f",
-                 _copy_text(defect), _copy_text(raw))
-            ) + b"\n"
-        return b"%s\t%d\t%d\t%s" % (self.prefix, contest_id, area_id, tail)
-
-    def write(self, lines: list[bytes]) -> None:
-        self.lines += lines
-        if len(self.lines) >= self.PIECE:
-            self.copy.write(b"".join(self.lines))
-            self.lines.clear()
-
-    def __exit__(self, *exc):
-        if exc[0] is None and self.lines:
-            self.copy.write(b"".join(self.lines))
-        return self.context.__exit__(*exc)
-
-
-def _copy_text(value: str | None) -> bytes:
-    if value is None:
-        return b"\\N"
-    escaped = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return escaped.encode("utf-8")
-
-
-class _RowWriter:
-    """executemany where COPY does not exist (the embedded SQLite default)."""
-
-    def __init__(self, session: Session, period_id: int, batch_id: int):
-        self.session = session
-        self.ids = (period_id, batch_id)
-        self.rows: list[dict] = []
-
-    def __enter__(self):
-        return self
-
-    def row(self, contest_id: int, area_id: int, content: Content) -> dict:
-        return dict(zip(_COLUMNS, (*self.ids, contest_id, area_id, *content)))
-
-    def write(self, rows: list[dict]) -> None:
-        self.rows += rows
-
-    def __exit__(self, *exc):
-        if exc[0] is None and self.rows:
-            self.session.execute(m.Ballot.__table__.insert(), self.rows)
-        return False
 
 
 def read_json(text: str, what: str) -> Any:

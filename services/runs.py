@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, batches, dispatch, sealing
+from . import audit, batches, dispatch, sealing, storage
 from .errors import ServiceError
 
 IN_PROGRESS = "Tally is already in progress"
@@ -174,14 +174,9 @@ def fail_run(session: Session, run: m.TallyRun | int, message: str) -> bool:
         session, run, (m.RunStatus.PENDING, m.RunStatus.RUNNING), m.RunStatus.FAILED, error=message, completed_at=now()
     ):
         return False
-    drop_staging(session, run.id)
+    storage.of(session).drop_staging(session, run.id)
     audit.append(session, run.election_id, "tally failed", {"error": message}, run_id=run.id)
     return True
-
-
-def drop_staging(session: Session, run_id: int) -> None:
-    session.execute(delete(m.StagedAreaResult).where(m.StagedAreaResult.run_id == run_id))
-    session.execute(delete(m.StagedContestResult).where(m.StagedContestResult.run_id == run_id))
 
 
 @dataclass(frozen=True)

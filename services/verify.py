@@ -415,7 +415,7 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
             except (CountingError, DefinitionError) as exc:
                 report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
                 continue
-            if not counted:  # tallied with allow-empty: no winners (services.pipeline.without_winners)
+            if not counted:  # tallied with allow-empty: no winners (services.pipeline.publish.without_winners)
                 results = {"contest": no_winners(results["contest"]),
                            "areas": {k: no_winners(r) for k, r in results["areas"].items()},
                            "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}

@@ -11,7 +11,10 @@ from celery.exceptions import ChordError
 from celery.result import allow_join_result
 
 from models.db import after_commit, session_scope
-from services import pipeline
+from services.pipeline import area as area_stage
+from services.pipeline import contest as contest_stage
+from services.pipeline import plan as plan_stage
+from services.pipeline import publish as publish_stage
 from services.runs import fail_run
 from worker.app import app
 from worker.logging import task_options
@@ -24,14 +27,14 @@ log = logging.getLogger("tally")
 @app.task(base=TallyTask, bind=True, name="tally.start")
 def start_tally(self, run_id: int) -> dict:
     with self.transaction() as session:
-        plan = pipeline.start(session, run_id)
+        plan = plan_stage.start(session, run_id)
         if plan:
             after_commit(session, lambda: _enqueue_or_fail(run_id, "the area tasks", lambda: _dispatch(run_id, plan)))
     log.info("tally run %s started: %s contests", run_id, len(plan or []))
     return {"contests": len(plan or []), "area_tasks": sum(len(jobs) for jobs in plan or [])}
 
 
-def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
+def _dispatch(run_id: int, plan: list[list[plan_stage.AreaJob]]) -> None:
     chords = []
     for jobs in plan:
         header = [
@@ -58,7 +61,7 @@ def _dispatch(run_id: int, plan: list[list[pipeline.AreaJob]]) -> None:
 @app.task(base=TallyTask, bind=True, name="tally.process_area", ignore_result=True)
 def process_area(self, run_id: int, contest_id: int, area_id: int) -> dict:
     with self.transaction() as session:
-        records = pipeline.process_area(session, run_id, contest_id, area_id)
+        records = area_stage.process_area(session, run_id, contest_id, area_id)
     return {"ballots_counted": records}  # what Flower's result column shows; 0: the run was no longer running
 
 
@@ -92,7 +95,7 @@ class _StageEvents:
 def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
     last = False
     with self.transaction() as session:
-        if pipeline.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
+        if contest_stage.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
             after_commit(session, lambda: _enqueue_or_fail(
                 run_id, "finalize", lambda: finalize.apply_async((run_id,))))
@@ -109,7 +112,7 @@ def _finalize_failed(self, exc, task_id, args, kwargs, einfo) -> None:
 @app.task(base=TallyTask, bind=True, name="tally.finalize", on_failure=_finalize_failed)
 def finalize(self, run_id: int) -> dict:
     with self.transaction() as session:
-        published = pipeline.finalize(session, run_id)
+        published = publish_stage.finalize(session, run_id)
     log.info("tally run %s %s", run_id, "published" if published else "not publishable")
     return {"published": published}
 

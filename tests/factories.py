@@ -195,7 +195,8 @@ def started_run(url: str, election_id: int, period_id: int):
     """Close and seal the period and start a run in-process without dispatching anything (the
     caller plays the area tasks); returns (run id, plan: one list of AreaJobs per contest)."""
     from models import entities as m
-    from services import pipeline, runs, sealing
+    from services import runs, sealing
+    from services.pipeline.plan import start
 
     with session_scope(url) as session:
         period = session.get(m.VotingPeriod, period_id)
@@ -206,18 +207,19 @@ def started_run(url: str, election_id: int, period_id: int):
         run = m.TallyRun(election_id=election_id, voting_period_id=period_id)
         session.add(run)
         session.flush()
-        return run.id, pipeline.start(session, run.id)
+        return run.id, start(session, run.id)
 
 
 def staged_run(url: str, election_id: int, period_id: int) -> int:
     """A started run whose area tasks and contest steps have all run in-process: ready to finalize."""
-    from services import pipeline
+    from services.pipeline.area import process_area
+    from services.pipeline.contest import aggregate_contest
 
     run_id, plan = started_run(url, election_id, period_id)
     for jobs in plan:
         for job in jobs:
             with session_scope(url) as session:
-                pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+                process_area(session, run_id, job.contest_id, job.area_id)
         with session_scope(url) as session:
-            pipeline.aggregate_contest(session, run_id, jobs[0].contest_id)
+            aggregate_contest(session, run_id, jobs[0].contest_id)
     return run_id

@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models import entities as m
 from models.db import session_scope
-from services import pipeline, runs
+from services import runs
+from services.pipeline.area import process_area
 from tests import factories as f
 from tests.support import wait_for
 from worker import metrics
@@ -52,7 +53,7 @@ def _running(url: str, staged: int) -> tuple[int, int, int]:
     read = 0
     for job in jobs[:staged]:
         with session_scope(url) as session:
-            read += pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+            read += process_area(session, run_id, job.contest_id, job.area_id)
     return run_id, len(jobs), read
 
 

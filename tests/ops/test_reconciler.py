@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope
-from services import pipeline
+from services.pipeline.area import process_area
+from services.pipeline.plan import start
 from services.results import published
 from tests import factories as f
 from tests.support import period_runs, run_status, wait_for
@@ -52,11 +53,11 @@ def _lost_chord(url: str, definition: dict, ballots: list[dict], staged_areas: i
         session.add(run)
         session.flush()
         run_id = run.id
-        plan = pipeline.start(session, run_id)  # RUNNING, planned; the chords are never sent
+        plan = start(session, run_id)  # RUNNING, planned; the chords are never sent
     for jobs in plan:
         for job in jobs[:staged_areas]:
             with session_scope(url) as session:
-                pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+                process_area(session, run_id, job.contest_id, job.area_id)
     return election_id, period_id, run_id
 
 

@@ -1,6 +1,7 @@
-"""The area tasks' arithmetic, without servers: staged multisets round-trip, and an area counted
-from its grouped stored rows (each distinct ballot judged once, its figures scaled by weight)
-equals the engine's classification of the same ballots."""
+"""The area tasks' arithmetic, without servers: staged multisets round-trip, an area counted from
+its grouped stored rows (each distinct ballot judged once, its figures scaled by weight) equals the
+plain count (services.area_count.count_area_plainly: the engine's classification of the same
+ballots), and so does everything the area stage stages for it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from hypothesis import given, settings, strategies as st
 
 import counting
 from counting.validation import classify
-from models.marks import Decoder, encode, merge_multisets, pack_multiset, stored_ballot, unpack_multiset
-from services.area_count import StoredBallotJudge, count_area
-
-CANDIDATES = ["A", "B", "C", "D"]
-POSITIONS = {c: i for i, c in enumerate(CANDIDATES)}
+from models.marks import Decoder, encode, merge_multisets, pack_multiset, unpack_multiset
+from counting.contest import TALLY_OPERATIONS
+from counting.numbers import exact_json
+from counting.result import ContestResult
+from services.area_count import StoredBallotJudge, count_area, count_area_plainly
+from services.pipeline.area import AreaSpec, ContestPlan, staged_area
+from tests.pipeline import area_rows as rows
+from tests.pipeline.area_rows import CANDIDATES
 
 
 @given(st.lists(st.tuples(st.binary(max_size=24), st.integers(1, 2**63 - 1)), max_size=50))
@@ -30,49 +34,57 @@ def test_weights_past_64_bits_are_kept_exactly():
     assert merge_multisets([blob, blob]) == {m: 2 * w for m, w in pairs}
 
 
-def _contest(method: str, max_votes: int, min_votes: int = 0) -> counting.Contest:
-    return counting.parse_contest({"id": "x", "method": method, "max_votes": max_votes, "min_votes": min_votes,
-                                   "candidates": [{"id": c} for c in CANDIDATES]})
-
-
-def _rows(rng: random.Random, kind: str, n: int) -> list[tuple]:
-    """Grouped stored rows: (marks, explicit, defect, raw, weight, records), odd ones included."""
-    rows = []
-    for _ in range(n):
-        roll = rng.random()
-        if roll < 0.05:
-            rows.append((b"", False, "malformed-marks", None, 2, 1))
-        elif roll < 0.1:
-            rows.append((b"", False, None, '{"marks": [["Z", 1]]}', 1, 1))
-        else:
-            chosen = rng.sample(CANDIDATES, rng.randint(0, 4))
-            marks = [(c, r + 1 if kind == "rank" else 1) for r, c in enumerate(chosen)]
-            if chosen and rng.random() < 0.1:
-                marks.append((chosen[0], 1))  # a candidate twice, or an overvote
-            data = encode(tuple(marks), POSITIONS, kind)
-            rows.append((data, rng.random() < 0.05, None, None, rng.randint(1, 9), rng.randint(1, 3)))
-    return rows
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**6), st.sampled_from([("instant-runoff", "rank"), ("plurality-at-large", "check")]),
        st.integers(1, 3), st.integers(1, 3))
 def test_an_area_counts_as_the_engine_classifies_it(seed, method_kind, area_weight, min_votes):
     method, kind = method_kind
-    contest = _contest(method, max_votes=3, min_votes=min_votes - 1)
+    contest = rows.contest(method, max_votes=3, min_votes=min_votes - 1)
     decoder = Decoder(CANDIDATES, kind)
-    rows = _rows(random.Random(seed), kind, 60)
+    grouped = rows.grouped_rows(random.Random(seed), kind, 60)
     judge = StoredBallotJudge(contest, decoder)
-    counted = count_area(judge, rows, area_weight, canonical=True)
-    again = count_area(judge, rows, area_weight, canonical=True)  # the second time, from what was remembered
-    groups = [(stored_ballot(decoder, marks, w * area_weight, e, d, raw), n) for marks, e, d, raw, w, n in rows]
-    expected = classify(contest, groups)
+    counted = count_area(judge, grouped, area_weight, canonical=True)
+    again = count_area(judge, grouped, area_weight, canonical=True)  # the second time, from what was remembered
+    expected = count_area_plainly(contest, decoder, grouped, area_weight)
     for result in (counted, again):
         assert result.participation.to_json() == expected.participation.to_json()
         assert result.valid == expected.valid
         staged = merge_multisets([pack_multiset(result.valid_marks, result.valid_weights)])
         pooled = classify(contest, [(counting.Ballot(decoder(m), w), 1) for m, w in staged.items()])
         assert pooled.valid == expected.valid
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(["instant-runoff", "plurality-at-large", "borda"]),
+       st.sampled_from(TALLY_OPERATIONS), st.integers(1, 3), st.integers(0, 50))
+def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operation, area_weight, census):
+    """The area stage's whole product for one area (services.pipeline.area.staged_area: participation,
+    own result, additive totals or the valid-ballot multiset) against the plain count of its rows."""
+    kind = counting.METHODS[method].mark_kind
+    contest = rows.contest(method, max_votes=4 if kind == "rank" else 2)
+    decoder = Decoder(CANDIDATES, kind)
+    plan = ContestPlan(1, 1, 1, contest, StoredBallotJudge(contest, decoder), {7: AreaSpec(area_weight, census, operation)}, ())
+    grouped = rows.grouped_rows(random.Random(seed), kind, 40)
+    staged = staged_area(plan, 7, grouped)
+    plain = count_area_plainly(contest, decoder, grouped, area_weight)
+    assert staged["operation"] == operation
+    assert staged["participation"] == plain.participation.to_json()
+    assert staged["ballots_read"] == sum(records for *_, records in grouped)
+    outcome = counting.decide(contest, plain.valid)
+    expected_area = {
+        "process-ballots-all": ContestResult(contest, plain.participation, outcome, census).to_json(),
+        "skip-candidate-results": ContestResult(contest, plain.participation, None, census).to_json(),
+        "aggregate-results": None,  # counted over its subtree by the contest stage
+    }[operation]
+    assert staged["result"]["area"] == expected_area
+    registered = counting.METHODS[method]
+    if registered.additive:
+        assert staged["result"]["totals"] == {c: exact_json(v) for c, v in registered.totals(contest, plain.valid).items()}
+        assert staged["valid_ballots"] is None
+    else:
+        assert staged["result"]["totals"] is None
+        pooled = merge_multisets([staged["valid_ballots"]])
+        assert classify(contest, [(counting.Ballot(decoder(m), w), 1) for m, w in pooled.items()]).valid == plain.valid
 
 
 def test_the_judges_memory_stays_within_its_byte_budget():

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 from models.db import get_engine, session_scope
-from services import pipeline, runs
+from services import runs
+from services.pipeline.publish import finalize
 from tasks.tally import _record_failure
 from tests import factories as f
 from tests.support import write_json
@@ -40,7 +41,7 @@ def test_a_failure_recorded_while_finalize_commits_never_overwrites_the_publishe
     election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 200, seed=3))
     run_id = f.staged_run(embedded_db, election_id, period_id)
     finalizing = Session(get_engine(embedded_db), expire_on_commit=False)
-    assert pipeline.finalize(finalizing, run_id)  # published, not yet committed
+    assert finalize(finalizing, run_id)  # published, not yet committed
     failure = threading.Thread(target=_record_failure, args=(run_id, "finalize failed: retries spent"))
     failure.start()
     deadline = time.monotonic() + 30
@@ -69,7 +70,7 @@ def test_a_run_failed_first_is_never_published_by_a_late_finalize(embedded_db):
     run_id = f.staged_run(embedded_db, election_id, period_id)
     _record_failure(run_id, "stuck")
     with session_scope(embedded_db) as session:
-        assert not pipeline.finalize(session, run_id)
+        assert not finalize(session, run_id)
         assert session.get(m.TallyRun, run_id).status == m.RunStatus.FAILED
         assert session.scalar(select(m.CertifiedResult.id).limit(1)) is None
     _record_failure(run_id, "a second, later failure")  # changes nothing, records nothing
@@ -84,7 +85,7 @@ def test_rolling_back_one_period_leaves_the_election_tallied_while_another_is_pu
     second = f.load_more(embedded_db, definition, "late", f.random_ballots(definition, 80, seed=6))
     for period_id in (first, second):
         with session_scope(embedded_db) as session:
-            assert pipeline.finalize(session, f.staged_run(embedded_db, election_id, period_id))
+            assert finalize(session, f.staged_run(embedded_db, election_id, period_id))
     with session_scope(embedded_db) as session:
         runs.rollback(session, election_id, first, "recount")
         assert session.get(m.Election, election_id).status == "tallied"

@@ -10,9 +10,11 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope
-from services import pipeline
-from services.runs import fail_run
+from services.pipeline.area import process_area
+from services.pipeline.contest import aggregate_contest
+from services.pipeline.publish import finalize
 from services.results import published
+from services.runs import fail_run
 from tests import factories as f
 from tests.support import BIN, iso_in, period_runs, wait_for
 
@@ -108,18 +110,18 @@ def test_area_task_twice_changes_nothing(embedded_db):
 
     for job in jobs:
         with session_scope(embedded_db) as session:
-            pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+            process_area(session, run_id, job.contest_id, job.area_id)
     first = staged()
     for job in jobs:  # a redelivery of every area task
         with session_scope(embedded_db) as session:
-            pipeline.process_area(session, run_id, job.contest_id, job.area_id)
+            process_area(session, run_id, job.contest_id, job.area_id)
     assert staged() == first
     with session_scope(embedded_db) as session:
-        assert pipeline.aggregate_contest(session, run_id, jobs[0].contest_id)
+        assert aggregate_contest(session, run_id, jobs[0].contest_id)
     with session_scope(embedded_db) as session:
-        assert pipeline.finalize(session, run_id)
+        assert finalize(session, run_id)
     with session_scope(embedded_db) as session:  # a second finalize publishes nothing more
-        assert not pipeline.finalize(session, run_id)
+        assert not finalize(session, run_id)
     assert _contest_results(embedded_db, election_id) == f.direct_count(definition, ballots)
 
 
@@ -182,6 +184,6 @@ def test_area_task_of_a_failed_run_stages_nothing(embedded_db):
         assert task_run.status == m.RunStatus.RUNNING
         with session_scope(embedded_db) as other:  # ...and the reconciler failed it meanwhile
             fail_run(other, other.get(m.TallyRun, run_id), "stuck")
-        assert pipeline.process_area(session, run_id, job.contest_id, job.area_id) == 0
+        assert process_area(session, run_id, job.contest_id, job.area_id) == 0
     with session_scope(embedded_db) as session:
         assert session.scalar(select(func.count()).select_from(m.StagedAreaResult)) == 0

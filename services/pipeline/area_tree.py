@@ -1,0 +1,137 @@
+"""The contest stage's arithmetic over the area tree, pure: no database, only plain data.
+
+A contest is counted in some areas of the election's tree (its ballot styles). Each of those areas
+has a staged partial (from the area stage); an area's subtree is itself and every contest area below
+it, reached through the nearest ancestor that is a contest area (areas without the contest are
+passed through). Results over a set of areas add the staged partials: participation always, totals
+for an additive method, and the pooled valid ballots (the staged multisets) for any other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import counting
+from counting.ranking import sum_totals
+from counting.result import ContestResult
+from counting.validation import Participation, classify
+from models.marks import Decoder, merge_multisets
+
+
+@dataclass(frozen=True)
+class TreeArea:
+    id: int
+    key: str
+    parent_id: int | None
+    census: int
+
+
+@dataclass(frozen=True)
+class StagedArea:
+    """One area's staged partial, as the area stage wrote it (JSON values)."""
+
+    operation: str
+    participation: dict  # Participation.to_json()
+    area_result: dict | None  # the area's own result (process-ballots-all, skip-candidate-results)
+    totals: dict | None  # candidate -> exact JSON number, for an additive method
+    ballots_read: int
+
+
+def _exact(value) -> int | Fraction:
+    return value if isinstance(value, int) else Fraction(value)
+
+
+class AreaTree:
+    """A contest's areas as a tree, with their staged partials.
+
+    `areas`: every area of the election (the contest's and those between them); `counted`: the
+    contest's areas, in the order results are reported; `multisets(area_ids)`: the staged valid-ballot
+    multisets of those areas (None: all the contest's), read only for a non-additive method."""
+
+    def __init__(
+        self,
+        contest: counting.Contest,
+        decoder: Decoder,
+        areas: Mapping[int, TreeArea],
+        counted: Sequence[int],
+        staged: Mapping[int, StagedArea],
+        multisets: Callable[[Sequence[int] | None], Iterable[bytes]],
+    ):
+        self.contest, self.decoder, self.multisets = contest, decoder, multisets
+        self.method = counting.METHODS[contest.method]
+        self.areas = {a: areas[a] for a in counted}
+        self.every_area = areas
+        self.staged = staged
+        missing = set(self.areas) - set(staged)
+        if missing:
+            raise RuntimeError(f"contest {contest.id!r}: {len(missing)} area result(s) missing")
+        self.children: dict[int, list[int]] = {a: [] for a in self.areas}
+        for area_id in self.areas:
+            parent = self.nearest_contest_ancestor(area_id)
+            if parent is not None:
+                self.children[parent].append(area_id)
+
+    def nearest_contest_ancestor(self, area_id: int) -> int | None:
+        node = self.every_area[area_id].parent_id
+        while node is not None and node not in self.areas:
+            node = self.every_area[node].parent_id
+        return node
+
+    def subtree(self, area_id: int) -> list[int]:
+        out, todo = [], [area_id]
+        while todo:
+            a = todo.pop()
+            out.append(a)
+            todo.extend(self.children[a])
+        return out
+
+    def participation(self, area_ids: Iterable[int]) -> Participation:
+        total = Participation()
+        for a in area_ids:
+            total = total + Participation.from_json(self.staged[a].participation)
+        return total
+
+    def outcome(self, area_ids: Sequence[int], operation: str):
+        if operation == "skip-candidate-results":
+            return None
+        if self.method.additive:
+            totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
+            return self.method.decide(self.contest, totals)
+        pooled = merge_multisets(self.multisets(area_ids if len(area_ids) < len(self.areas) else None))
+        ballots = [(counting.Ballot(self.decoder(marks), weight), 1) for marks, weight in pooled.items()]
+        return counting.decide(self.contest, classify(self.contest, ballots).valid)
+
+    def result(self, area_ids: Sequence[int], operation: str) -> dict:
+        census = sum(self.areas[a].census for a in area_ids)
+        return ContestResult(
+            self.contest, self.participation(area_ids), self.outcome(area_ids, operation), census
+        ).to_json()
+
+
+def silent(stage: str, done: int | None = None, total: int | None = None) -> None:
+    return None
+
+
+def contest_payload(tree: AreaTree, operation: str, report=silent) -> dict:
+    """The contest's staged result: the contest over all its areas, each area's own result, and each
+    area with contest areas below it over its subtree. `report(stage, done, total)` hears progress."""
+    areas, subtrees = {}, {}
+    for done, (area_id, area) in enumerate(tree.areas.items()):
+        report("area and subtree results", done, len(tree.areas))
+        if tree.staged[area_id].operation == "aggregate-results":
+            # Its ballots were not counted in the area: its result is its subtree's, counted here.
+            own = "aggregate-results" if tree.method.additive else "process-ballots-all"
+            areas[area.key] = tree.result(tree.subtree(area_id), own)
+        else:
+            areas[area.key] = tree.staged[area_id].area_result
+        if tree.children[area_id]:
+            subtrees[area.key] = tree.result(tree.subtree(area_id), operation)
+    report("counting the contest", None, len(tree.areas))
+    return {
+        "operation": operation,
+        "contest": tree.result(list(tree.areas), operation),
+        "areas": areas,
+        "subtrees": subtrees,
+        "ballots_read": sum(s.ballots_read for s in tree.staged.values()),
+    }

@@ -1,0 +1,107 @@
+"""Stage 4, publish: finalize, the one transaction that publishes a run's results."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from counting.result import no_winners, rounds_of
+from models import entities as m
+
+from .. import audit, batches, definition, exports, storage
+from ..runs import iso, lock_run, now, refresh_election_status, transition
+
+
+def finalize(session: Session, run_id: int) -> bool:
+    """Publish everything in this one transaction: certified results, winners, audit events, run
+    COMPLETED, election tallied. Readers see all of it or none of it. False if not publishable."""
+    run = lock_run(session, run_id)
+    if run is None or run.status != m.RunStatus.RUNNING:
+        return False
+    election = session.get(m.Election, run.election_id)
+    store = storage.of(session)
+    staged = store.staged_contests(session, run_id)
+    if set(staged) != {c.id for c in election.contests}:
+        return False
+    period = session.get(m.VotingPeriod, run.voting_period_id)
+    definition_hash = definition.current_hash(session, election.id)
+    if period.sealed_definition_hash is not None and definition_hash != period.sealed_definition_hash:
+        raise RuntimeError(
+            f"the definition changed since the period was sealed (definition hash {definition_hash}, "
+            f"sealed {period.sealed_definition_hash}): nothing is published"
+        )
+    ballots = sum(payload["ballots_read"] for payload in staged.values())
+    if ballots == 0:  # only with --allow-empty: no winners chosen by tie-break from nothing
+        staged = {contest_id: without_winners(payload) for contest_id, payload in staged.items()}
+    winners_total = ties_total = 0
+    for row in election.contests:
+        winners, ties = _publish_contest(session, run, row, staged[row.id])
+        winners_total += winners
+        ties_total += ties
+    # Under the row lock taken above; the guard makes it a compare-and-set all the same.
+    if not transition(
+        session, run, (m.RunStatus.RUNNING,), m.RunStatus.COMPLETED, completed_at=now(), completed_by=run.started_by,
+        positions_tallied=len(election.contests), winners_applied=winners_total, ties_detected=ties_total,
+        areas_done=run.areas_total, ballots_processed=ballots,
+    ):
+        raise RuntimeError(f"run {run_id} left RUNNING while it was being finalized")
+    refresh_election_status(session, election.id)
+    record = {
+        "voting_period_id": run.voting_period_id,
+        "positions_tallied": run.positions_tallied,
+        "winners_applied": winners_total,
+        "ties_detected": ties_total,
+        "ballots": ballots,
+        "completed_at": iso(run.completed_at),
+        "definition_hash": definition_hash,
+        **exports.completion_record(
+            session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots,
+            batches.counted_ballots(session, period),
+        ),
+    }
+    audit.append(session, election.id, "tally completed", record, run_id=run.id)
+    store.drop_staging(session, run_id)
+    return True
+
+
+def without_winners(payload: dict) -> dict:
+    """A contest's staged results with no winners, each saying why in its notes."""
+    return {
+        **payload,
+        "contest": no_winners(payload["contest"]),
+        "areas": {k: no_winners(r) if r else r for k, r in payload["areas"].items()},
+        "subtrees": {k: no_winners(r) if r else r for k, r in payload["subtrees"].items()},
+    }
+
+
+def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload: dict) -> tuple[int, int]:
+    """One contest's certified results (contest, areas, subtrees), candidates, winners and rounds."""
+    areas = storage.of(session).election_areas(session, row.election_id)
+    area_ids = {areas[s.area_id].key: s.area_id for s in row.ballot_styles}
+    scoped = [(m.ResultScope.CONTEST, None, payload["contest"])]
+    scoped += [(m.ResultScope.AREA, area_ids[k], r) for k, r in payload["areas"].items()]
+    scoped += [(m.ResultScope.SUBTREE, area_ids[k], r) for k, r in payload["subtrees"].items()]
+    for scope, area_id, result in scoped:
+        session.add(
+            m.CertifiedResult(
+                run_id=run.id, contest_id=row.id, scope=scope, area_id=area_id,
+                total_ballots=result["extended_metrics"]["total_ballots"],
+                turnout_percent=result["percentages"]["turnout"],
+                notes="; ".join(result["notes"]),
+                result=result,
+            )
+        )
+    result = payload["contest"]
+    candidate_ids = {c.key: c.id for c in row.candidates}
+    for c in result["candidates"]:
+        session.add(
+            m.CertifiedCandidateResult(
+                run_id=run.id, contest_id=row.id, candidate_id=candidate_ids[c["id"]],
+                vote_count=str(c["total_count"]), vote_share_percent=c["percentage_votes"],
+                rank=c["rank"], is_winner=c["is_winner"],
+            )
+        )
+    for seat, key in enumerate(result["winners"], start=1):
+        session.add(m.WinnerAssignment(run_id=run.id, contest_id=row.id, candidate_id=candidate_ids[key], seat=seat))
+    for rnd in rounds_of(result):
+        audit.append(session, run.election_id, "tally round", {"contest": row.key, **rnd}, run_id=run.id)
+    return len(result["winners"]), len(result["ties"])
