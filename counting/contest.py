@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .errors import DefinitionError
+from .vocabulary import TallyOperation
 
 BLANK_POLICIES = ("allowed", "not-allowed")
-TALLY_OPERATIONS = ("process-ballots-all", "aggregate-results", "skip-candidate-results")
+TALLY_OPERATIONS = tuple(TallyOperation)
 
 
 @dataclass(frozen=True)
@@ -82,49 +83,17 @@ def parse_contest(obj: Any) -> Contest:
     contest_id = str(_require(obj, "id", (str, int), where))
     method = _require(obj, "method", str, where)
     raw_candidates = _require(obj, "candidates", list, where)
-    candidates = []
-    for i, raw in enumerate(raw_candidates):
-        cw = f"{where}.candidates[{i}]"
-        if not isinstance(raw, Mapping):
-            raise DefinitionError(cw, "must be an object")
-        tie_key = raw.get("tie_break_key")
-        if tie_key is not None and (isinstance(tie_key, bool) or not isinstance(tie_key, int)):
-            raise DefinitionError(f"{cw}.tie_break_key", "must be an integer")
-        for text_field in ("name", "category", "gender"):
-            if raw.get(text_field) is not None and not isinstance(raw[text_field], str):
-                raise DefinitionError(f"{cw}.{text_field}", "must be a string")
-        candidates.append(
-            Candidate(
-                id=str(_require(raw, "id", (str, int), cw)),
-                name=raw.get("name") or "",
-                tie_break_key=tie_key,
-                category=raw.get("category"),
-                gender=raw.get("gender"),
-                undeclared_write_in=bool(raw.get("undeclared_write_in", False)),
-            )
-        )
+    candidates = [_candidate(raw, f"{where}.candidates[{i}]") for i, raw in enumerate(raw_candidates)]
     options = obj.get("options") or {}
     if not isinstance(options, Mapping):
         raise DefinitionError(f"{where}.options", "must be an object")
     annotations = obj.get("annotations") or {}
     if not isinstance(annotations, Mapping):
         raise DefinitionError(f"{where}.annotations", "must be an object")
-    groups = []
     raw_groups = obj.get("exclusion_groups") or []
     if not isinstance(raw_groups, list):
         raise DefinitionError(f"{where}.exclusion_groups", "must be a list")
-    for i, raw in enumerate(raw_groups):
-        gw = f"{where}.exclusion_groups[{i}]"
-        if not isinstance(raw, Mapping):
-            raise DefinitionError(gw, "must be an object")
-        members = _require(raw, "members", list, gw)
-        groups.append(
-            ExclusionGroup(
-                name=str(raw.get("name", f"group-{i + 1}")),
-                members=tuple(str(m) for m in members),
-                max_elected=_require(raw, "max_elected", int, gw),
-            )
-        )
+    groups = [_group(raw, i, f"{where}.exclusion_groups[{i}]") for i, raw in enumerate(raw_groups)]
     contest = Contest(
         id=contest_id,
         method=method,
@@ -139,6 +108,36 @@ def parse_contest(obj: Any) -> Contest:
     )
     check_contest(contest)
     return contest
+
+
+def _candidate(raw: Any, where: str) -> Candidate:
+    if not isinstance(raw, Mapping):
+        raise DefinitionError(where, "must be an object")
+    tie_key = raw.get("tie_break_key")
+    if tie_key is not None and (isinstance(tie_key, bool) or not isinstance(tie_key, int)):
+        raise DefinitionError(f"{where}.tie_break_key", "must be an integer")
+    for text_field in ("name", "category", "gender"):
+        if raw.get(text_field) is not None and not isinstance(raw[text_field], str):
+            raise DefinitionError(f"{where}.{text_field}", "must be a string")
+    return Candidate(
+        id=str(_require(raw, "id", (str, int), where)),
+        name=raw.get("name") or "",
+        tie_break_key=tie_key,
+        category=raw.get("category"),
+        gender=raw.get("gender"),
+        undeclared_write_in=bool(raw.get("undeclared_write_in", False)),
+    )
+
+
+def _group(raw: Any, i: int, where: str) -> ExclusionGroup:
+    if not isinstance(raw, Mapping):
+        raise DefinitionError(where, "must be an object")
+    members = _require(raw, "members", list, where)
+    return ExclusionGroup(
+        name=str(raw.get("name", f"group-{i + 1}")),
+        members=tuple(str(m) for m in members),
+        max_elected=_require(raw, "max_elected", int, where),
+    )
 
 
 def check_contest(contest: Contest) -> None:
@@ -190,7 +189,7 @@ def check_contest(contest: Contest) -> None:
 class Operation:
     """A resolved `tally_operation`, and the configured value it replaced, if it had to fall back."""
 
-    value: str
+    value: TallyOperation
     fallback_from: str | None = None  # "missing", or the unknown configured value
 
     @property
@@ -198,9 +197,9 @@ class Operation:
         return self.fallback_from is not None
 
 
-def _resolve(configured: Any, default: str) -> Operation:
+def _resolve(configured: Any, default: TallyOperation) -> Operation:
     if isinstance(configured, str) and configured in TALLY_OPERATIONS:
-        return Operation(configured)
+        return Operation(TallyOperation(configured))
     return Operation(default, "missing" if configured in (None, "") else str(configured))
 
 
@@ -213,7 +212,7 @@ def contest_operation(contest: Contest) -> Operation:
 
     method = METHODS[contest.method]
     operation = _resolve(contest.annotations.get("tally_operation"), method.contest_default)
-    if operation.value == "aggregate-results" and (method.preferential or not method.additive):
+    if operation.value == TallyOperation.AGGREGATE_RESULTS and (method.preferential or not method.additive):
         raise DefinitionError(
             "contest.annotations.tally_operation",
             f"aggregate-results cannot count {contest.method}: a preferential method must process all ballots",

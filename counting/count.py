@@ -10,7 +10,8 @@ from .contest import Contest, check_contest, contest_operation
 from .methods import METHODS
 from .outcome import Outcome
 from .result import ContestResult
-from .validation import Participation, classify
+from .validation import classify
+from .vocabulary import TallyOperation
 
 # Grouped records: (plain marks -> records, [(ballot carrying the summed weight, records)]).
 Grouped = tuple[Counter, list[tuple[Ballot, int]]]
@@ -78,11 +79,6 @@ def count_grouped(
     operation = contest_operation(contest)
     plain, others = grouped
     classification = classify(contest, others, plain)
-    outcome = None if operation.value == "skip-candidate-results" else decide(contest, classification.valid)
+    outcome = None if operation.value == TallyOperation.SKIP_CANDIDATE_RESULTS else decide(contest, classification.valid)
     return ContestResult(contest, classification.participation, outcome, census)
 
-
-def result_from_parts(
-    contest: Contest, participation: Participation, outcome: Outcome | None, census: int | None = None
-) -> ContestResult:
-    return ContestResult(contest, participation, outcome, census)

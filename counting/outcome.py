@@ -14,7 +14,7 @@ class TieBreak:
 
     candidates: list[str]  # everyone tied
     chosen: list[str]  # who the rule picked (elected, eliminated, or placed above the cutoff)
-    rule: str  # e.g. "previous-rounds", "first-preferences", "tie-break-order", "candidate-id-asc"
+    rule: str  # a `TieRule`
     purpose: str  # "elect", "eliminate" or "cutoff"
     round: int | None = None
     pass_number: int | None = None  # the pass of a multi-pass count

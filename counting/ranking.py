@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 from .contest import Contest
 from .numbers import Number
 from .outcome import Outcome, TieBreak
+from .vocabulary import TieRule, order_rule
 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by candidateId ASC"
 ORDER_NOTE = "Tie detected at cutoff; resolved by tie_break_order"
@@ -46,9 +47,9 @@ def top_by_totals(contest: Contest, totals: Mapping[str, Number], seats: int | N
         if totals.get(eligible[seats], 0) == cutoff:
             tied = [c for c in eligible if totals.get(c, 0) == cutoff]
             chosen = [c for c in tied if c in winners]
-            rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
+            rule = order_rule(contest.options)
             outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
-            outcome.notes.append(ORDER_NOTE if rule == "tie-break-order" else CUTOFF_NOTE)
+            outcome.notes.append(ORDER_NOTE if rule == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
     return outcome
 
 

@@ -6,22 +6,25 @@ A ballot's class and reason depend only on its marks as a multiset, never on the
 check looks at all the marks before the next check runs, and the checks run in a fixed order:
 unknown candidate, values (rank or checks), overvote, repeats, then counts. Each distinct set of
 marks is judged once per count, however many records carry it.
+
+Two forms of the same classification: `classify`, the fast one every count uses (a fast path for
+the common ballot, each verdict remembered, the grouping's hashes reused), and `classify_reference`,
+the rules read one ballot at a time with no shortcut; tests/engine/test_classification.py holds
+them equal on random ballots of every kind of mark. What a mark's value may be is the mark kind's
+(`counting.mark_kinds`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from operator import eq, is_, itemgetter
-from typing import Iterable, Mapping
 
 from .ballots import MAX_MARKS, Ballot, Marks
 from .contest import Contest
+from .mark_kinds import MARK_KINDS
 from .methods import METHODS
-
-# Preferential options that turn an overvote or a repeated candidate into a counting matter.
-INVALIDATE = "invalidate-ballot"
 
 
 @dataclass
@@ -41,7 +44,7 @@ class Participation:
     under_votes: int = 0
     over_votes: int = 0
 
-    def __add__(self, other: "Participation") -> "Participation":
+    def __add__(self, other: Participation) -> Participation:
         return Participation(
             total_ballots=self.total_ballots + other.total_ballots,
             total_votes=self.total_votes + other.total_votes,
@@ -78,7 +81,7 @@ class Participation:
         }
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Participation":
+    def from_json(cls, obj: dict) -> Participation:
         return cls(
             **{k: obj[k] for k in obj if k not in ("invalid_reasons", "alerts")},
             invalid_reasons=Counter(obj.get("invalid_reasons", {})),
@@ -108,24 +111,35 @@ def classify(
     and the `plain` records: marks (each distinct) -> number of records of weight 1, not spoiled, readable.
     A caller that classifies the same contest's ballots many times passes its own `judge`."""
     judge = judge or Judge(contest)
-    max_votes = judge.max_votes
-    records_total = votes = expected = 0
-    explicit = implicit = over = under = blank = valid_votes = actually = 0
-    reasons: Counter = Counter()
-    alerts: Counter = Counter()
     plain = plain if plain is not None else {}
-    # A valid plain ballot whose marks are already canonical keeps the entry grouping made for it:
-    # copying `plain` reuses the stored hashes, where inserting every key again would hash it anew.
-    valid: Counter = Counter(plain)
-    dropped: list[Marks] = []  # copied marks that are not a valid ballot's canonical marks
-    to_add: list[tuple[Marks, int]] = []  # (canonical marks, weight) of the other valid ballots
+    participation, dropped, to_add = _sum(_entries(groups, plain), judge)
+    return Classification(participation, _valid_multiset(plain, dropped, to_add))
+
+
+# An entry to classify: (marks, weight, records, explicit invalid, defect, whether it is a `plain` entry).
+Entry = tuple[Marks, int, int, bool, "str | None", bool]
+
+
+def _entries(groups: Iterable[tuple[Ballot, int]], plain: Mapping[Marks, int]) -> Iterator[Entry]:
+    """The groups, then the plain records (each record weight 1, so weight = records), as entries."""
     counts = plain.values()
-    # (marks, weight, records, explicit invalid, defect, whether `valid` holds a copy of the entry)
-    entries = chain(
+    return chain(
         ((b.marks, b.weight, n, b.explicit_invalid, b.defect, False) for b, n in groups),
         zip(plain, counts, counts, repeat(False), repeat(None), repeat(True)),
     )
+
+
+def _sum(entries: Iterable[Entry], judge: Judge) -> tuple[Participation, list[Marks], list[tuple[Marks, int]]]:
+    """The participation figures of the entries, and how the valid multiset differs from the plain
+    records: the plain marks that are not a valid ballot's canonical marks (`dropped`), and
+    (canonical marks, weight) of every other valid ballot (`to_add`). The hot loop of a count."""
+    max_votes = judge.max_votes
     remembered, fresh = judge, judge.verdict  # groups may repeat marks; plain marks are distinct
+    records_total = votes = expected = explicit = implicit = over = under = blank = valid_votes = actually = 0
+    reasons: Counter = Counter()
+    alerts: Counter = Counter()
+    dropped: list[Marks] = []
+    to_add: list[tuple[Marks, int]] = []
     for marks, w, n, explicit_invalid, defect, copied in entries:
         records_total += n
         votes += w
@@ -158,34 +172,64 @@ def classify(
             alerts["under-vote"] += w
         if gap:
             alerts["rank-gap"] += w
+        if copied and (canonical is marks or canonical == marks):  # the very same marks, in the same order
+            continue
         if copied:
-            if canonical is marks or canonical == marks:  # equal: the very same marks, in the same order
-                continue
             dropped.append(marks)
         to_add.append((canonical, w))
+    participation = Participation(
+        total_ballots=records_total, total_votes=votes, valid=valid_votes, blank=blank,
+        invalid_explicit=explicit, invalid_implicit=implicit, invalid_reasons=reasons, alerts=alerts,
+        expected_votes=expected, votes_actually=actually, under_votes=under, over_votes=over,
+    )
+    return participation, dropped, to_add
+
+
+def _valid_multiset(plain: Mapping[Marks, int], dropped: list[Marks], to_add: list[tuple[Marks, int]]) -> Counter:
+    """Canonical marks -> summed weight of the valid ballots. A valid plain ballot whose marks are
+    already canonical keeps the entry grouping made for it: copying `plain` reuses its stored
+    hashes, where inserting every key again would hash each anew."""
+    valid: Counter = Counter(plain)
     for marks in dropped:  # first, so that the sums below start from the kept entries only
         del valid[marks]
     for canonical, w in to_add:
         valid[canonical] = valid.get(canonical, 0) + w
-    participation = Participation(
-        total_ballots=records_total,
-        total_votes=votes,
-        valid=valid_votes,
-        blank=blank,
-        invalid_explicit=explicit,
-        invalid_implicit=implicit,
-        invalid_reasons=reasons,
-        alerts=alerts,
-        expected_votes=expected,
-        votes_actually=actually,
-        under_votes=under,
-        over_votes=over,
-    )
-    return Classification(participation, valid)
+    return valid
 
 
-def classify_ballots(contest: Contest, ballots: Iterable[Ballot]) -> Classification:
-    return classify(contest, ((b, 1) for b in ballots))
+def classify_reference(contest: Contest, groups: Iterable[tuple[Ballot, int]]) -> Classification:
+    """`classify` as the rules state it, one (ballot, records) pair at a time: every ballot judged
+    by the full checks (no fast path, nothing remembered) and its figures added to the total."""
+    judge = Judge(contest)
+    p = Participation()
+    valid: Counter = Counter()
+    for ballot, records in groups:
+        w = ballot.weight
+        p.total_ballots += records
+        p.total_votes += w
+        p.expected_votes += w * judge.max_votes
+        if ballot.explicit_invalid:
+            p.invalid_explicit += w
+            continue
+        reason, marked, canonical, gap = (ballot.defect, 0, (), False) if ballot.defect else judge.full_verdict(ballot.marks)
+        if reason is not None:
+            p.invalid_implicit += w
+            p.invalid_reasons[reason] += w
+            if reason == "too-many-marks":
+                p.over_votes += w
+            continue
+        p.under_votes += w * max(0, judge.max_votes - marked)
+        if not ballot.marks:
+            p.blank += w
+            continue
+        p.valid += w
+        p.votes_actually += w * marked
+        if marked < judge.max_votes:
+            p.alerts["under-vote"] += w
+        if gap:
+            p.alerts["rank-gap"] += w
+        valid[canonical] += w
+    return Classification(p, valid)
 
 
 class Judge:
@@ -193,19 +237,15 @@ class Judge:
     marks' verdict (groups may repeat marks with other weights); `verdict` computes it afresh."""
 
     def __init__(self, contest: Contest):
-        self.kind = METHODS[contest.method].mark_kind
+        self.rules = MARK_KINDS[METHODS[contest.method].mark_kind]
         self.known = frozenset(contest.candidate_ids)
-        self.max_votes = contest.effective_max_votes
-        if self.kind == "pair" and contest.max_votes is None:
-            n = len(contest.candidates)
-            self.max_votes = n * (n - 1) // 2
+        self.max_votes = self.rules.max_votes(contest)
         self.min_votes = contest.min_votes
         self.blank_allowed = contest.blank_policy != "not-allowed"
-        self.check = _CHECKS[self.kind]
-        self.contest = contest
-        # The values of a straightforward ballot, as the very int objects 1, 2, 3... (see `verdict`).
-        limit = min(self.max_votes, MAX_MARKS) if self.kind in ("check", "rank") else 0
-        self.straight = tuple(range(1, limit + 1)) if self.kind == "rank" else (1,) * limit
+        self.settings = self.rules.settings(contest)  # what the kind's checks need of the options
+        # The values of a straightforward ballot: 1, 2, 3... or 1, 1, 1... (see `verdict`).
+        self.straight = self.rules.straight(min(self.max_votes, MAX_MARKS))
+        self.ranked = self.rules.ranked
         self.verdicts: dict[Marks, Verdict] = {}
 
     def __call__(self, marks: Marks) -> Verdict:
@@ -217,94 +257,37 @@ class Judge:
     def verdict(self, marks: Marks) -> Verdict:
         """The common case is decided here, fast: distinct known candidates, at least `min_votes` and
         at most `max_votes` of them, each marked 1 (check marks) or ranked 1, 2, 3... in that order
-        (ranks). Values are compared by identity with the int objects of `straight`, so a value that
-        merely equals them (1.0, True) is left to the full checks, as is every other ballot."""
+        (ranks). The values must equal `straight`'s and be ints: their sum is an int only when no value
+        is a float, Decimal or Fraction that merely equals an int (such a ballot is left to the full
+        checks, as is every other one; bools are ints to the full checks too)."""
         k = len(marks)
         if 0 < k <= len(self.straight) and k >= self.min_votes:
             chosen = dict(marks)  # candidate -> value, in the order marked; shorter when a candidate repeats
-            if len(chosen) == k and all(map(is_, chosen.values(), self.straight)) and self.known.issuperset(chosen):
-                return (None, k, tuple(marks) if self.kind == "rank" else tuple(sorted(marks)), False)
-        return self._full_verdict(marks)
+            values = chosen.values()
+            if (
+                len(chosen) == k
+                and tuple(values) == self.straight[:k]
+                and sum(values).__class__ is int
+                and self.known.issuperset(chosen)
+            ):
+                # canonical: ranks 1, 2, 3... are in rank order already; check marks sort by candidate
+                return (None, k, tuple(marks) if self.ranked else tuple(sorted(marks)), False)
+        return self.full_verdict(marks)
 
-    def _full_verdict(self, marks: Marks) -> Verdict:
+    def full_verdict(self, marks: Marks) -> Verdict:
+        """The rules, in order: an unknown candidate, the kind's checks on the values, a blank
+        ballot the contest does not allow, fewer marks than `min_votes`."""
         candidates = [candidate for candidate, _ in marks]
         values = [value for _, value in marks]
-        if not self.known.issuperset(candidates):
-            reason = "unknown-candidate"
-        else:
-            reason = self.check(self, candidates, values)
-        marked = len(marks) if self.kind == "pair" else len(set(candidates))
+        rules = self.rules
+        reason = rules.reason(self, candidates, values) if self.known.issuperset(candidates) else "unknown-candidate"
+        marked = rules.marked(marks, candidates)
         if reason is None and not marks and not self.blank_allowed:
             reason = "blank-not-allowed"
         if reason is None and marked < self.min_votes:
             reason = "too-few-marks"
         if reason is not None:
             return (reason, marked, (), False)
-        if self.kind == "rank":
-            return (None, marked, tuple(sorted(marks, key=itemgetter(1, 0))), _has_gap(values))
-        return (None, marked, tuple(sorted(marks)), False)
+        canonical, gap = rules.canonical(marks, values)
+        return (None, marked, canonical, gap)
 
-
-# The checks after unknown candidates, one per kind of mark: (judge, candidates, values) -> reason or None.
-# Each looks at every mark before deciding, so the reason never depends on the order of the marks.
-
-
-def _repeats(items: list) -> bool:
-    return len(set(items)) != len(items)
-
-
-def _check_marks(judge: Judge, candidates: list, values: list) -> str | None:
-    if not all(isinstance(value, int) and value == 1 for value in values):
-        return "invalid-value"
-    if _repeats(candidates):
-        return "duplicate-candidate"
-    if len(candidates) > judge.max_votes:
-        return "too-many-marks"
-    return None
-
-
-def _check_points(judge: Judge, candidates: list, values: list) -> str | None:
-    checks = judge.contest.options.get("checks", 1)
-    if not all(isinstance(value, int) and 1 <= value <= checks for value in values):
-        return "invalid-value"
-    if _repeats(candidates):
-        return "duplicate-candidate"
-    if len(candidates) > judge.max_votes:
-        return "too-many-marks"
-    return None
-
-
-def _check_ranks(judge: Judge, candidates: list, ranks: list) -> str | None:
-    if not all(isinstance(rank, int) and 1 <= rank <= judge.max_votes for rank in ranks):
-        return "rank-out-of-range"
-    options = judge.contest.options
-    overvote = len(set(zip(ranks, candidates))) > len(set(ranks))  # two or more candidates at one rank
-    if overvote and options.get("overvote_rule", INVALIDATE) == INVALIDATE:
-        return "overvote"
-    if _repeats(candidates) and options.get("duplicate_candidate_rule", INVALIDATE) == INVALIDATE:
-        return "duplicate-candidate"
-    return None
-
-
-def _check_pairs(judge: Judge, winners: list, losers: list) -> str | None:
-    named = [loser for loser in losers if isinstance(loser, str)]
-    if not judge.known.issuperset(named):
-        return "unknown-candidate"
-    if len(named) != len(losers) or any(map(eq, winners, losers)):
-        return "invalid-value"
-    pairs = set(zip(winners, losers))
-    if len(pairs) != len(losers):
-        return "duplicate-pair"
-    if not pairs.isdisjoint(zip(losers, winners)):
-        return "contradictory-pair"
-    if len(pairs) > judge.max_votes:
-        return "too-many-marks"
-    return None
-
-
-_CHECKS = {"check": _check_marks, "points": _check_points, "rank": _check_ranks, "pair": _check_pairs}
-
-
-def _has_gap(ranks: list) -> bool:
-    distinct = sorted(set(ranks))
-    return distinct != list(range(1, len(distinct) + 1))

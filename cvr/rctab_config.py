@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from counting.vocabulary import DuplicateRule, OvervoteRule
+
 from .errors import ConfigError
 from .records import Names
 from .source import Source
@@ -115,9 +117,9 @@ WINNER_ELECTION_MODES = {
 }
 
 OVERVOTE_RULES = {
-    "exhaustImmediately": "exhaust-immediately",
-    "alwaysSkipToNextRank": "always-skip-to-next-rank",
-    "exhaustIfMultipleContinuing": "exhaust-if-multiple-continuing",
+    "exhaustImmediately": OvervoteRule.EXHAUST_IMMEDIATELY,
+    "alwaysSkipToNextRank": OvervoteRule.ALWAYS_SKIP_TO_NEXT_RANK,
+    "exhaustIfMultipleContinuing": OvervoteRule.EXHAUST_IF_MULTIPLE_CONTINUING,
 }
 
 TIE_BREAK_MODES = {
@@ -149,7 +151,7 @@ def _max_rankings(key, value, build: _Build) -> None:
 
 
 def _duplicates(key, value, build: _Build) -> None:
-    build.options["duplicate_candidate_rule"] = "exhaust" if _bool(key, value) else "skip"
+    build.options["duplicate_candidate_rule"] = DuplicateRule.EXHAUST if _bool(key, value) else DuplicateRule.SKIP
 
 
 def _percentage(key, value, build: _Build) -> None:
@@ -305,7 +307,7 @@ def plan_of(raw: dict, path: Path) -> Plan:
     if not isinstance(sources_raw, list) or not sources_raw:
         raise ConfigError("cvrFileSources", "must be a non-empty list")
     sources = [_source(i, s, path.parent, rules) for i, s in enumerate(sources_raw)]
-    if build.options.get("overvote_rule") == "exhaust-if-multiple-continuing":
+    if build.options.get("overvote_rule") == OvervoteRule.EXHAUST_IF_MULTIPLE_CONTINUING:
         for i, source in enumerate(sources):
             if source.overvote_label:
                 # the label does not say which candidates were marked, and this rule needs to know

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from counting.vocabulary import Exhausted
+
 GENERATED_BY = "tally worker"
-FINAL_ROUND_SURPLUS = "final-round-surplus"  # the last winners' surplus, left untransferred
+FINAL_ROUND_SURPLUS = Exhausted.FINAL_ROUND_SURPLUS  # the last winners' surplus, left untransferred
 
 # The engine's reasons a ballot became inactive -> RCTab's names for them.
 INACTIVE = {
-    "no-more-choices": "exhaustedChoices",
-    "overvote": "overvotes",
-    "repeated-candidate": "repeatedRankings",
-    "skipped-ranks": "skippedRankings",
+    Exhausted.NO_MORE_CHOICES: "exhaustedChoices",
+    Exhausted.OVERVOTE: "overvotes",
+    Exhausted.REPEATED_CANDIDATE: "repeatedRankings",
+    Exhausted.SKIPPED_RANKS: "skippedRankings",
 }
 
 

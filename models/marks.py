@@ -1,7 +1,9 @@
 """Compact ballot marks for storage: 4 bytes a mark (candidate position, value), big-endian.
 
 Bytes group and compare fast in PostgreSQL (see the architecture note's figures), and sorting the
-marks canonically at load time lets identical ballots group even when cast in another order."""
+marks canonically at load time lets identical ballots group even when cast in another order.
+The layout is this module's; which integer a value is stored as, the order of the marks and how
+they read back are the mark kind's (`counting.mark_kinds`)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import struct
 import sys
 from array import array
 from itertools import accumulate, tee
-from typing import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from counting.ballots import Ballot, Marks, parse_ballot
+from counting.mark_kinds import MARK_KINDS
+from counting.vocabulary import MarkKind
 
 _MARK = struct.Struct(">HH")
 _COUNT = struct.Struct("<Q")
@@ -20,40 +24,30 @@ assert array("I").itemsize == 4 and array("q").itemsize == 8
 LIMIT = 0xFFFF
 
 
-def encode(marks: Marks, positions: Mapping[str, int], kind: str) -> bytes | None:
+def encode(marks: Marks, positions: Mapping[str, int], kind: MarkKind) -> bytes | None:
     """The compact form, or None when the marks cannot be stored compactly (unknown candidate,
     value out of range): such a ballot is kept in its original JSON instead."""
+    rules = MARK_KINDS[kind]
     pairs = []
     for candidate, value in marks:
         position = positions.get(candidate)
-        if position is None:
+        stored = rules.stored_value(value, positions)
+        if position is None or stored is None or not 0 <= stored <= LIMIT:
             return None
-        if kind == "pair":
-            value = positions.get(value) if isinstance(value, str) else None
-            if value is None:
-                return None
-        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LIMIT:
-            return None
-        pairs.append((position, value))
-    if kind == "rank":
-        pairs.sort(key=lambda p: (p[1], p[0]))
-    else:
-        pairs.sort()
+        pairs.append((position, stored))
+    rules.stored_order(pairs)
     return b"".join(_MARK.pack(p, v) for p, v in pairs)
 
 
 class Decoder:
     """Decodes stored marks back to (candidate key, value) pairs for one contest."""
 
-    def __init__(self, keys: Sequence[str], kind: str):
+    def __init__(self, keys: Sequence[str], kind: MarkKind):
         self.keys = list(keys)
-        self.kind = kind
+        self.decode = MARK_KINDS[kind].decode
 
     def __call__(self, data: bytes) -> Marks:
-        keys = self.keys
-        if self.kind == "pair":
-            return tuple((keys[p], keys[v]) for p, v in _MARK.iter_unpack(data))
-        return tuple((keys[p], v) for p, v in _MARK.iter_unpack(data))
+        return self.decode(self.keys, _MARK.iter_unpack(data))
 
 
 def stored_ballot(decoder: Decoder, marks: bytes, weight: int, explicit: bool, defect: str | None, raw: str | None) -> Ballot:

@@ -28,6 +28,7 @@ from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
 from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
 from counting.validation import classify
+from counting.vocabulary import TallyOperation
 
 from .audit import GENESIS, canonical_json, event_hash
 from .batches import LOADED, VOIDED, content_digest
@@ -372,8 +373,9 @@ def derive(contest: counting.Contest, definition: Definition, by_area: dict[str,
     areas = {}
     for key, style in styles.items():
         own = area_operation(contest, style).value
-        areas[key] = result(subtree(key) if own == "aggregate-results" else [key], own != "skip-candidate-results")
-    with_outcome = operation != "skip-candidate-results"
+        keys = subtree(key) if own == TallyOperation.AGGREGATE_RESULTS else [key]
+        areas[key] = result(keys, own != TallyOperation.SKIP_CANDIDATE_RESULTS)
+    with_outcome = operation != TallyOperation.SKIP_CANDIDATE_RESULTS
     return {
         "contest": result(list(styles), with_outcome),
         "areas": areas,

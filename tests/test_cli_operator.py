@@ -46,6 +46,15 @@ def test_refused_ballots_file_loads_and_prints_nothing(embedded, tmp_path):
     assert missing.returncode == 2  # the definition was rolled back with the ballots
 
 
+def test_ballots_for_an_election_no_key_can_name_are_refused_in_one_line(embedded, tmp_path):
+    # One lookup by key for every caller (services.results.election_by_key): a key with a NUL is not
+    # found, where the loader's own query once sent it to PostgreSQL and printed its DataError.
+    ballots = {"election": "a\x00b", "period": "main", "ballots": []}
+    result = embedded.tally("load", "--ballots", str(write_json(tmp_path / "b.json", ballots)), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == ["error: ballots.election: unknown election 'a\\x00b'"]
+
+
 def test_run_on_an_open_period_says_add_force(embedded):
     definition = f.election("open-1", [f.contest("mayor", "plurality-at-large")], ends_at="2099-01-01T00:00:00Z")
     election_id, period_id = f.load(embedded.database_url, definition, [])

@@ -17,8 +17,9 @@ from fractions import Fraction
 
 from ..contest import Contest
 from ..ranking import sum_totals, top_by_totals
+from ..vocabulary import MarkKind
 from . import Ballots, Totals, register_additive
-from .points import check_ranked, max_points, points_totals
+from .points import BordaOptions, PositionOptions, max_points, points_totals
 
 BLOCK_VOTE_MULTIPLIER = 5
 
@@ -54,21 +55,17 @@ def mas_madrid_totals(contest: Contest, ballots: Ballots) -> Totals:
     return sum_totals([borda_totals(contest, ballots), borda_totals(contest, extra)])
 
 
-def _check_nauru(contest: Contest) -> None:
-    check_ranked(contest, uses_max_points=False)
-
-
 register_additive(
-    "borda", mark_kind="rank", preferential=True, totals=borda_totals, decide=top_by_totals, check=check_ranked
+    "borda", mark_kind=MarkKind.RANK, preferential=True, totals=borda_totals, decide=top_by_totals, options=BordaOptions
 )
 register_additive(
-    "borda-nauru", mark_kind="rank", preferential=True, totals=nauru_totals, decide=top_by_totals, check=_check_nauru
+    "borda-nauru", mark_kind=MarkKind.RANK, preferential=True, totals=nauru_totals, decide=top_by_totals, options=PositionOptions
 )
 register_additive(
     "borda-mas-madrid",
-    mark_kind="rank",
+    mark_kind=MarkKind.RANK,
     preferential=True,
     totals=mas_madrid_totals,
     decide=top_by_totals,
-    check=check_ranked,
+    options=BordaOptions,
 )

@@ -33,8 +33,9 @@ from ..contest import Contest
 from ..numbers import Number, percentage_json
 from ..outcome import Outcome, TieBreak
 from ..ranking import CUTOFF_NOTE, ORDER_NOTE, order_by_totals
+from ..vocabulary import MarkKind, TieRule, order_rule
 from . import Ballots, Totals, register_additive
-from .points import check_ranked, max_points, points_totals
+from .points import BordaOptions, PositionOptions, max_points, points_totals
 
 MEN = frozenset({"m", "male", "man"})
 Guarantees = Sequence[tuple[Fraction, int]]  # (share of all points to exceed, seats), largest share first
@@ -198,7 +199,7 @@ def record_ties(
     """Record each group tied in points that the tie order split between winners and the others,
     when reversing the group's order would change the winners (so the tie order, not parity or a
     guarantee, decided)."""
-    rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
+    rule = order_rule(contest.options)
     groups: dict[Number, list[str]] = {}
     for c in order:
         groups.setdefault(totals[c], []).append(c)
@@ -211,27 +212,23 @@ def record_ties(
         if set(select(contest, reordered, owed, seats)[0]) != set(outcome.winners):
             outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
     if outcome.ties:
-        outcome.notes.append(ORDER_NOTE if rule == "tie-break-order" else CUTOFF_NOTE)
-
-
-def _check_desborda(contest: Contest) -> None:
-    check_ranked(contest, uses_max_points=False)
+        outcome.notes.append(ORDER_NOTE if rule == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
 
 
 register_additive(
     "desborda",
-    mark_kind="rank",
+    mark_kind=MarkKind.RANK,
     preferential=True,
     totals=desborda_totals,
     decide=decider(desborda_rules),
-    check=_check_desborda,
+    options=PositionOptions,
 )
 for _name, _rules in (("desborda2", desborda2_rules), ("desborda3", desborda3_rules)):
     register_additive(
         _name,
-        mark_kind="rank",
+        mark_kind=MarkKind.RANK,
         preferential=True,
         totals=desborda2_totals,
         decide=decider(_rules),
-        check=check_ranked,
+        options=BordaOptions,
     )

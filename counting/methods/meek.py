@@ -40,9 +40,12 @@ from typing import Callable, Iterable
 from ..contest import Contest, ExclusionGroup
 from ..errors import CountingError, DefinitionError
 from ..numbers import exact_json
+from ..options import Options, as_given, choice, option, refuse_options_of
 from ..outcome import Outcome, Round, TieBreak
 from ..ranking import tie_order
+from ..vocabulary import Exhausted, MarkKind, TieRule, order_rule
 from . import Ballots, register
+from .irv import IrvOptions
 
 PRECISION = 80
 TIE = Decimal("1e-20")  # totals closer than this are equal
@@ -51,7 +54,7 @@ MAX_PASSES_PER_PHASE = 100_000
 
 DROOP = "droop"
 DROOP_DYNAMIC = "droop-dynamic"
-QUOTAS = (DROOP, DROOP_DYNAMIC)
+QUOTAS = (DROOP, DROOP_DYNAMIC)  # option `quota`
 
 # A fresh context rather than a copy of the caller's: nobody's global settings can change a count.
 ARITHMETIC = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -66,7 +69,7 @@ EXCLUDED = "excluded"
 
 ELECT = "elect"
 ELIMINATE = "eliminate"
-TOTALS_RULES = ("previous-pass", "current-totals")  # tie rules comparing Decimal totals, so within TIE
+TOTALS_RULES = (TieRule.PREVIOUS_PASS, TieRule.CURRENT_TOTALS)  # tie rules comparing Decimal totals, so within TIE
 
 # What ended a phase, as each round records it (`ended_by`); null when another pass follows.
 BY_QUOTA = "quota"
@@ -74,50 +77,38 @@ BY_SURPLUS_BOUND = "surplus-bound"
 BY_CONVERGENCE = "convergence"
 BY_SEATS_FILLED = "seats-filled"
 
-# Options of instant-runoff that change how a ballot is read or who is eliminated. Meek STV has no such
-# rules: a contest asking for one is refused rather than counted as if the option were not there.
-IRV_ONLY_OPTIONS = {
-    "overvote_rule": "invalidate-ballot",
-    "duplicate_candidate_rule": "invalidate-ballot",
-    "max_skipped_ranks": None,
-    "batch_elimination": False,
-    "tie_break_look_back": True,
-}
-
 Path = tuple[str, ...]
 
 
-def _check(contest: Contest) -> None:
-    """Refuse what meek-stv cannot count.
+@dataclass(frozen=True)
+class MeekOptions(Options):
+    """meek-stv's options: the quota, and the tie order every rank-by-count method reads (`tie_order`)."""
 
-    - Exclusion groups must not share a candidate: electable places are counted per group, and with
-      overlapping groups that count (the largest set within every limit) is a different, much harder problem.
-    - The instant-runoff options that change how a ballot is read (overvotes, repeated candidates, skipped ranks)
-      or how candidates are eliminated have no meaning here.
-    - `quota` is `droop` (the default) or `droop-dynamic`.
-    More seats than candidates is allowed: every eligible candidate is elected and the rest stay vacant.
-    """
-    quota = contest.options.get("quota", DROOP)
-    if quota not in QUOTAS:
-        raise DefinitionError("contest.options.quota", f"must be one of {', '.join(QUOTAS)}, got {quota!r}")
-    owner: dict[str, str] = {}
-    for i, group in enumerate(contest.exclusion_groups):
-        for member in group.members:
-            if member in owner:
-                raise DefinitionError(
-                    f"contest.exclusion_groups[{i}].members",
-                    f"candidate {member!r} is already in exclusion group {owner[member]!r}; "
-                    "meek-stv needs exclusion groups that do not overlap",
-                )
-            owner[member] = group.name
-    for option, default in IRV_ONLY_OPTIONS.items():
-        value = contest.options.get(option, default)
-        if value != default:
-            raise DefinitionError(
-                f"contest.options.{option}",
-                f"is an instant-runoff option; meek-stv counts only ballots with one candidate per rank "
-                f"and has no {option} (remove it or set it to {default!r})",
-            )
+    quota: str = option(DROOP, choice(QUOTAS), nullable=False)
+    tie_break_order: object = option(None, as_given)
+
+    def check(self, contest: Contest) -> None:
+        """Refuse what meek-stv cannot count.
+
+        - Exclusion groups must not share a candidate: electable places are counted per group, and with
+          overlapping groups that count (the largest set within every limit) is a different, much harder problem.
+        - instant-runoff's options (how a ballot is read: overvotes, repeated candidates, skipped ranks; how
+          candidates are eliminated) have no meaning here: a contest setting one is refused rather than counted
+          as if it were not there.
+        More seats than candidates is allowed: every eligible candidate is elected and the rest stay vacant.
+        """
+        owner: dict[str, str] = {}
+        for i, group in enumerate(contest.exclusion_groups):
+            for member in group.members:
+                if member in owner:
+                    raise DefinitionError(
+                        f"contest.exclusion_groups[{i}].members",
+                        f"candidate {member!r} is already in exclusion group {owner[member]!r}; "
+                        "meek-stv needs exclusion groups that do not overlap",
+                    )
+                owner[member] = group.name
+        why = "is an instant-runoff option; meek-stv counts only ballots with one candidate per rank"
+        refuse_options_of(contest, IrvOptions, MeekOptions, why)
 
 
 def droop_quota(total: int, seats: int) -> int:
@@ -140,7 +131,7 @@ class Tally:
     exhausted: Decimal  # weight that passed every continuing candidate on its ballots
 
 
-@register("meek-stv", mark_kind="rank", preferential=True, check=_check)
+@register("meek-stv", mark_kind=MarkKind.RANK, preferential=True, options=MeekOptions)
 def meek_stv(contest: Contest, ballots: Ballots) -> Outcome:
     """Count `seats` winners by Meek STV over the weighted multiset of valid ranked ballots."""
     with localcontext(ARITHMETIC):
@@ -155,7 +146,7 @@ class MeekCount:
         self.ids = contest.candidate_ids
         self.rankings = _rankings(ballots)
         self.total = sum(w for _, w in self.rankings)
-        self.dynamic = contest.options.get("quota", DROOP) == DROOP_DYNAMIC
+        self.dynamic = MeekOptions.parse(contest).quota == DROOP_DYNAMIC
         self.quota: int | Decimal = droop_quota(self.total, contest.seats)  # the dynamic one is set every pass
         self.status = dict.fromkeys(self.ids, HOPEFUL)
         self.keep = dict.fromkeys(self.ids, ONE)
@@ -163,7 +154,7 @@ class MeekCount:
         self.first_preferences = _first_preferences(self.ids, self.rankings)
         favour = tie_order(contest)  # most favoured first
         self.favour = {c: len(favour) - i for i, c in enumerate(favour)}  # most favoured = highest
-        self.fallback_rule = "tie-break-order" if contest.options.get("tie_break_order") else "candidate-id-asc"
+        self.fallback_rule = order_rule(contest.options)
         self.elected: list[str] = []
         self.removed: list[str] = []  # eliminated or excluded, in that order
         self.final_totals = dict.fromkeys(self.ids, ZERO)
@@ -413,7 +404,7 @@ class MeekCount:
         extreme = max if purpose == ELECT else min
         remaining = list(tied)
         for rule, value in self.tie_rules(current, previous):
-            if rule == "tie-break-key" and any(value(c) is None for c in remaining):
+            if rule == TieRule.TIE_BREAK_KEY and any(value(c) is None for c in remaining):
                 continue
             values = {c: value(c) for c in remaining}
             best = extreme(values.values())
@@ -431,10 +422,10 @@ class MeekCount:
     def tie_rules(self, current: dict, previous: dict | None) -> list[tuple[str, Callable[[str], object]]]:
         rules: list[tuple[str, Callable[[str], object]]] = []
         if previous is not None:  # the first pass has none
-            rules.append(("previous-pass", lambda c: previous.get(c, ZERO)))
-        rules.append(("current-totals", lambda c: current[c]))
-        rules.append(("first-preferences", lambda c: self.first_preferences[c]))
-        rules.append(("tie-break-key", lambda c: self.contest.candidate(c).tie_break_key))
+            rules.append((TieRule.PREVIOUS_PASS, lambda c: previous.get(c, ZERO)))
+        rules.append((TieRule.CURRENT_TOTALS, lambda c: current[c]))
+        rules.append((TieRule.FIRST_PREFERENCES, lambda c: self.first_preferences[c]))
+        rules.append((TieRule.TIE_BREAK_KEY, lambda c: self.contest.candidate(c).tie_break_key))
         rules.append((self.fallback_rule, lambda c: self.favour[c]))
         return rules
 
@@ -446,7 +437,7 @@ class MeekCount:
             tallies=dict(tally.retained),
             threshold=self.quota,
             exhausted=tally.exhausted,
-            exhausted_by={"no-more-choices": tally.exhausted} if tally.exhausted else {},
+            exhausted_by={Exhausted.NO_MORE_CHOICES: tally.exhausted} if tally.exhausted else {},
             details={"excluded": []},
         )
 

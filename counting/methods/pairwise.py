@@ -16,6 +16,7 @@ from ..contest import Contest
 from ..numbers import Number
 from ..outcome import Outcome
 from ..ranking import top_by_totals
+from ..vocabulary import MarkKind
 from . import Ballots, register
 
 
@@ -36,6 +37,6 @@ def beta_scores(contest: Contest, ballots: Ballots) -> dict[str, Number]:
     }
 
 
-@register("pairwise-beta", mark_kind="pair", preferential=True)
+@register("pairwise-beta", mark_kind=MarkKind.PAIR, preferential=True)
 def pairwise_beta(contest: Contest, ballots: Ballots) -> Outcome:
     return top_by_totals(contest, beta_scores(contest, ballots))

@@ -4,8 +4,9 @@ checks given, for cumulative) to every candidate it marks; the top `seats` total
 from __future__ import annotations
 
 from ..contest import Contest
-from ..errors import DefinitionError
+from ..mark_kinds import PointOptions
 from ..ranking import top_by_totals
+from ..vocabulary import MarkKind
 from . import Ballots, Totals, register_additive
 
 
@@ -17,19 +18,13 @@ def mark_totals(contest: Contest, ballots: Ballots) -> Totals:
     return totals
 
 
-def _check_cumulative(contest: Contest) -> None:
-    checks = contest.options.get("checks", 1)
-    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 1:
-        raise DefinitionError("contest.options.checks", f"must be a positive integer, got {checks!r}")
-
-
-register_additive("plurality-at-large", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
-register_additive("approval", mark_kind="check", preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive("plurality-at-large", mark_kind=MarkKind.CHECK, preferential=False, totals=mark_totals, decide=top_by_totals)
+register_additive("approval", mark_kind=MarkKind.CHECK, preferential=False, totals=mark_totals, decide=top_by_totals)
 register_additive(
     "cumulative",
-    mark_kind="points",
+    mark_kind=MarkKind.POINTS,
     preferential=False,
     totals=mark_totals,
     decide=top_by_totals,
-    check=_check_cumulative,
+    options=PointOptions,
 )

@@ -11,14 +11,15 @@ ballots sums, per position, the weight each candidate received there; then each 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..contest import Contest
-from ..errors import DefinitionError
 from ..numbers import Number
+from ..options import Options, option, positive_integer
+from ..ranked import require_one_candidate_per_rank
 from . import Ballots, Totals
 
-INVALIDATE = "invalidate-ballot"
 
 
 def position_weights(contest: Contest, ballots: Ballots) -> list[dict[str, int]]:
@@ -44,23 +45,23 @@ def points_totals(contest: Contest, ballots: Ballots, points: Callable[[int], Nu
     return totals
 
 
+@dataclass(frozen=True)
+class PositionOptions(Options):
+    """A points method's options: none of its own; it needs one candidate at each position, so the
+    ballot rules that keep an overvoted or repeated ballot valid are refused."""
+
+    def check(self, contest: Contest) -> None:
+        require_one_candidate_per_rank(contest)
+
+
+@dataclass(frozen=True)
+class BordaOptions(PositionOptions):
+    """Borda's (and desborda2's, desborda3's): the points of the first position."""
+
+    borda_max_points: int | None = option(None, positive_integer)
+
+
 def max_points(contest: Contest) -> int:
     """The points of position 0: option `borda_max_points`, else the number of ranks (`max_votes`)."""
-    value = contest.options.get("borda_max_points")
+    value = BordaOptions.parse(contest).borda_max_points
     return contest.effective_max_votes if value is None else value
-
-
-def check_ranked(contest: Contest, *, uses_max_points: bool = True) -> None:
-    """Refuse options a points count cannot honour.
-
-    `borda_max_points` must be a positive integer. The instant-runoff rules that keep overvoted or
-    repeated ballots valid are refused: a points method needs one candidate per position."""
-    value = contest.options.get("borda_max_points")
-    if uses_max_points and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise DefinitionError("contest.options.borda_max_points", f"must be a positive integer, got {value!r}")
-    for rule in ("overvote_rule", "duplicate_candidate_rule"):
-        if contest.options.get(rule, INVALIDATE) != INVALIDATE:
-            raise DefinitionError(
-                f"contest.options.{rule}",
-                f"must be {INVALIDATE!r} for {contest.method}: each position holds exactly one candidate",
-            )

@@ -18,19 +18,21 @@ from typing import Sequence
 from ..contest import Contest
 from ..errors import CountingError
 from ..outcome import Outcome, Pass, Round
+from ..ranked import Compiled
+from ..vocabulary import MarkKind
 from . import Ballots, register
-from .rcv_count import Compiled, Tabulation
-from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvRules, check_rcv, rcv_rules
+from .rcv_count import Tabulation
+from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvOptions
 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by {rule}"
 
 
-@register("rcv", mark_kind="rank", preferential=True, check=check_rcv)
+@register("rcv", mark_kind=MarkKind.RANK, preferential=True, options=RcvOptions)
 def count(contest: Contest, ballots: Ballots) -> Outcome:
-    rules = rcv_rules(contest)
+    rules = RcvOptions.parse(contest)
     if rules.mode == MULTI_PASS:
         return _multi_pass(contest, ballots, rules)
-    rounds = Tabulation(contest, Compiled(contest, ballots, rules), rules, rules.excluded).run()
+    rounds = Tabulation(contest, Compiled(contest.candidate_ids, ballots, rules), rules, rules.excluded).run()
     winners = [c for r in rounds for c in r.elected]
     outcome = _outcome(contest, rounds, winners, rules)
     if rules.mode in (MULTIPLE_PER_ROUND, ONE_PER_ROUND):
@@ -38,11 +40,11 @@ def count(contest: Contest, ballots: Ballots) -> Outcome:
     return outcome
 
 
-def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvRules) -> Outcome:
+def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvOptions) -> Outcome:
     """RCTab's multi-pass IRV: each pass is a single-seat count with the winners of the passes
     before excluded, its tie-breaks drawn afresh from the same seed."""
     single = _single_seat(rules)
-    compiled = Compiled(contest, ballots, rules)
+    compiled = Compiled(contest.candidate_ids, ballots, rules)
     passes: list[Pass] = []
     winners: list[str] = []
     for number in range(1, contest.seats + 1):
@@ -64,11 +66,11 @@ def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvRules) -> Outcome:
     return outcome
 
 
-def _single_seat(rules: RcvRules) -> RcvRules:
+def _single_seat(rules: RcvOptions) -> RcvOptions:
     return replace(rules, seats=1)
 
 
-def _outcome(contest: Contest, rounds: Sequence[Round], winners: list[str], rules: RcvRules) -> Outcome:
+def _outcome(contest: Contest, rounds: Sequence[Round], winners: list[str], rules: RcvOptions) -> Outcome:
     """Totals are the final round's tallies (0 for everyone no longer counted); the order is the
     winners in order of election, then everyone by how long they lasted, then by their last count."""
     final = rounds[-1].tallies

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import ceil, floor
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from ..ballots import Marks
 from ..contest import Contest
 from ..errors import CountingError
 from ..numbers import Number, exact_json
 from ..outcome import Round, TieBreak
-from . import irv
-from .rcv_rules import BOTTOMS_UP, BOTTOMS_UP_PERCENTAGE, ONE_PER_ROUND, RcvRules
+from ..ranked import Compiled, Piles
+from ..vocabulary import Exhausted
+from .rcv_rules import BOTTOMS_UP, BOTTOMS_UP_PERCENTAGE, ONE_PER_ROUND, RcvOptions
 from .rcv_ties import TieBreaker
 
-FINAL_ROUND_SURPLUS = "final-round-surplus"
+FINAL_ROUND_SURPLUS = Exhausted.FINAL_ROUND_SURPLUS
 
 
 def truncate(value: Number, places: int) -> Number:
@@ -49,40 +49,23 @@ def _whole(value: Number) -> Number:
     return value.numerator if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
-class Compiled:
-    """The distinct ballots, each read once into the choices the count can reach (instant-runoff's
-    reading: every rule that does not depend on who is continuing), shared by every pass."""
-
-    def __init__(self, contest: Contest, ballots: Mapping[Marks, int], rules: RcvRules):
-        ids = contest.candidate_ids
-        index = {c: i for i, c in enumerate(ids)}
-        marks_of = list(ballots)
-        self.weights: list[int] = list(ballots.values())
-        self.choices: list = irv.compile_straight(marks_of, ids, rules.ballots.duplicate == "exhaust")
-        self.ends = [irv.NO_MORE_CHOICES] * len(marks_of)  # why each ballot exhausts when it runs out
-        for b, choices in enumerate(self.choices):
-            if choices is None:
-                self.choices[b], self.ends[b] = irv.compile_ballot(marks_of[b], rules.ballots, index)
-
-
 class Tabulation:
     """One RCTab count over the weighted distinct ballots; `run()` returns its rounds."""
 
-    def __init__(self, contest: Contest, ballots: Compiled, rules: RcvRules, excluded: frozenset[str]):
+    def __init__(self, contest: Contest, ballots: Compiled, rules: RcvOptions, excluded: frozenset[str]):
         self.rules = rules
         self.ids = contest.candidate_ids
         self.write_in = next((c.id for c in contest.candidates if c.undeclared_write_in), None)
         self.declared = sum(1 for c in contest.candidates if not c.undeclared_write_in)
         self.standing = len(self.ids) - len(excluded)  # RCTab's "number of candidates"
-        self.alive = [c not in excluded for c in self.ids]
         self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in)
-        self.weights, self.choices, self.ends = ballots.weights, ballots.choices, ballots.ends
+        self.weights = ballots.weights
         self.values: list[Number] = [1] * len(self.weights)  # each vote's remaining value
-        self.position = [-1] * len(self.weights)
-        self.holders: list[list[int]] = [[] for _ in self.ids]
-        self.votes: list[Number] = [0] * len(self.ids)
-        self.moving = list(range(len(self.weights)))  # ballots to move at the start of the next round
-        self.exhausted_by: dict[str, Number] = {}
+        # What each ballot counts: weight x value (values change only in `_transfer_surplus`).
+        self.piles = Piles(ballots, [c not in excluded for c in self.ids], list(self.weights))
+        self.alive, self.votes, self.holders = self.piles.alive, self.piles.votes, self.piles.holders
+        self.exhausted_by = self.piles.exhausted_by
+        self.moving: list[int] | None = None  # ballots to move at the start of the next round (None: all, at first)
         self.elected_in: dict[str, int] = {}
         self.eliminated_in: dict[str, int] = {}
         self.kept: dict[str, Number] = {}  # what each surplus-transferring winner keeps of its ballots
@@ -151,48 +134,20 @@ class Tabulation:
     # Moving ballots
 
     def _move(self) -> None:
-        """Move each ballot whose candidate stopped continuing to its next continuing choice."""
+        """Move each ballot whose candidate stopped continuing to its next continuing choice
+        (`ranked.Piles`); once every seat is filled, the last winners' ballots are their surplus."""
         ballots, self.moving = self.moving, []
-        if self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats:
+        if ballots is None:
+            self.piles.start()
+        elif self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats:
             for b in ballots:
-                self._exhaust(b, FINAL_ROUND_SURPLUS)
-            return
-        choices, position, alive = self.choices, self.position, self.alive
-        for b in ballots:
-            ballot = choices[b]
-            at = position[b] + 1
-            candidate = irv.RAN_OUT
-            while at < len(ballot):
-                choice = ballot[at]
-                if choice.__class__ is not int:
-                    choice = irv.overvote_choice(choice, alive)
-                    if choice is None:
-                        at += 1
-                        continue
-                    if choice == irv.OVERVOTED:
-                        candidate = irv.OVERVOTED
-                        break
-                if alive[choice]:
-                    candidate = choice
-                    break
-                at += 1
-            if candidate >= 0:
-                position[b] = at
-                self.holders[candidate].append(b)
-                self.votes[candidate] += self.weights[b] * self.values[b]
-            else:
-                self._exhaust(b, irv.OVERVOTE if candidate == irv.OVERVOTED else self.ends[b])
-
-    def _exhaust(self, b: int, reason: str) -> None:
-        self.exhausted_by[reason] = self.exhausted_by.get(reason, 0) + self.weights[b] * self.values[b]
+                self.piles.exhaust(b, FINAL_ROUND_SURPLUS)
+        else:
+            self.piles.move(ballots)
 
     def _release(self, candidate: str) -> None:
         """The candidate stops continuing: its ballots move at the start of the next round."""
-        i = self.ids.index(candidate)
-        self.alive[i] = False
-        self.moving += self.holders[i]
-        self.holders[i] = []
-        self.votes[i] = 0
+        self.moving += self.piles.release(self.ids.index(candidate))
 
     # -------------------------------------------------------------------------------------
     # The threshold
@@ -268,10 +223,15 @@ class Tabulation:
         extra = votes - self.threshold
         fraction = truncate(Fraction(extra) / votes, places) if extra > 0 else 0
         kept: Number = 0
+        values, weights, worth = self.values, self.weights, self.piles.worth
         for b in self.holders[self.ids.index(winner)]:
-            moving = truncate(self.values[b] * fraction, places)
-            kept += self.weights[b] * (self.values[b] - moving)
-            self.values[b] = moving
+            moving = truncate(values[b] * fraction, places)
+            values[b] = moving
+            # A ballot of weight 1 is worth its value: the same object, not a second Fraction per
+            # ballot for the garbage collector to walk through every collection of the count.
+            now = moving if weights[b] == 1 else weights[b] * moving
+            kept += worth[b] - now  # weight x (value - moving)
+            worth[b] = now
         self.kept[winner] = kept
 
     def _winner_tallies(self, round_no: int) -> dict[str, Number]:

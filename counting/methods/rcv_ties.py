@@ -25,6 +25,7 @@ from ..errors import CountingError
 from ..java_random import JavaRandom, hash_set_order, shuffle
 from ..numbers import Number
 from ..outcome import TieBreak
+from ..vocabulary import TieRule
 
 USE_CANDIDATE_ORDER = "use-candidate-order"
 GENERATE_PERMUTATION = "generate-permutation"
@@ -36,10 +37,10 @@ TIE_BREAK_MODES = (USE_CANDIDATE_ORDER, GENERATE_PERMUTATION, RANDOM, PREVIOUS_T
 SEEDED_MODES = (GENERATE_PERMUTATION, RANDOM, PREVIOUS_THEN_RANDOM)
 
 # The `rule` recorded with each tie.
-RULE_ORDER = "tie-break-order"
-RULE_PERMUTATION = "generated-permutation"
-RULE_RANDOM = "random-draw"
-RULE_PREVIOUS = "previous-rounds"
+RULE_ORDER = TieRule.TIE_BREAK_ORDER
+RULE_PERMUTATION = TieRule.GENERATED_PERMUTATION
+RULE_RANDOM = TieRule.RANDOM_DRAW
+RULE_PREVIOUS = TieRule.PREVIOUS_ROUNDS
 
 
 class TieBreaker:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from counting import METHODS, DefinitionError, count, parse_ballots, parse_contest
 from counting.ranking import CUTOFF_NOTE, sum_totals
-from counting.validation import classify_ballots
+from counting.validation import classify
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -223,7 +223,7 @@ def test_a_ballot_of_weight_w_counts_as_w_ballots(profile):
 def test_totals_of_two_halves_add_up_to_the_whole(profile, cut):
     definition, records = profile
     method, c = METHODS[definition["method"]], parse_contest(definition)
-    halves = [classify_ballots(c, parse_ballots(part)).valid for part in (records[:cut], records[cut:])]
+    halves = [classify(c, [(b, 1) for b in parse_ballots(part)]).valid for part in (records[:cut], records[cut:])]
     assert sum_totals([method.totals(c, half) for half in halves]) == run(definition, records).outcome.totals
 
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from counting import Ballot, Candidate, Contest, DefinitionError, count
 from counting.contest import check_contest
 from counting.methods import METHODS
-from counting.methods.irv import DUPLICATE_RULES, LOOK_BACK_NOTE, OVERVOTE_RULES
+from counting.methods.irv import LOOK_BACK_NOTE
+from counting.vocabulary import DuplicateRule, OvervoteRule
 from counting.ranking import CUTOFF_NOTE, ORDER_NOTE
 
 
@@ -492,8 +493,8 @@ def elections(draw, with_write_in: bool = True):
     max_votes = n + 2
     order = draw(st.permutations(candidates))
     options = {
-        "overvote_rule": draw(st.sampled_from(OVERVOTE_RULES)),
-        "duplicate_candidate_rule": draw(st.sampled_from(DUPLICATE_RULES)),
+        "overvote_rule": draw(st.sampled_from([rule.value for rule in OvervoteRule])),
+        "duplicate_candidate_rule": draw(st.sampled_from([rule.value for rule in DuplicateRule])),
         "max_skipped_ranks": draw(st.sampled_from([None, 0, 1, 2])),
         "batch_elimination": draw(st.booleans()),
         "tie_break_look_back": draw(st.booleans()),

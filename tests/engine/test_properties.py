@@ -13,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from counting import METHODS, Ballot, DefinitionError, count, decide, parse_ballots, parse_contest
-from counting.count import result_from_parts
+from counting import METHODS, Ballot, ContestResult, DefinitionError, count, decide, parse_ballots, parse_contest
 from counting.interchange import count_document
 from counting.ranking import sum_totals
-from counting.validation import Judge, Participation, classify_ballots
+from counting.validation import Judge, Participation, classify
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 IDS = "ABCDE"
@@ -197,7 +196,7 @@ def test_the_fast_verdict_agrees_with_the_full_checks(method, data):
     contest, records = data.draw(profiles(method))
     judge = Judge(parse_contest(contest))
     for ballot in parse_ballots(records):
-        assert judge.verdict(ballot.marks) == judge._full_verdict(ballot.marks)
+        assert judge.verdict(ballot.marks) == judge.full_verdict(ballot.marks)
 
 
 @pytest.mark.parametrize("method", METHOD_NAMES)
@@ -221,15 +220,15 @@ def test_merging_identical_ballots_into_one_weight_changes_nothing(method, data)
 def test_splitting_into_areas_gives_the_pooled_result(method, data):
     contest, ballots = data.draw(parsed_profiles(method))
     areas = data.draw(st.lists(st.integers(0, 2), min_size=len(ballots), max_size=len(ballots)))
-    parts = [classify_ballots(contest, [b for b, a in zip(ballots, areas) if a == area]) for area in (2, 0, 1)]
+    parts = [classify(contest, [(b, 1) for b, a in zip(ballots, areas) if a == area]) for area in (2, 0, 1)]
     participation = sum((p.participation for p in parts), Participation())
     whole = count(contest, ballots).to_json()
     shipped = sum((p.valid for p in parts), Counter())  # area tasks ship compressed multisets
-    assert result_from_parts(contest, participation, decide(contest, shipped)).to_json() == whole
+    assert ContestResult(contest, participation, decide(contest, shipped)).to_json() == whole
     rule = METHODS[method]
     if rule.additive:
         totals = sum_totals([rule.totals(contest, p.valid) for p in parts])
-        assert result_from_parts(contest, participation, rule.decide(contest, totals)).to_json() == whole
+        assert ContestResult(contest, participation, rule.decide(contest, totals)).to_json() == whole
 
 
 @pytest.mark.parametrize("method", METHOD_NAMES)

@@ -10,12 +10,12 @@ from typing import Iterable
 
 import pytest
 
-from counting import Ballot, Candidate, Contest, DefinitionError, Participation, count, parse_ballot
+from counting import Ballot, Candidate, Contest, ContestResult, DefinitionError, Participation, count, parse_ballot
 from counting.contest import Operation, area_operation, contest_operation
-from counting.count import group_ballots, result_from_parts
+from counting.count import group_ballots
 from counting.methods import METHODS, Method
 from counting.ranking import sum_totals, top_by_totals
-from counting.validation import Judge, classify_ballots
+from counting.validation import Judge, classify
 
 ENGINE = Path(__file__).resolve().parents[2] / "counting"
 
@@ -33,7 +33,7 @@ def contest(method: str = "plurality-at-large", candidates: Iterable[str] = "ABC
 
 
 def reasons_of(contest: Contest, *records) -> Counter:
-    p = classify_ballots(contest, [parse_ballot(r) for r in records]).participation
+    p = classify(contest, [(parse_ballot(r), 1) for r in records]).participation
     assert p.invalid_implicit == sum(p.invalid_reasons.values())
     return p.invalid_reasons
 
@@ -124,7 +124,7 @@ def test_the_reason_does_not_depend_on_the_order_of_the_marks(contest, marks, re
 
 
 def test_explicit_invalid_wins_over_any_error_and_counts_its_weight():
-    p = classify_ballots(PLURALITY, [parse_ballot({"marks": [["Z", 9]], "explicit_invalid": True, "weight": 4})])
+    p = classify(PLURALITY, [(parse_ballot({"marks": [["Z", 9]], "explicit_invalid": True, "weight": 4}), 1)])
     assert (p.participation.invalid_explicit, p.participation.invalid_implicit) == (4, 0)
 
 
@@ -142,12 +142,12 @@ def test_a_reason_counts_the_ballot_weight():
     ],
 )
 def test_counting_rules_keep_overvotes_and_repeats_valid(rules, marks):
-    p = classify_ballots(contest("test-ranked", max_votes=3, options=rules), [parse_ballot({"marks": marks})])
+    p = classify(contest("test-ranked", max_votes=3, options=rules), [(parse_ballot({"marks": marks}), 1)])
     assert p.participation.valid == 1 and not p.participation.invalid_reasons
 
 
 def test_rank_gaps_and_undervotes_are_alerts_never_errors():
-    p = classify_ballots(RANKED, [parse_ballot({"marks": [["A", 1], ["B", 3]]})]).participation
+    p = classify(RANKED, [(parse_ballot({"marks": [["A", 1], ["B", 3]]}), 1)]).participation
     assert p.valid == 1
     assert p.alerts == {"rank-gap": 1, "under-vote": 1}
     assert p.under_votes == 1 and p.votes_actually == 2
@@ -155,7 +155,7 @@ def test_rank_gaps_and_undervotes_are_alerts_never_errors():
 
 def test_several_candidates_at_one_rank_fill_one_rank_under_a_counting_rule():
     ranked = contest("test-ranked", max_votes=2, options={"overvote_rule": "exhaust-immediately"})
-    p = classify_ballots(ranked, [parse_ballot({"marks": [["A", 1], ["B", 1], ["C", 2]]})]).participation
+    p = classify(ranked, [(parse_ballot({"marks": [["A", 1], ["B", 1], ["C", 2]]}), 1)]).participation
     assert p.valid == 1
 
 
@@ -176,7 +176,7 @@ def test_several_candidates_at_one_rank_fill_one_rank_under_a_counting_rule():
 @pytest.mark.parametrize("judged", [PLURALITY, RANKED, contest(min_votes=2), contest("test-ranked", min_votes=2)])
 def test_the_fast_verdict_agrees_with_the_full_checks(judged, marks):
     judge = Judge(judged)
-    assert judge.verdict(marks) == judge._full_verdict(marks)
+    assert judge.verdict(marks) == judge.full_verdict(marks)
 
 
 def test_grouping_is_exact_whether_or_not_records_share_objects():
@@ -259,11 +259,11 @@ def test_velvet_area_of_100_ballots():
 
 
 def test_velvet_two_areas_aggregate_by_adding_participation():
-    parts = [classify_ballots(VELVET, ballots) for ballots in (AREA_1, AREA_2)]
+    parts = [classify(VELVET, [(b, 1) for b in ballots]) for ballots in (AREA_1, AREA_2)]
     participation = sum((c.participation for c in parts), Participation())
     method = METHODS[VELVET.method]
     outcome = method.decide(VELVET, sum_totals([method.totals(VELVET, c.valid) for c in parts]))
-    result = result_from_parts(VELVET, participation, outcome, census=200).to_json()
+    result = ContestResult(VELVET, participation, outcome, census=200).to_json()
     t = result["totals"]
     assert (t["total_votes"], t["valid"], t["blank"], t["invalid_implicit"] + t["invalid_explicit"]) == (142, 134, 6, 2)
     assert result["census"] == 200 and result["percentages"]["turnout"] == "71"
@@ -359,3 +359,28 @@ def test_exclusion_groups_that_are_not_a_list_are_refused_naming_the_field(group
     with pytest.raises(DefinitionError) as refused:
         parse_contest(document)
     assert refused.value.field == "contest.exclusion_groups"
+
+
+def test_the_fast_verdict_reads_values_by_type_and_value_never_by_identity():
+    """Ranks above CPython's small-int cache (256) are new int objects each time they are made: the
+    fast path must still take them, and 1.0 or True (equal to 1, not ints of their own) must not."""
+    ids = [f"c{i}" for i in range(300)]
+    judged = Contest(id="t", method="test-ranked", candidates=tuple(Candidate(c) for c in ids), max_votes=300)
+    judge = Judge(judged)
+    made_at_run_time = tuple((c, int(str(i + 1))) for i, c in enumerate(ids))
+    assert made_at_run_time[-1][1] is not 300  # noqa: F632 - the point of the test
+    assert judge.verdict(made_at_run_time) == (None, 300, made_at_run_time, False)
+    for odd in (1.0, True):
+        marks = (("c0", odd),)
+        assert judge.verdict(marks) == judge.full_verdict(marks)
+
+
+@pytest.mark.parametrize("rule", ["overvote_rule", "duplicate_candidate_rule"])
+def test_a_null_ballot_rule_is_its_default_for_validation_and_count_alike(rule):
+    """Found when the ballot rules moved into counting.ranked: validation read a null rule as "not
+    invalidate-ballot" and let the ballot through, while instant-runoff's count read it as the default."""
+    marks = [["A", 1], ["B", 1]] if rule == "overvote_rule" else [["A", 1], ["A", 2]]
+    for options in ({rule: None}, {}):
+        ranked = Contest(id="t", method="instant-runoff", candidates=(Candidate("A"), Candidate("B")), options=options)
+        p = classify(ranked, [(parse_ballot({"marks": marks}), 1)]).participation
+        assert p.invalid_reasons == {"overvote" if rule == "overvote_rule" else "duplicate-candidate": 1}

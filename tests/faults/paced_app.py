@@ -2,22 +2,43 @@
 
 TALLY_TEST_AREA_PACE=S: each area task waits S seconds for each of its areas before it counts, so a
 test that kills workers "at 30% of the areas" still finds areas left however fast counting gets or
-however starved of CPU the test process is (a precondition, not the property under test)."""
+however starved of CPU the test process is (a precondition, not the property under test).
+
+TALLY_TEST_BUSY_DIR=D: while a worker runs an area task, the file D/<worker name> exists, so a test can
+kill a worker at a moment it certainly holds an unacked message (with prefetch 1, between two tasks it
+holds none, and a kill there loses nothing to recover)."""
 
 import os
 import time
+from pathlib import Path
 
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
 
 from worker.app import app
 
 AREA_PACE = float(os.environ.get("TALLY_TEST_AREA_PACE") or 0)
+BUSY_DIR = os.environ.get("TALLY_TEST_BUSY_DIR")
+AREA_TASK = "tally.process_areas"
+
+
+def _busy_file(task) -> Path | None:
+    if not BUSY_DIR or task is None or task.name != AREA_TASK:
+        return None
+    return Path(BUSY_DIR) / task.request.hostname.split("@", 1)[0]
 
 
 @task_prerun.connect
 def _pace_area_tasks(task=None, args=(), **_kwargs) -> None:
-    if AREA_PACE and task is not None and task.name == "tally.process_areas":
+    if (busy := _busy_file(task)) is not None:
+        busy.touch()
+    if AREA_PACE and task is not None and task.name == AREA_TASK:
         time.sleep(AREA_PACE * len(args[2]))  # (run_id, contest_id, area_ids)
+
+
+@task_postrun.connect
+def _idle(task=None, **_kwargs) -> None:
+    if (busy := _busy_file(task)) is not None:
+        busy.unlink(missing_ok=True)
 
 
 __all__ = ["app"]

@@ -17,7 +17,7 @@ import pytest
 
 import counting
 from counting.ballots import MAX_MARKS, parse_ballot
-from counting.validation import classify_ballots
+from counting.validation import classify
 from services.loading import RAW_LIMIT
 from tests import factories as f
 
@@ -119,7 +119,7 @@ def _expected_reasons(definition: dict, hostile: list[dict]) -> dict[str, Counte
     for record in hostile:
         content = {k: v for k, v in record.items() if k not in ("contest", "area")}
         ballot = parse_ballot(content)
-        p = classify_ballots(contests[record["contest"]], [ballot]).participation
+        p = classify(contests[record["contest"]], [(ballot, 1)]).participation
         assert p.invalid_implicit == ballot.weight and p.valid == p.blank == p.invalid_explicit == 0, (record, p)
         (reason,) = p.invalid_reasons
         out[record["contest"]][reason] += ballot.weight

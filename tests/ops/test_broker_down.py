@@ -5,6 +5,8 @@ redis-server listens on that port, beat starts the run by itself, or `tally run`
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -86,3 +88,30 @@ def test_broker_down_then_back_tally_run_starts_the_run(dead_broker_stack):
     assert f"tally run {run_id}: started" in up.stdout and "Winners:" in up.stdout
     assert [r[:2] for r in period_runs(stack.database_url, period_id)] == [(run_id, "COMPLETED")]
     assert [d[0] for d in _dispatches(stack.database_url, run_id)] == [True]
+
+
+UNINSTALLED = (
+    "import sys\n"
+    "from models.db import session_scope\n"
+    "from services import runs\n"
+    "with session_scope() as session:\n"
+    "    runs.request_tally(session, int(sys.argv[1]), int(sys.argv[2]), force=True, by='test')\n"
+)
+
+
+def test_a_process_without_a_dispatcher_fails_loudly_and_leaves_the_run_in_the_outbox(stack):
+    """The outbox sends through the dispatcher the worker application installs (tasks.dispatch): a
+    process that starts a run without one raises after its commit, instead of quietly recording the
+    dispatch as failed, and the run waits in the outbox for a process that has one."""
+    definition = f.election("outbox-2", [f.contest("mayor", "plurality-at-large")])
+    election_id, period_id = f.load(stack.database_url, definition, f.random_ballots(definition, 100, seed=4))
+    out = subprocess.run([sys.executable, "-c", UNINSTALLED, str(election_id), str(period_id)], env=stack.env,
+                         cwd=stack.workdir, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "RuntimeError: no tally dispatcher installed" in out.stderr, out.stderr
+    [(run_id, status, _)] = period_runs(stack.database_url, period_id)
+    assert status == "PENDING" and _dispatches(stack.database_url, run_id) == [(False, 0, None)]
+
+    stack.start_worker("w1")
+    up = stack.tally("run", str(election_id), str(period_id), "--wait", "--timeout", "60")
+    assert f"tally run {run_id}: started" in up.stdout
+    assert [r[:2] for r in period_runs(stack.database_url, period_id)] == [(run_id, "COMPLETED")]
