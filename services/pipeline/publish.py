@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from counting.result import no_winners, rounds_of
@@ -80,16 +81,14 @@ def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload:
     scoped = [(m.ResultScope.CONTEST, None, payload["contest"])]
     scoped += [(m.ResultScope.AREA, area_ids[k], r) for k, r in payload["areas"].items()]
     scoped += [(m.ResultScope.SUBTREE, area_ids[k], r) for k, r in payload["subtrees"].items()]
-    for scope, area_id, result in scoped:
-        session.add(
-            m.CertifiedResult(
-                run_id=run.id, contest_id=row.id, scope=scope, area_id=area_id,
-                total_ballots=result["extended_metrics"]["total_ballots"],
-                turnout_percent=result["percentages"]["turnout"],
-                notes="; ".join(result["notes"]),
-                result=result,
-            )
-        )
+    # One bulk INSERT (no objects, no ids read back): added one object per area, 10,000 areas took
+    # three times as long.
+    session.execute(insert(m.CertifiedResult), [
+        {"run_id": run.id, "contest_id": row.id, "scope": scope, "area_id": area_id,
+         "total_ballots": result["extended_metrics"]["total_ballots"],
+         "turnout_percent": result["percentages"]["turnout"], "notes": "; ".join(result["notes"]), "result": result}
+        for scope, area_id, result in scoped
+    ])
     result = payload["contest"]
     candidate_ids = {c.key: c.id for c in row.candidates}
     for c in result["candidates"]:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from functools import cached_property
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from models import entities as m
 
@@ -30,7 +30,9 @@ BALLOT_COLUMNS = (
     "voting_period_id", "batch_id", "contest_id", "area_id", "marks", "weight", "explicit_invalid", "defect", "raw"
 )
 
-_MULTISETS_AT_ONCE = 16
+# Staged multisets fetched at a time: a few megabytes (an area's is tens of kilobytes), where 16 at a
+# time made a round trip per 16 areas (625 for 10,000 areas).
+_MULTISETS_AT_ONCE = 256
 
 
 def not_voided(voided: Iterable[int]) -> str:
@@ -138,12 +140,14 @@ class Storage:
         ))
 
     @staticmethod
-    def staged_areas(session: Session, run_id: int, contest_id: int) -> list[m.StagedAreaResult]:
-        """A contest's staged partials without their valid-ballot multisets (see staged_multisets)."""
-        return session.scalars(
-            select(m.StagedAreaResult)
-            .options(defer(m.StagedAreaResult.valid_ballots))
-            .where(m.StagedAreaResult.run_id == run_id, m.StagedAreaResult.contest_id == contest_id)
+    def staged_areas(session: Session, run_id: int, contest_id: int) -> list:
+        """A contest's staged partials without their valid-ballot multisets (see staged_multisets):
+        rows of area_id, operation, participation, result, ballots_read. Plain rows, not ORM objects:
+        at 10,000 areas the objects cost more than reading them."""
+        t = m.StagedAreaResult.__table__
+        return session.execute(
+            select(t.c.area_id, t.c.operation, t.c.participation, t.c.result, t.c.ballots_read)
+            .where(t.c.run_id == run_id, t.c.contest_id == contest_id)
         ).all()
 
     @staticmethod
