@@ -4,15 +4,16 @@ TALLY_TEST_AREA_PACE=S: each area task waits S seconds for each of its areas bef
 test that kills workers "at 30% of the areas" still finds areas left however fast counting gets or
 however starved of CPU the test process is (a precondition, not the property under test).
 
-TALLY_TEST_BUSY_DIR=D: while a worker runs an area task, the file D/<worker name> exists, so a test can
-kill a worker at a moment it certainly holds an unacked message (with prefetch 1, between two tasks it
-holds none, and a kill there loses nothing to recover)."""
+TALLY_TEST_BUSY_DIR=D: while a worker waits out an area task's pace (before it counts anything), the
+file D/<worker name> exists, so a test can kill a worker at a moment it certainly holds an unacked
+message whose areas are not staged (with prefetch 1, between two tasks it holds none; once a task has
+committed, its areas are staged and its chord counts it: a kill there leaves nothing to recover)."""
 
 import os
 import time
 from pathlib import Path
 
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_prerun
 
 from worker.app import app
 
@@ -29,15 +30,13 @@ def _busy_file(task) -> Path | None:
 
 @task_prerun.connect
 def _pace_area_tasks(task=None, args=(), **_kwargs) -> None:
-    if (busy := _busy_file(task)) is not None:
+    if task is None or task.name != AREA_TASK:
+        return
+    busy = _busy_file(task)
+    if busy is not None:
         busy.touch()
-    if AREA_PACE and task is not None and task.name == AREA_TASK:
-        time.sleep(AREA_PACE * len(args[2]))  # (run_id, contest_id, area_ids)
-
-
-@task_postrun.connect
-def _idle(task=None, **_kwargs) -> None:
-    if (busy := _busy_file(task)) is not None:
+    time.sleep(AREA_PACE * len(args[2]))  # (run_id, contest_id, area_ids)
+    if busy is not None:
         busy.unlink(missing_ok=True)
 
 

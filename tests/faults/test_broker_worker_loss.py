@@ -2,8 +2,9 @@
 Redis as the result backend both times and the deployment's own settings (worker.app, the default
 4 h visibility timeout; the reconciler set to act after 20 s of no progress). Area tasks are paced
 (tests/faults/paced_app.py) so that the kill at 30% finds areas left on a loaded machine too, and the
-kill waits until the worker is inside an area task (holding an unacked message: a worker killed between
-two tasks holds none, and nothing would be left to recover):
+kill waits until the worker is inside an area task, before it has counted (holding an unacked message
+whose areas are not staged: a worker killed between two tasks, or after its task committed, leaves
+nothing to recover):
 
 - RabbitMQ: the lost worker's unacked messages return to the queue as soon as its connection drops,
   so the surviving worker finishes the tally at once, without the reconciler;
@@ -88,7 +89,7 @@ def test_a_worker_lost_mid_tally_on_each_broker(broker_stack):
         stack.tally("run", str(election_id), str(period_id), "--force")
         run_id = runs(stack.database_url, period_id)[-1][0]
         done = wait_for(lambda: (n := staged_areas(stack.database_url, run_id)) >= 0.3 * AREAS
-                        and (stack.busy / "w1").exists() and n, 120, 0.005, "30% of the areas staged, w1 in a task")
+                        and (stack.busy / "w1").exists() and n, 120, 0.005, "30% of the areas staged, w1 in a task, not counting yet")
         assert done < AREAS, "every area was staged before the kill: make the tally longer"
         stack.kill("w1")  # the whole worker: its executing and reserved messages are unacked
         killed = time.monotonic()
