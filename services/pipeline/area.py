@@ -15,6 +15,7 @@ from counting.contest import area_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.result import ContestResult
+from counting.vocabulary import TallyOperation
 from models import entities as m
 from models.marks import pack_multiset
 
@@ -100,12 +101,12 @@ def staged_area(plan: ContestPlan, area_id: int, rows: list[tuple]) -> dict:
     contest, spec = plan.contest, plan.areas[area_id]
     method = METHODS[contest.method]
     counted = count_area(
-        plan.judge, rows, spec.weight, canonical=method.additive or spec.operation == "process-ballots-all"
+        plan.judge, rows, spec.weight, canonical=method.additive or spec.operation == TallyOperation.PROCESS_BALLOTS_ALL
     )
     own = None
-    if spec.operation == "process-ballots-all":
+    if spec.operation == TallyOperation.PROCESS_BALLOTS_ALL:
         own = ContestResult(contest, counted.participation, counting.decide(contest, counted.valid), spec.census)
-    elif spec.operation == "skip-candidate-results":
+    elif spec.operation == TallyOperation.SKIP_CANDIDATE_RESULTS:
         own = ContestResult(contest, counted.participation, None, spec.census)
     totals = method.totals(contest, counted.valid) if method.additive else None
     return {

@@ -16,6 +16,7 @@ import counting
 from counting.ranking import sum_totals
 from counting.result import ContestResult
 from counting.validation import Participation, classify
+from counting.vocabulary import TallyOperation
 from models.marks import Decoder, merge_multisets
 
 
@@ -93,7 +94,7 @@ class AreaTree:
         return total
 
     def outcome(self, area_ids: Sequence[int], operation: str):
-        if operation == "skip-candidate-results":
+        if operation == TallyOperation.SKIP_CANDIDATE_RESULTS:
             return None
         if self.method.additive:
             totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
@@ -119,9 +120,9 @@ def contest_payload(tree: AreaTree, operation: str, report=silent) -> dict:
     areas, subtrees = {}, {}
     for done, (area_id, area) in enumerate(tree.areas.items()):
         report("area and subtree results", done, len(tree.areas))
-        if tree.staged[area_id].operation == "aggregate-results":
+        if tree.staged[area_id].operation == TallyOperation.AGGREGATE_RESULTS:
             # Its ballots were not counted in the area: its result is its subtree's, counted here.
-            own = "aggregate-results" if tree.method.additive else "process-ballots-all"
+            own = TallyOperation.AGGREGATE_RESULTS if tree.method.additive else TallyOperation.PROCESS_BALLOTS_ALL
             areas[area.key] = tree.result(tree.subtree(area_id), own)
         else:
             areas[area.key] = tree.staged[area_id].area_result
