@@ -196,7 +196,8 @@ class Tabulation:
         one_at_a_time = len(selected) > 1 and (rules.mode == WinnerMode.ONE_PER_ROUND or rules.first_round_threshold)
         last_two = rules.seats == 1 and not selected and len(tallies) == 2 and unfilled == 1
         if one_at_a_time or last_two:
-            selected = _top(tallies)
+            # never the undeclared write-in (it holds no votes here): with two left, the other one wins
+            selected = _top({c: v for c, v in tallies.items() if c != self.write_in})
             if len(selected) > 1:
                 tie = self.ties.decide(selected, True, round_no, self.history)
                 return list(tie.chosen), [tie]
