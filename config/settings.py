@@ -68,6 +68,8 @@ class Settings:
     pg_lock_timeout: int
     pg_idle_in_transaction_timeout: int
     judge_cache_bytes: int  # distinct ballots remembered by a worker process's area tasks, in bytes
+    batch_ballots: int  # an area task message takes areas of one contest until their ballots reach this
+    batch_areas: int  # ...or it has this many areas
     db_app_role: str | None  # the role `tally db upgrade` grants the application's privileges to
     # admin API
     export_dir: Path
@@ -108,6 +110,8 @@ def load_settings() -> Settings:
         pg_lock_timeout=_int("TALLY_PG_LOCK_TIMEOUT", 60_000),
         pg_idle_in_transaction_timeout=_int("TALLY_PG_IDLE_IN_TRANSACTION_TIMEOUT", 3_700_000),
         judge_cache_bytes=_int("TALLY_JUDGE_CACHE_BYTES", 256 * 1024 * 1024),
+        batch_ballots=max(1, _int("TALLY_BATCH_BALLOTS", 50_000)),
+        batch_areas=max(1, _int("TALLY_BATCH_AREAS", 500)),
         db_app_role=os.environ.get("TALLY_DB_APP_ROLE") or None,
         export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
         export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),

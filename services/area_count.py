@@ -136,7 +136,9 @@ def count_area(judge: StoredBallotJudge, rows: list[Row], area_weight: int, cano
     return AreaCount(participation, valid_marks, valid_weights, valid)
 
 
-def count_area_plainly(contest: counting.Contest, decoder: Decoder, rows: list[Row], area_weight: int) -> Classification:
+def count_area_plainly(
+    contest: counting.Contest, decoder: Decoder, rows: list[Row], area_weight: int
+) -> Classification:
     """The readable form of `count_area`, which must give the same figures: every grouped row read back
     as the ballot it stands for, with the area's weight, and the lot classified by the engine."""
     return classify(

@@ -424,7 +424,11 @@ def _period_to_load(
 
 
 def _store(
-    session: Session, election: m.Election, batch: m.LoadBatch, buckets: dict[tuple[int, int], list[Content]], chain: str
+    session: Session,
+    election: m.Election,
+    batch: m.LoadBatch,
+    buckets: dict[tuple[int, int], list[Content]],
+    chain: str,
 ) -> tuple[str, Counter, int, Counter]:
     """Write the rows of each (contest, area) together and extend the chain over them in that order:
     (chain head, entry hashes, weight, records by contest key)."""

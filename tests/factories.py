@@ -193,7 +193,7 @@ def contested_ballots(definition: dict, contest_key: str, n: int, seed: int = 1)
 
 def started_run(url: str, election_id: int, period_id: int):
     """Close and seal the period and start a run in-process without dispatching anything (the
-    caller plays the area tasks); returns (run id, plan: one list of AreaJobs per contest)."""
+    caller plays the area tasks); returns (run id, plan: one list of AreaBatches per contest)."""
     from models import entities as m
     from services import runs, sealing
     from services.pipeline.plan import start
@@ -212,14 +212,14 @@ def started_run(url: str, election_id: int, period_id: int):
 
 def staged_run(url: str, election_id: int, period_id: int) -> int:
     """A started run whose area tasks and contest steps have all run in-process: ready to finalize."""
-    from services.pipeline.area import process_area
+    from services.pipeline.area import process_areas
     from services.pipeline.contest import aggregate_contest
 
     run_id, plan = started_run(url, election_id, period_id)
-    for jobs in plan:
-        for job in jobs:
+    for batches in plan:
+        for batch in batches:
             with session_scope(url) as session:
-                process_area(session, run_id, job.contest_id, job.area_id)
+                process_areas(session, run_id, batch.contest_id, list(batch.area_ids))
         with session_scope(url) as session:
-            aggregate_contest(session, run_id, jobs[0].contest_id)
+            aggregate_contest(session, run_id, batches[0].contest_id)
     return run_id

@@ -25,7 +25,7 @@ def time_limits(settings) -> dict:
     process is killed. No task can hold a worker, a connection or a tally forever."""
     kinds = {
         "tally.start": settings.time_limit_start,
-        "tally.process_area": settings.time_limit_area,
+        "tally.process_areas": settings.time_limit_area,
         "tally.aggregate_contest": settings.time_limit_contest,
         "tally.finalize": settings.time_limit_finalize,
         "tally.failed": settings.time_limit_beat,

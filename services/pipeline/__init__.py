@@ -1,7 +1,7 @@
 """The tally pipeline, one module per stage; tasks/tally.py runs each stage as a Celery task.
 
-    plan     start: the run RUNNING, one job per (contest, area)
-    area     process_area: an area's grouped ballots read, counted and staged
+    plan     start: the run RUNNING, its areas in task messages sized by ballots
+    area     process_areas: the areas of one task message, each read grouped, counted and staged
     contest  aggregate_contest: the staged areas added up over the area tree (area_tree, pure)
     publish  finalize: the one transaction that publishes every contest's results
 

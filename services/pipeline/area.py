@@ -1,8 +1,8 @@
-"""Stage 2, area: one area's ballots read in one grouped pass, counted, and its partial staged.
+"""Stage 2, area: each area's ballots read in one grouped pass, counted, and its partial staged.
 
-`process_area` is the area task's whole job; `count_and_stage` does one area given its contest's
-plan (loaded once per worker process), so several areas can be done in a loop; `staged_area` is the
-counting itself, with no database."""
+`process_areas` is an area task's whole job: the areas of one message (plan.AreaBatch), each counted
+on its own by `staged_area` (the counting itself, with no database) and staged on its own row, in one
+transaction with one statement to read them and one to stage them."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ from .plan import contest_context
 
 @dataclass(frozen=True)
 class AreaSpec:
+    key: str
     weight: int
     census: int
-    operation: str  # the area's tally_operation
+    operation: TallyOperation
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def contest_plan(session: Session, run_id: int, contest_id: int) -> ContestPlan 
     row, contest, decoder = contest_context(session, contest_id)
     every_area = storage.of(session).election_areas(session, run.election_id)
     areas = {
-        s.area_id: AreaSpec(every_area[s.area_id].weight, every_area[s.area_id].census,
+        s.area_id: AreaSpec(every_area[s.area_id].key, every_area[s.area_id].weight, every_area[s.area_id].census,
                             area_operation(contest, s.area_annotations).value)
         for s in row.ballot_styles
     }
@@ -76,22 +77,35 @@ def contest_plan(session: Session, run_id: int, contest_id: int) -> ContestPlan 
     return plan
 
 
-def process_area(session: Session, run_id: int, contest_id: int, area_id: int) -> int:
-    """Count and stage one area. Returns the number of ballot records read (0 when the run is no
-    longer running)."""
+@dataclass(frozen=True)
+class AreaCounted:
+    area_id: int
+    key: str
+    ballots: int  # ballot records read and staged
+
+
+def process_areas(session: Session, run_id: int, contest_id: int, area_ids: list[int], report=None) -> list[AreaCounted]:
+    """Count and stage areas of one contest (one area task message) in this one transaction, each
+    on its own row, upserted by (run, contest, area), only while the run is RUNNING. An area already
+    staged for the run is skipped: its message was delivered again after a delivery that committed
+    (counting it again would stage the same row). `report(area, done, total)`, if given, hears each
+    area as it is counted. Returns the areas staged now: none when the run is no longer running."""
     plan = contest_plan(session, run_id, contest_id)
-    return 0 if plan is None else count_and_stage(session, plan, area_id)
-
-
-def count_and_stage(session: Session, plan: ContestPlan, area_id: int) -> int:
-    """Read one area's grouped ballots, count them and stage the partial (only while the run is
-    RUNNING). Returns the ballot records read, 0 if nothing was staged."""
+    if plan is None:
+        return []
     store = storage.of(session)
-    rows = store.grouped_ballots(session, plan.period_id, plan.contest_id, area_id, plan.voided)
-    staged = staged_area(plan, area_id, rows)
-    values = {"run_id": plan.run_id, "contest_id": plan.contest_id, "area_id": area_id, **staged,
-              "staged_at": now()}  # the run's progress, read by the reconciler
-    return staged["ballots_read"] if store.stage_area(session, values) else 0
+    staged = store.staged_area_ids(session, run_id, contest_id, area_ids)
+    todo = [a for a in area_ids if a not in staged]
+    rows = store.grouped_ballots_of_areas(session, plan.period_id, contest_id, todo, plan.voided)
+    counted, values = [], []
+    for area_id in todo:
+        partial = staged_area(plan, area_id, rows[area_id])
+        # staged_at: the run's progress, read by the reconciler
+        values.append({"run_id": run_id, "contest_id": contest_id, "area_id": area_id, **partial, "staged_at": now()})
+        counted.append(AreaCounted(area_id, plan.areas[area_id].key, partial["ballots_read"]))
+        if report is not None:
+            report(counted[-1], len(counted), len(todo))
+    return counted if values and store.stage_areas(session, values) else []
 
 
 def staged_area(plan: ContestPlan, area_id: int, rows: list[tuple]) -> dict:

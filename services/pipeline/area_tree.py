@@ -32,7 +32,7 @@ class TreeArea:
 class StagedArea:
     """One area's staged partial, as the area stage wrote it (JSON values)."""
 
-    operation: str
+    operation: TallyOperation | str  # as stored: the value's string
     participation: dict  # Participation.to_json()
     area_result: dict | None  # the area's own result (process-ballots-all, skip-candidate-results)
     totals: dict | None  # candidate -> exact JSON number, for an additive method
@@ -93,7 +93,7 @@ class AreaTree:
             total = total + Participation.from_json(self.staged[a].participation)
         return total
 
-    def outcome(self, area_ids: Sequence[int], operation: str):
+    def outcome(self, area_ids: Sequence[int], operation: TallyOperation):
         if operation == TallyOperation.SKIP_CANDIDATE_RESULTS:
             return None
         if self.method.additive:
@@ -103,7 +103,7 @@ class AreaTree:
         ballots = [(counting.Ballot(self.decoder(marks), weight), 1) for marks, weight in pooled.items()]
         return counting.decide(self.contest, classify(self.contest, ballots).valid)
 
-    def result(self, area_ids: Sequence[int], operation: str) -> dict:
+    def result(self, area_ids: Sequence[int], operation: TallyOperation) -> dict:
         census = sum(self.areas[a].census for a in area_ids)
         return ContestResult(
             self.contest, self.participation(area_ids), self.outcome(area_ids, operation), census
@@ -114,7 +114,7 @@ def silent(stage: str, done: int | None = None, total: int | None = None) -> Non
     return None
 
 
-def contest_payload(tree: AreaTree, operation: str, report=silent) -> dict:
+def contest_payload(tree: AreaTree, operation: TallyOperation, report=silent) -> dict:
     """The contest's staged result: the contest over all its areas, each area's own result, and each
     area with contest areas below it over its subtree. `report(stage, done, total)` hears progress."""
     areas, subtrees = {}, {}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 import counting
+from config.settings import load_settings
 from counting.contest import area_operation, contest_operation
 from counting.methods import METHODS
 from models import entities as m
@@ -18,31 +20,56 @@ from ..runs import fail_run, lock_run, now, transition
 
 
 @dataclass(frozen=True)
-class AreaJob:
+class AreaBatch:
+    """One area task message: areas of one contest, in id order, each counted and staged on its own.
+    Small areas share a message (its Celery cost is a task's, several times a small area's count);
+    a large one has its own (services.pipeline.area.process_areas)."""
+
     contest_id: int
-    area_id: int
-    keys: tuple[str, str, str, str]  # election, period, contest, area: for Flower and logs
+    area_ids: tuple[int, ...]
+    # election, period, contest, and the area ("a1") or the areas ("a1..a9 (9 areas)"): for Flower and logs
+    keys: tuple[str, str, str, str]
 
 
-def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
-    """Mark the run RUNNING and plan one job per (contest, area); None when there is nothing to do.
-    A contest that cannot be counted fails the run before any work is dispatched."""
+def area_batches(sizes: Iterable[tuple[int, int]], budget: int, max_areas: int) -> list[list[int]]:
+    """Areas, given as (area id, ballots), in batches: in id order, a batch takes areas until it
+    reaches `budget` ballots or `max_areas` areas, and an area of `budget` ballots or more is a batch
+    of its own. The same sizes give the same batches, in whatever order they come."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for area_id, ballots in sorted(sizes):
+        if current and (ballots >= budget or total + ballots > budget or total >= budget or len(current) >= max_areas):
+            batches.append(current)
+            current, total = [], 0
+        current.append(area_id)
+        total += ballots
+    if current:
+        batches.append(current)
+    return batches
+
+
+def start(session: Session, run_id: int) -> list[list[AreaBatch]] | None:
+    """Mark the run RUNNING and plan its area tasks: per contest, its areas in batches sized by their
+    stored ballots (TALLY_BATCH_BALLOTS, TALLY_BATCH_AREAS); None when there is nothing to do. A
+    contest that cannot be counted fails the run before any work is dispatched."""
     run = lock_run(session, run_id)
     if run is None or run.status not in (m.RunStatus.PENDING, m.RunStatus.RUNNING):
         return None
     election = session.get(m.Election, run.election_id)
     period = session.get(m.VotingPeriod, run.voting_period_id)
-    areas = storage.of(session).election_areas(session, election.id)
+    store = storage.of(session)
+    areas = store.election_areas(session, election.id)
+    ballots = store.ballot_counts(session, period.id)
+    settings = load_settings()
     plan, fallbacks = [], []
     try:
         for row in election.contests:
             fallbacks += _fallbacks(row, engine_contest(row), areas)
-            plan.append(
-                [
-                    AreaJob(row.id, s.area_id, (election.key, period.name, row.key, areas[s.area_id].key))
-                    for s in row.ballot_styles
-                ]
-            )
+            sizes = [(s.area_id, ballots.get((row.id, s.area_id), 0)) for s in row.ballot_styles]
+            keys = (election.key, period.name, row.key)
+            plan.append([AreaBatch(row.id, tuple(ids), (*keys, _areas_key(ids, areas)))
+                         for ids in area_batches(sizes, settings.batch_ballots, settings.batch_areas)])
     except counting.DefinitionError as exc:
         fail_run(session, run, f"contest {row.key!r}: {exc}")
         return None
@@ -52,10 +79,16 @@ def start(session: Session, run_id: int) -> list[list[AreaJob]] | None:
     running = (m.RunStatus.PENDING, m.RunStatus.RUNNING)
     if not transition(
         session, run, running, m.RunStatus.RUNNING, started_at=run.started_at or now(), heartbeat_at=now(),
-        dispatches=run.dispatches + 1, areas_total=sum(len(jobs) for jobs in plan),
+        dispatches=run.dispatches + 1, areas_total=sum(len(b.area_ids) for batches in plan for b in batches),
     ):
         return None
     return plan
+
+
+def _areas_key(ids: list[int], areas: dict[int, m.Area]) -> str:
+    """How logs and Flower name a batch's areas: "a1", or "a1..a9 (9 areas)" (first..last by id)."""
+    first = areas[ids[0]].key
+    return first if len(ids) == 1 else f"{first}..{areas[ids[-1]].key} ({len(ids)} areas)"
 
 
 def _fallbacks(row: m.Contest, contest: counting.Contest, areas: dict[int, m.Area]) -> list[dict]:

@@ -33,6 +33,12 @@ BALLOT_COLUMNS = (
 _MULTISETS_AT_ONCE = 16
 
 
+def not_voided(voided: Iterable[int]) -> str:
+    """The condition GROUPED adds to leave out the ballots of voided load batches (ids, so inlined)."""
+    ids = [str(int(b)) for b in voided]
+    return " AND coalesce(batch_id, 0) NOT IN ({})".format(",".join(ids)) if ids else ""
+
+
 class Storage:
     """One database's statements. Subclasses set `insert` (the dialect's INSERT with ON CONFLICT)
     and implement `_driver_rows`, `ballot_writer` and `read_snapshot`."""
@@ -47,9 +53,27 @@ class Storage:
         """The area's counted ballots grouped, straight from the driver: at thousands of distinct
         ballots per area, result rows made by SQLAlchemy would cost more than the count. Ballots of
         voided batches are left out (their ids are the run's, frozen since the period was sealed)."""
-        voided = [str(int(b)) for b in voided]
-        not_voided = " AND coalesce(batch_id, 0) NOT IN ({})".format(",".join(voided)) if voided else ""
-        return self._driver_rows(session, not_voided, (period_id, contest_id, area_id))
+        return self._driver_rows(session, not_voided(voided), (period_id, contest_id, area_id))
+
+    def grouped_ballots_of_areas(
+        self, session: Session, period_id: int, contest_id: int, area_ids: list[int], voided: Iterable[int]
+    ) -> dict[int, list[tuple]]:
+        """grouped_ballots of several areas of one contest: area id -> its grouped rows."""
+        return {a: self.grouped_ballots(session, period_id, contest_id, a, voided) for a in area_ids}
+
+    @staticmethod
+    def ballot_counts(session: Session, period_id: int) -> dict[tuple[int, int], int]:
+        """(contest id, area id) -> ballot rows stored for the period: what sizes the area tasks.
+        One grouped pass over the (period, contest, area) index of ballots (an index-only scan once
+        the visibility map is set; until VACUUM has run, a parallel scan of the table: 0.22 s for 1M
+        ballots here, 0.14 s index-only). Ballots of voided batches count too: an area task reads
+        them as well, to leave them out."""
+        b = m.Ballot
+        rows = session.execute(
+            select(b.contest_id, b.area_id, func.count()).where(b.voting_period_id == period_id)
+            .group_by(b.contest_id, b.area_id)
+        )
+        return {(contest_id, area_id): n for contest_id, area_id, n in rows}
 
     def _driver_rows(self, session: Session, not_voided: str, params: tuple) -> list[tuple]:
         raise NotImplementedError
@@ -99,6 +123,19 @@ class Storage:
         a share lock held until this commits: area tasks do not wait for each other, but a run failed
         meanwhile (its staging dropped) gets no partial staged after it. False if not staged."""
         return session.execute(self.stage_area_statement, values).first() is not None
+
+    def stage_areas(self, session: Session, values: list[dict]) -> bool:
+        """Stage several areas' partials of one run (each as stage_area) in this transaction; False
+        if the run is not RUNNING, and then none is staged."""
+        return all(self.stage_area(session, v) for v in values)
+
+    @staticmethod
+    def staged_area_ids(session: Session, run_id: int, contest_id: int, area_ids: list[int]) -> set[int]:
+        """Which of these areas already have a partial staged for the run."""
+        t = m.StagedAreaResult
+        return set(session.scalars(
+            select(t.area_id).where(t.run_id == run_id, t.contest_id == contest_id, t.area_id.in_(area_ids))
+        ))
 
     @staticmethod
     def staged_areas(session: Session, run_id: int, contest_id: int) -> list[m.StagedAreaResult]:

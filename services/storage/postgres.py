@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from psycopg.types.json import Jsonb
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from .common import BALLOT_COLUMNS, GROUPED, Storage
+from models import entities as m
+
+from .common import BALLOT_COLUMNS, GROUPED, Storage, not_voided
+
+# Several areas of one contest in one statement, each still read by its own index scan and hash
+# aggregate (the LATERAL subquery runs once per area, as GROUPED does): one round trip instead of
+# one per area. One GROUP BY area_id, ballot over all of them sorted the whole batch instead, which
+# took twice as long as a statement per area. {0}: the voided batches left out.
+GROUPED_AREAS = (
+    "SELECT a.id, g.* FROM unnest(%s::int[]) AS a(id) CROSS JOIN LATERAL ("
+    "SELECT marks, explicit_invalid, defect, raw, sum(weight), count(*) FROM ballots"
+    " WHERE voting_period_id = %s AND contest_id = %s AND area_id = a.id{0}"
+    " GROUP BY marks, explicit_invalid, defect, raw) AS g"
+)
+
+# Several areas' partials in one statement, from one array per column (binary: psycopg would escape
+# every quote of the JSON texts in a text array), under the same RUNNING check and share lock as
+# the one-area statement (common.Storage.stage_area_statement) and without a synchronous commit.
+STAGE_AREAS = (
+    "INSERT INTO staged_area_results (run_id, contest_id, area_id, operation, participation, result,"
+    " valid_ballots, ballots_read, staged_at)"
+    " SELECT r.id, %b, u.area_id, u.operation, u.participation, u.result, u.valid_ballots, u.ballots_read, %b"
+    " FROM tally_runs AS r, unnest(%b::int[], %b::text[], %b::jsonb[], %b::jsonb[], %b::bytea[], %b::bigint[])"
+    " AS u(area_id, operation, participation, result, valid_ballots, ballots_read)"
+    " WHERE r.id = %b AND r.status = %b AND set_config('synchronous_commit', 'off', true) = 'off'"
+    " FOR SHARE OF r"
+    " ON CONFLICT (run_id, contest_id, area_id) DO UPDATE SET operation = excluded.operation,"
+    " participation = excluded.participation, result = excluded.result, valid_ballots = excluded.valid_ballots,"
+    " ballots_read = excluded.ballots_read, staged_at = excluded.staged_at"
+    " RETURNING area_id"
+)
 
 
 class PostgresStorage(Storage):
@@ -15,6 +48,29 @@ class PostgresStorage(Storage):
     def _driver_rows(self, session: Session, not_voided: str, params: tuple) -> list[tuple]:
         cursor = session.connection().connection.driver_connection.cursor(binary=True)  # bytea as bytes
         return cursor.execute(GROUPED.format("%s", not_voided), params).fetchall()
+
+    def grouped_ballots_of_areas(
+        self, session: Session, period_id: int, contest_id: int, area_ids: list[int], voided: Iterable[int]
+    ) -> dict[int, list[tuple]]:
+        out: dict[int, list] = {a: [] for a in area_ids}
+        if area_ids:
+            cursor = session.connection().connection.driver_connection.cursor(binary=True)
+            query = GROUPED_AREAS.format(not_voided(voided))
+            for area_id, *row in cursor.execute(query, (list(area_ids), period_id, contest_id)).fetchall():
+                out[area_id].append(row)
+        return out
+
+    def stage_areas(self, session: Session, values: list[dict]) -> bool:
+        if not values:
+            return True
+        first = values[0]
+        columns = [list(c) for c in zip(*(
+            (v["area_id"], v["operation"], Jsonb(v["participation"]), Jsonb(v["result"]), v["valid_ballots"],
+             v["ballots_read"]) for v in values
+        ))]
+        params = (first["contest_id"], first["staged_at"], *columns, first["run_id"], m.RunStatus.RUNNING.value)
+        cursor = session.connection().connection.driver_connection.cursor()
+        return len(cursor.execute(STAGE_AREAS, params).fetchall()) == len(values)
 
     def _staging_source(self, source):
         # A staged partial can always be made again, so its commit need not wait for the disk: a

@@ -1,8 +1,8 @@
 """worker.app as deployed, with an optional pace of the area tasks, for the fault tests only.
 
-TALLY_TEST_AREA_PACE=S: each area task waits S seconds before it counts, so a test that kills workers
-"at 30% of the areas" still finds areas left however fast counting gets or however starved of CPU the
-test process is (a precondition, not the property under test).
+TALLY_TEST_AREA_PACE=S: each area task waits S seconds for each of its areas before it counts, so a
+test that kills workers "at 30% of the areas" still finds areas left however fast counting gets or
+however starved of CPU the test process is (a precondition, not the property under test).
 
 TALLY_TEST_BUSY_DIR=D: while a worker runs an area task, the file D/<worker name> exists, so a test can
 kill a worker at a moment it certainly holds an unacked message (with prefetch 1, between two tasks it
@@ -18,7 +18,7 @@ from worker.app import app
 
 AREA_PACE = float(os.environ.get("TALLY_TEST_AREA_PACE") or 0)
 BUSY_DIR = os.environ.get("TALLY_TEST_BUSY_DIR")
-AREA_TASK = "tally.process_area"
+AREA_TASK = "tally.process_areas"
 
 
 def _busy_file(task) -> Path | None:
@@ -28,11 +28,11 @@ def _busy_file(task) -> Path | None:
 
 
 @task_prerun.connect
-def _pace_area_tasks(task=None, **_kwargs) -> None:
+def _pace_area_tasks(task=None, args=(), **_kwargs) -> None:
     if (busy := _busy_file(task)) is not None:
         busy.touch()
     if AREA_PACE and task is not None and task.name == AREA_TASK:
-        time.sleep(AREA_PACE)
+        time.sleep(AREA_PACE * len(args[2]))  # (run_id, contest_id, area_ids)
 
 
 @task_postrun.connect

@@ -63,9 +63,10 @@ def broker_stack(request, pg_url, redis_url, tmp_path):
         broker = request.getfixturevalue("rabbitmq_vhost")
     else:
         broker = redis_url
+    # About 130 ballots an area: area tasks of about three areas, paced 100 ms an area.
     stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_STUCK_AFTER=str(STUCK_AFTER),
                   TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.1",
-                  TALLY_TEST_BUSY_DIR=str(busy))
+                  TALLY_TEST_BUSY_DIR=str(busy), TALLY_BATCH_BALLOTS="500")
     stack.kind, stack.busy = request.param, busy
     try:
         yield stack

@@ -24,7 +24,9 @@ AREAS = 120
 
 def test_redis_restart_mid_tally(own_stack):
     stack = own_stack
-    stack.env.update(TALLY_STUCK_AFTER="6", TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600")
+    # About 80 ballots an area: area tasks of about three areas, 80 of them, so Redis goes down mid-tally.
+    stack.env.update(TALLY_STUCK_AFTER="6", TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600",
+                     TALLY_BATCH_BALLOTS="250")
     areas = f.split_areas(AREAS, 40_000, seed=4)
     contests = [f.contest("mayor", "instant-runoff", candidates=5),
                 f.contest("council", "plurality-at-large", candidates=6, seats=3, max_votes=3)]

@@ -1,7 +1,8 @@
 """Flower on a real tally: a real `celery flower` process (basic auth, loopback) watching two real
 workers; its HTTP API shows every task with readable arguments, SUCCESS and a result that says what
-it is, and, while a contest step runs, the stage it is at (custom `task-progress` events); without
-credentials the API answers 401."""
+it is (an area task: each of its areas with the ballots counted there), and, while a contest step
+runs, the stage it is at, while an area task runs, the area it has just counted (custom
+`task-progress` events); without credentials the API answers 401."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ class StageWatcher:
         self._thread.join(timeout=10)
 
 
-def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
+def test_flower_shows_area_tasks_by_contest_areas_state_and_progress(stack):
     definition = f.election("flower-1", [
         f.contest("council", "plurality-at-large", candidates=4, seats=2, max_votes=2),
         f.contest("mayor", "instant-runoff", candidates=3),
@@ -117,6 +118,8 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
     ], areas=f.area_tree((6, 6)))
     ballots = f.random_ballots(definition, 6000, seed=13)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
+    # About 140 ballots an area: area tasks of about ten areas, five or so per contest.
+    stack.env["TALLY_BATCH_BALLOTS"] = "1500"
     flower = _start_flower(stack)
     stack.start_worker("w1")
     stack.start_worker("w2")
@@ -134,37 +137,49 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
 
     areas = [a["id"] for a in definition["areas"]]
     contests = ("council", "mayor", "board")
-    want = {f"(run=1, flower-1/main/{c}/{a})" for c in contests for a in areas}
+    argsrepr = re.compile(r"^\(run=1, flower-1/main/(council|mayor|board)/([^/ ]+)(\.\.[^/ ]+ \((\d+) areas\))?\)$")
 
     def area_tasks():
-        tasks = flower.json("/api/tasks?taskname=tally.process_area&limit=1000")
-        if len(tasks) == len(want) and all(t["state"] == "SUCCESS" for t in tasks.values()):
+        tasks = flower.json("/api/tasks?taskname=tally.process_areas&limit=1000")
+        results = [ast.literal_eval(t["result"]) for t in tasks.values() if t["state"] == "SUCCESS"]
+        if len(results) == len(tasks) and sum(r["ballots_counted"] for r in results) == len(ballots):
             return tasks
         return None
 
     tasks = wait_for(area_tasks, 30, what="flower to show every area task SUCCESS")
-    assert {t["args"] for t in tasks.values()} == want
     assert {t["worker"].split("@")[0] for t in tasks.values()} == {"w1", "w2"}
-    assert all(t["name"] == "tally.process_area" and t["runtime"] is not None for t in tasks.values())
-    # The result says what it is: the ballots each area task counted, adding up to those loaded.
-    counted = [ast.literal_eval(t["result"]) for t in tasks.values()]
-    assert sum(r["ballots_counted"] for r in counted) == len(ballots)
+    assert all(t["name"] == "tally.process_areas" and t["runtime"] is not None for t in tasks.values())
+    # Each task by its contest and areas ("(run=1, flower-1/main/mayor/a1.1..a1.6 (10 areas))"); its
+    # result names each area with the ballots counted there: every area of every contest once.
+    counted = {}
+    for t in tasks.values():
+        match = argsrepr.match(t["args"])
+        assert match, t["args"]
+        result = ast.literal_eval(t["result"])
+        assert len(result["areas"]) == int(match[4] or 1) and next(iter(result["areas"])) == match[2]
+        assert result["ballots_counted"] == sum(result["areas"].values())
+        counted.update({(match[1], area): n for area, n in result["areas"].items()})
+    assert set(counted) == {(c, a) for c in contests for a in areas} and sum(counted.values()) == len(ballots)
+    several = sum(1 for t in tasks.values() if argsrepr.match(t["args"])[4])
+    assert several and len(tasks) < len(counted)
 
     info = flower.json(f"/api/task/info/{next(iter(tasks))}")
-    assert info["args"] in want and info["state"] == "SUCCESS"
+    assert argsrepr.match(info["args"]) and info["state"] == "SUCCESS"
     steps = flower.json("/api/tasks?taskname=tally.aggregate_contest")
     assert {t["args"] for t in steps.values()} == {f"(run=1, flower-1/main/{c})" for c in contests}
     assert sorted(ast.literal_eval(t["result"])["finalize_sent"] for t in steps.values()) == [False, False, True]
     starts = flower.json("/api/tasks?taskname=tally.start")
     assert [(t["args"], t["state"], ast.literal_eval(t["result"])) for t in starts.values()] == [
-        ("(run=1)", "SUCCESS", {"contests": 3, "area_tasks": len(want)})]
+        ("(run=1)", "SUCCESS", {"contests": 3, "area_tasks": len(tasks), "areas": len(counted)})]
     assert [(t["args"], ast.literal_eval(t["result"])) for t in finals] == [("(run=1)", {"published": True})]
 
     # Progress: the contest steps reported their stages while they ran (Flower showed them as the
-    # task's state and result before SUCCESS); the area tasks, done in milliseconds, send none.
+    # task's state and result before SUCCESS), and each area task of several areas the area it had
+    # just counted, after its first (tasks/tally.py: at most one a second after that).
     wait_for(lambda: flower.metric("flower_events_total", task="tally.aggregate_contest", type="task-progress")
              >= 4 * len(contests), 15, what="the contest steps' progress events")
-    assert flower.metric("flower_events_total", task="tally.process_area", type="task-progress") == 0
+    wait_for(lambda: flower.metric("flower_events_total", task="tally.process_areas", type="task-progress")
+             >= several, 15, what="the area tasks' progress events")
     during = {result for _, state, result in watcher.seen if state == "PROGRESS"}
     assert during, f"no stage seen during a contest step: {sorted(watcher.seen)[:20]}"
     stages = ("reading the staged area results", "area and subtree results", "counting the contest",
@@ -174,7 +189,7 @@ def test_flower_shows_area_tasks_by_name_state_and_progress(stack):
 
     status, _ = flower.get("/api/tasks", auth=False)
     assert status == 401
-    status, _ = flower.get("/api/tasks?taskname=tally.process_area", auth=False)
+    status, _ = flower.get("/api/tasks?taskname=tally.process_areas", auth=False)
     assert status == 401
     request = urllib.request.Request(flower.base + "/api/tasks")
     request.add_header("Authorization", "Basic " + b64encode(b"operator:wrong").decode())

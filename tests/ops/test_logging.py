@@ -42,14 +42,18 @@ def test_worker_json_logs_name_run_contest_and_area(stack):
     assert tally and all(r["run_id"] == 1 for r in tally)
 
     areas = {a["id"] for a in definition["areas"]}
-    per_area = [r for r in tally if r["task"] == "tally.process_area"]
-    for r in per_area:
+    area_tasks = [r for r in tally if r["task"] == "tally.process_areas"]
+    for r in area_tasks:
         assert (r["election"], r["period"]) == ("logs-1", "main") and r["contest"] in ("council", "mayor")
-        assert r["area"] in areas, r
-    succeeded = {(r["contest"], r["area"]) for r in per_area if "succeeded" in r["message"]}
-    assert succeeded == {(c, a) for c in ("council", "mayor") for a in areas}
-    received = [r for r in per_area if "received" in r["message"]]
-    assert len(received) == 2 * len(areas) and {r["process"] for r in received} == {"MainProcess"}
+    # One message per contest here (600 ballots: within TALLY_BATCH_BALLOTS): Celery's lines name its
+    # areas; the line of each area counted names that area, with its id.
+    counted = [r for r in area_tasks if " counted: " in r["message"]]
+    assert sorted((r["contest"], r["area"]) for r in counted) == sorted((c, a) for c in ("council", "mayor") for a in areas)
+    assert all(isinstance(r["area_id"], int) and r["logger"] == "tally" for r in counted)
+    received = [r for r in area_tasks if "received" in r["message"]]
+    succeeded = [r for r in area_tasks if "succeeded" in r["message"]]
+    assert len(received) == len(succeeded) == 2 and {r["process"] for r in received} == {"MainProcess"}
+    assert all(r["area"].endswith(f" ({len(areas)} areas)") and "area_id" not in r for r in received + succeeded)
 
     contests = [r for r in tally if r["task"] == "tally.aggregate_contest"]
     assert contests and all(r["contest"] in ("council", "mayor") and "area" not in r for r in contests)
@@ -71,7 +75,7 @@ def test_json_formatter_and_context_filter():
     logger.setLevel(logging.INFO)
     try:
         outer = tally_logging.bind(run_id=7, contest_id=3)
-        inner = tally_logging.bind(area_id=11, task="tally.process_area")
+        inner = tally_logging.bind(area_id=11, task="tally.process_areas")
         logger.info("counted %s ballots", 42)
         tally_logging.unbind(inner)
         try:
@@ -82,16 +86,16 @@ def test_json_formatter_and_context_filter():
         options = tally_logging.task_options(9, ("e", "p", "c", "a.1"))
         described = tally_logging.Described(options["argsrepr"], options["headers"][tally_logging.HEADER])
         logger.info("Task %(name)s[%(id)s] received", {
-            "name": "tally.process_area", "id": "abc", "args": described, "kwargs": "{}"})
+            "name": "tally.process_areas", "id": "abc", "args": described, "kwargs": "{}"})
         logger.info("outside")
     finally:
         logger.removeHandler(handler)
     first, failed, celery_line, outside = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first["message"] == "counted 42 ballots" and first["level"] == "INFO"
-    assert (first["run_id"], first["contest_id"], first["area_id"], first["task"]) == (7, 3, 11, "tally.process_area")
+    assert (first["run_id"], first["contest_id"], first["area_id"], first["task"]) == (7, 3, 11, "tally.process_areas")
     assert first["time"].endswith("Z")
     assert failed["run_id"] == 7 and "area_id" not in failed and "ValueError: boom" in failed["exc_info"]
-    assert celery_line["message"] == "Task tally.process_area[abc] received"
+    assert celery_line["message"] == "Task tally.process_areas[abc] received"
     assert {k: celery_line[k] for k in ("run_id", "election", "period", "contest", "area", "task_id")} == {
         "run_id": 9, "election": "e", "period": "p", "contest": "c", "area": "a.1", "task_id": "abc"}
     assert not set(tally_logging.FIELDS) & set(outside)

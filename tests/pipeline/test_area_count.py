@@ -12,9 +12,9 @@ from hypothesis import given, settings, strategies as st
 import counting
 from counting.validation import classify
 from models.marks import Decoder, encode, merge_multisets, pack_multiset, unpack_multiset
-from counting.contest import TALLY_OPERATIONS
 from counting.numbers import exact_json
 from counting.result import ContestResult
+from counting.vocabulary import TallyOperation
 from services.area_count import StoredBallotJudge, count_area, count_area_plainly
 from services.pipeline.area import AreaSpec, ContestPlan, staged_area
 from tests.pipeline import area_rows as rows
@@ -56,14 +56,15 @@ def test_an_area_counts_as_the_engine_classifies_it(seed, method_kind, area_weig
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**6), st.sampled_from(["instant-runoff", "plurality-at-large", "borda"]),
-       st.sampled_from(TALLY_OPERATIONS), st.integers(1, 3), st.integers(0, 50))
+       st.sampled_from(TallyOperation), st.integers(1, 3), st.integers(0, 50))
 def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operation, area_weight, census):
     """The area stage's whole product for one area (services.pipeline.area.staged_area: participation,
     own result, additive totals or the valid-ballot multiset) against the plain count of its rows."""
     kind = counting.METHODS[method].mark_kind
     contest = rows.contest(method, max_votes=4 if kind == "rank" else 2)
     decoder = Decoder(CANDIDATES, kind)
-    plan = ContestPlan(1, 1, 1, contest, StoredBallotJudge(contest, decoder), {7: AreaSpec(area_weight, census, operation)}, ())
+    judge = StoredBallotJudge(contest, decoder)
+    plan = ContestPlan(1, 1, 1, contest, judge, {7: AreaSpec("a7", area_weight, census, operation)}, ())
     grouped = rows.grouped_rows(random.Random(seed), kind, 40)
     staged = staged_area(plan, 7, grouped)
     plain = count_area_plainly(contest, decoder, grouped, area_weight)
@@ -72,14 +73,15 @@ def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operatio
     assert staged["ballots_read"] == sum(records for *_, records in grouped)
     outcome = counting.decide(contest, plain.valid)
     expected_area = {
-        "process-ballots-all": ContestResult(contest, plain.participation, outcome, census).to_json(),
-        "skip-candidate-results": ContestResult(contest, plain.participation, None, census).to_json(),
-        "aggregate-results": None,  # counted over its subtree by the contest stage
+        TallyOperation.PROCESS_BALLOTS_ALL: ContestResult(contest, plain.participation, outcome, census).to_json(),
+        TallyOperation.SKIP_CANDIDATE_RESULTS: ContestResult(contest, plain.participation, None, census).to_json(),
+        TallyOperation.AGGREGATE_RESULTS: None,  # counted over its subtree by the contest stage
     }[operation]
     assert staged["result"]["area"] == expected_area
     registered = counting.METHODS[method]
     if registered.additive:
-        assert staged["result"]["totals"] == {c: exact_json(v) for c, v in registered.totals(contest, plain.valid).items()}
+        totals = registered.totals(contest, plain.valid)
+        assert staged["result"]["totals"] == {c: exact_json(v) for c, v in totals.items()}
         assert staged["valid_ballots"] is None
     else:
         assert staged["result"]["totals"] is None

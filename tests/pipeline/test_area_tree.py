@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 import counting
 from counting.result import ContestResult
+from counting.vocabulary import TallyOperation
 from models.marks import Decoder
 from services.area_count import StoredBallotJudge, count_area_plainly
 from services.pipeline.area import AreaSpec, ContestPlan, staged_area
@@ -22,7 +23,7 @@ from services.pipeline.area_tree import AreaTree, StagedArea, TreeArea, contest_
 from tests.pipeline import area_rows as rows
 from tests.pipeline.area_rows import CANDIDATES
 
-OPERATIONS = ("process-ballots-all", "aggregate-results", "skip-candidate-results")
+OPERATIONS = tuple(TallyOperation)
 
 
 @st.composite
@@ -37,7 +38,9 @@ def elections(draw, method: str):
     counted = draw(st.permutations(list(areas)))[: draw(st.integers(1, n))]
     operations = {a: draw(st.sampled_from(OPERATIONS)) for a in counted}
     additive = counting.METHODS[method].additive
-    contest_operation = draw(st.sampled_from(OPERATIONS if additive else OPERATIONS[::2]))
+    # aggregate-results is refused for a contest of a non-additive method (counting.contest_operation)
+    allowed = [o for o in OPERATIONS if additive or o != TallyOperation.AGGREGATE_RESULTS]
+    contest_operation = draw(st.sampled_from(allowed))
     return areas, counted, operations, contest_operation, draw(st.integers(0, 10**6))
 
 
@@ -52,7 +55,7 @@ class Election:
         rng = random.Random(seed)
         self.weights = {a: rng.randint(1, 3) for a in counted}
         self.rows = {a: rows.grouped_rows(rng, kind, rng.randint(0, 12)) for a in counted}
-        specs = {a: AreaSpec(self.weights[a], areas[a].census, operations[a]) for a in counted}
+        specs = {a: AreaSpec(areas[a].key, self.weights[a], areas[a].census, operations[a]) for a in counted}
         plan = ContestPlan(1, 1, 1, self.contest, StoredBallotJudge(self.contest, self.decoder), specs, ())
         staged = {a: staged_area(plan, a, self.rows[a]) for a in counted}
         self.multisets = {a: s.pop("valid_ballots") for a, s in staged.items()}
@@ -78,11 +81,12 @@ class Election:
         """The contest areas at or below `area_id` in the election's tree."""
         return {b for b in self.counted if area_id in self.ancestors_or_self(b)}
 
-    def direct(self, area_ids, operation: str) -> dict:
+    def direct(self, area_ids, operation: TallyOperation) -> dict:
         """The contest over these areas, counted from their ballots together."""
         union = [row for a in area_ids for row in _weighted(self.rows[a], self.weights[a])]
         plain = count_area_plainly(self.contest, self.decoder, union, 1)
-        outcome = None if operation == "skip-candidate-results" else counting.decide(self.contest, plain.valid)
+        skipped = operation == TallyOperation.SKIP_CANDIDATE_RESULTS
+        outcome = None if skipped else counting.decide(self.contest, plain.valid)
         census = sum(self.areas[a].census for a in area_ids)
         return ContestResult(self.contest, plain.participation, outcome, census).to_json()
 
@@ -123,8 +127,8 @@ def test_every_result_equals_counting_the_union_of_its_areas_ballots(method, dat
     assert list(payload["areas"]) == [areas[a].key for a in counted]
     for a in counted:
         key, below = areas[a].key, election.below(a)
-        if operations[a] == "aggregate-results":  # not counted in the area: counted here over its subtree
-            assert payload["areas"][key] == election.direct(below, "process-ballots-all")
+        if operations[a] == TallyOperation.AGGREGATE_RESULTS:  # not counted in the area: counted here over its subtree
+            assert payload["areas"][key] == election.direct(below, TallyOperation.PROCESS_BALLOTS_ALL)
         else:
             assert payload["areas"][key] == election.direct([a], operations[a])
         if len(below) > 1:
@@ -135,6 +139,7 @@ def test_every_result_equals_counting_the_union_of_its_areas_ballots(method, dat
 
 def test_a_missing_area_result_stops_the_contest_naming_it():
     areas = {1: TreeArea(1, "root", None, 0), 2: TreeArea(2, "north", 1, 0), 3: TreeArea(3, "south", 1, 0)}
-    election = Election("plurality-at-large", areas, [1, 2, 3], dict.fromkeys([1, 2, 3], "process-ballots-all"), 1)
+    operations = dict.fromkeys([1, 2, 3], TallyOperation.PROCESS_BALLOTS_ALL)
+    election = Election("plurality-at-large", areas, [1, 2, 3], operations, 1)
     with pytest.raises(RuntimeError, match="contest 'x': 1 area result"):
         election.tree({a: s for a, s in election.staged.items() if a != 3})

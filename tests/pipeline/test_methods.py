@@ -173,7 +173,7 @@ def test_every_method_equals_the_pooled_count(stack):
             assert got[contest_key] == expected[contest_key], contest_key
         assert all(got[k]["candidates"] for k in got)  # default operations give candidate results
         assert all(c["areas"][QUIET]["totals"]["total_votes"] == 0 for c in tallies[0]["contests"])
-    assert "tally.process_area" in stack.log("w1") and "tally.process_area" in stack.log("w2")
+    assert "tally.process_areas" in stack.log("w1") and "tally.process_areas" in stack.log("w2")
 
     # The sample exercised what each method is about.
     results = {}

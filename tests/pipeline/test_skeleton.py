@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope
-from services.pipeline.area import process_area
+from services.pipeline.area import process_areas
 from services.pipeline.contest import aggregate_contest
 from services.pipeline.publish import finalize
 from services.results import published
@@ -41,7 +41,8 @@ def test_beat_closes_and_tallies_with_no_human_action(stack):
     )
     ballots = f.random_ballots(definition, 3000, seed=7)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
-    stack.env["TALLY_ADVANCE_INTERVAL"] = "1"
+    # About 330 ballots an area: two areas a message, five messages for the two workers.
+    stack.env.update(TALLY_ADVANCE_INTERVAL="1", TALLY_BATCH_BALLOTS="700")
     stack.start_worker("w1")
     stack.start_worker("w2")
     stack.start_beat()
@@ -57,7 +58,7 @@ def test_beat_closes_and_tallies_with_no_human_action(stack):
     assert kinds[:3] == ["ballots loaded", "voting period closed", "ballots sealed"]  # closing sealed them
     assert kinds[-1] == "tally completed"
     # Both workers took part: the chord fanned out over processes.
-    assert "tally.process_area" in stack.log("w1") and "tally.process_area" in stack.log("w2")
+    assert "tally.process_areas" in stack.log("w1") and "tally.process_areas" in stack.log("w2")
 
 
 def test_reader_never_sees_half_a_tally(stack):
@@ -101,23 +102,23 @@ def test_area_task_twice_changes_nothing(embedded_db):
     ballots = f.random_ballots(definition, 500, seed=11)
     election_id, period_id = f.load(embedded_db, definition, ballots)
     run_id, plan = f.started_run(embedded_db, election_id, period_id)
-    jobs = plan[0]
+    batches = plan[0]
 
     def staged():
         with session_scope(embedded_db) as session:
             rows = session.scalars(select(m.StagedAreaResult).where(m.StagedAreaResult.run_id == run_id)).all()
             return sorted((r.area_id, repr(r.participation), repr(r.result), r.ballots_read) for r in rows)
 
-    for job in jobs:
+    for batch in batches:
         with session_scope(embedded_db) as session:
-            process_area(session, run_id, job.contest_id, job.area_id)
+            process_areas(session, run_id, batch.contest_id, list(batch.area_ids))
     first = staged()
-    for job in jobs:  # a redelivery of every area task
+    for batch in batches:  # a redelivery of every area task
         with session_scope(embedded_db) as session:
-            process_area(session, run_id, job.contest_id, job.area_id)
+            assert process_areas(session, run_id, batch.contest_id, list(batch.area_ids)) == []
     assert staged() == first
     with session_scope(embedded_db) as session:
-        assert aggregate_contest(session, run_id, jobs[0].contest_id)
+        assert aggregate_contest(session, run_id, batches[0].contest_id)
     with session_scope(embedded_db) as session:
         assert finalize(session, run_id)
     with session_scope(embedded_db) as session:  # a second finalize publishes nothing more
@@ -178,12 +179,12 @@ def test_area_task_of_a_failed_run_stages_nothing(embedded_db):
     definition = f.election("late-1", [f.contest("mayor", "plurality-at-large")])
     election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 100, seed=2))
     run_id, plan = f.started_run(embedded_db, election_id, period_id)
-    job = plan[0][0]
+    batch = plan[0][0]
     with session_scope(embedded_db) as session:  # the task loaded its run while it was RUNNING...
         task_run = session.get(m.TallyRun, run_id)
         assert task_run.status == m.RunStatus.RUNNING
         with session_scope(embedded_db) as other:  # ...and the reconciler failed it meanwhile
             fail_run(other, other.get(m.TallyRun, run_id), "stuck")
-        assert process_area(session, run_id, job.contest_id, job.area_id) == 0
+        assert process_areas(session, run_id, batch.contest_id, list(batch.area_ids)) == []
     with session_scope(embedded_db) as session:
         assert session.scalar(select(func.count()).select_from(m.StagedAreaResult)) == 0
