@@ -74,3 +74,24 @@ def sealed(seal: dict) -> dict:
         "definitionHash": seal["definition_hash"],
         "message": "Voting period sealed",
     }
+
+
+def load_batch(batch) -> dict:
+    """A load batch as `tally batch list` and `tally batch void` print it (`batch` is the LoadBatch)."""
+    return {
+        "batchId": batch.id,
+        "votingPeriodId": batch.voting_period_id,
+        "createdAt": runs.iso(batch.created_at),
+        "source": batch.source,
+        "fileSha256": batch.file_sha256,
+        "contentDigest": batch.content_digest,
+        "records": batch.records,
+        "weight": batch.weight,
+        "countBefore": batch.count_before,
+        "countAfter": batch.count_after,
+        "chainBefore": batch.chain_before,
+        "chainAfter": batch.chain_after,
+        "duplicateOf": batch.duplicate_of,
+        "voidedAt": runs.iso(batch.voided_at),
+        "voidReason": batch.void_reason,
+    }

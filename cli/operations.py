@@ -337,14 +337,14 @@ def cmd_seal(args) -> int:
 @handles_errors
 def cmd_batch_list(args) -> int:
     with session_scope() as session:
-        print_json(batches.listing(session, args.election_id, args.voting_period_id))
+        print_json([payloads.load_batch(b) for b in batches.listing(session, args.election_id, args.voting_period_id)])
     return 0
 
 
 @handles_errors
 def cmd_batch_void(args) -> int:
     with session_scope() as session:
-        print_json(batches.void(session, args.batch_id, args.reason, by="cli"))
+        print_json(payloads.load_batch(batches.void(session, args.batch_id, args.reason, by="cli")))
     return 0
 
 

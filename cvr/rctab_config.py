@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from counting.methods.rcv_rules import WinnerMode
+from counting.methods.rcv_ties import TieBreakMode
 from counting.vocabulary import DuplicateRule, OvervoteRule
 
 from .errors import ConfigError
@@ -23,7 +25,7 @@ from .source import Source
 
 UWI_NAME = "Undeclared Write-ins"  # RCTab's name for the pool of write-ins nobody declared
 PROVIDERS = ("ess", "cdf", "dominion", "hart", "clearBallot", "genericCsv")
-PERCENTAGE_MODE = "bottoms-up-using-percentage-threshold"
+PERCENTAGE_MODE = WinnerMode.BOTTOMS_UP_PERCENTAGE
 
 
 @dataclass
@@ -108,12 +110,12 @@ def _whole(option: str, empty: int | None = None) -> Callable:
 
 
 WINNER_ELECTION_MODES = {
-    "singleWinnerMajority": "single-winner-majority",
-    "multiWinnerAllowMultipleWinnersPerRound": "multi-winner-allow-multiple-winners-per-round",
-    "multiWinnerAllowOnlyOneWinnerPerRound": "multi-winner-allow-only-one-winner-per-round",
-    "bottomsUp": "bottoms-up",
+    "singleWinnerMajority": WinnerMode.SINGLE_WINNER,
+    "multiWinnerAllowMultipleWinnersPerRound": WinnerMode.MULTIPLE_PER_ROUND,
+    "multiWinnerAllowOnlyOneWinnerPerRound": WinnerMode.ONE_PER_ROUND,
+    "bottomsUp": WinnerMode.BOTTOMS_UP,
     "bottomsUpUsingPercentageThreshold": PERCENTAGE_MODE,
-    "multiPassIrv": "multi-pass-irv",
+    "multiPassIrv": WinnerMode.MULTI_PASS,
 }
 
 OVERVOTE_RULES = {
@@ -123,12 +125,12 @@ OVERVOTE_RULES = {
 }
 
 TIE_BREAK_MODES = {
-    "useCandidateOrder": "use-candidate-order",
-    "generatePermutation": "generate-permutation",
-    "random": "random",
-    "previousRoundCountsThenRandom": "previous-round-counts-then-random",
-    "previousRoundCountsThenAsk": "previous-round-counts-then-ask",
-    "stopCountingAndAsk": "stop-counting-and-ask",
+    "useCandidateOrder": TieBreakMode.USE_CANDIDATE_ORDER,
+    "generatePermutation": TieBreakMode.GENERATE_PERMUTATION,
+    "random": TieBreakMode.RANDOM,
+    "previousRoundCountsThenRandom": TieBreakMode.PREVIOUS_THEN_RANDOM,
+    "previousRoundCountsThenAsk": TieBreakMode.PREVIOUS_THEN_ASK,
+    "stopCountingAndAsk": TieBreakMode.ASK,
 }
 
 

@@ -87,37 +87,14 @@ def record(session: Session, batch: m.LoadBatch, period: m.VotingPeriod, definit
     )
 
 
-def as_json(batch: m.LoadBatch) -> dict:
-    return {
-        "batchId": batch.id,
-        "votingPeriodId": batch.voting_period_id,
-        "createdAt": runs.iso(batch.created_at),
-        "source": batch.source,
-        "fileSha256": batch.file_sha256,
-        "contentDigest": batch.content_digest,
-        "records": batch.records,
-        "weight": batch.weight,
-        "countBefore": batch.count_before,
-        "countAfter": batch.count_after,
-        "chainBefore": batch.chain_before,
-        "chainAfter": batch.chain_after,
-        "duplicateOf": batch.duplicate_of,
-        "voidedAt": runs.iso(batch.voided_at),
-        "voidReason": batch.void_reason,
-    }
-
-
-def listing(session: Session, election_id: int, period_id: int) -> list[dict]:
+def listing(session: Session, election_id: int, period_id: int) -> list[m.LoadBatch]:
     runs.locate(session, election_id, period_id)
-    return [
-        as_json(b)
-        for b in session.scalars(
-            select(m.LoadBatch).where(m.LoadBatch.voting_period_id == period_id).order_by(m.LoadBatch.id)
-        )
-    ]
+    return list(session.scalars(
+        select(m.LoadBatch).where(m.LoadBatch.voting_period_id == period_id).order_by(m.LoadBatch.id)
+    ))
 
 
-def void(session: Session, batch_id: int, reason: str, by: str | None = None) -> dict:
+def void(session: Session, batch_id: int, reason: str, by: str | None = None) -> m.LoadBatch:
     """Void a batch of a period not yet sealed: its ballots stay stored and are not counted."""
     batch = session.get(m.LoadBatch, batch_id)
     if batch is None:
@@ -139,4 +116,4 @@ def void(session: Session, batch_id: int, reason: str, by: str | None = None) ->
         {"batch_id": batch.id, "voting_period_id": period.id, "period": period.name, "records": batch.records,
          "weight": batch.weight, "reason": reason, "by": by},
     )
-    return as_json(batch)
+    return batch

@@ -1,6 +1,6 @@
 """The code's shape, checked as CI checks behaviour: the import rules between packages (import-linter, the
-contracts in pyproject.toml), ruff, no function longer than 60 lines, and the engine's tests running
-with the engine alone."""
+contracts in pyproject.toml), ruff, no function longer than 60 lines, and the engine's tests needing
+the engine alone."""
 
 from __future__ import annotations
 
@@ -66,13 +66,25 @@ def test_no_function_is_longer_than_60_lines():
                                     for name, lines in sorted(offenders.items()))
 
 
-def test_the_engine_tests_run_with_the_engine_alone(tmp_path):
+def server_fixtures() -> set[str]:
+    """The names of the fixtures that start or reach a server (tests/servers.py)."""
+    tree = ast.parse((REPO / "tests" / "servers.py").read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+            and any("fixture" in ast.unparse(d) for d in node.decorator_list)}
+
+
+def test_the_engine_tests_need_the_engine_alone(tmp_path):
+    """Collected with every other package of the project and the server stack unimportable, no engine test
+    asks for a server fixture. With the engine's import contract (which forbids the server stack in any
+    import of `counting`, in a function too), this is what running them without it would show, at a
+    fraction of the cost of running the engine's tests a second time."""
     # A plugin loaded before the root conftest makes every other package unimportable and records any
     # attempt, so that an ImportError caught on the way still fails the run.
     (tmp_path / "engine_alone.py").write_text(textwrap.dedent(f"""
         import sys
 
         BLOCKED = {set(SERVER_STACK + NOT_THE_ENGINE)!r}
+        SERVER_FIXTURES = {server_fixtures()!r}
         already = BLOCKED & {{name.partition(".")[0] for name in sys.modules}}
         attempts = []
 
@@ -88,6 +100,12 @@ def test_the_engine_tests_run_with_the_engine_alone(tmp_path):
         sys.meta_path.insert(0, Refuse())
 
 
+        def pytest_collection_finish(session):
+            for item in session.items:
+                if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+                    attempts.append(f"{{item.nodeid}} asks for a server fixture")
+
+
         def pytest_sessionfinish(session, exitstatus):
             if already or attempts:
                 print(f"imported beside the engine: {{sorted(already)}}, attempted: {{sorted(set(attempts))}}")
@@ -97,6 +115,7 @@ def test_the_engine_tests_run_with_the_engine_alone(tmp_path):
     env = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     # With autoloading off, pytest-celery and schemathesis (test dependencies of the server side) stay out;
     # hypothesis's plugin is the engine tests' own.
-    run = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "engine_alone",
+    run = _run(sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-p", "engine_alone",
                "-p", "_hypothesis_pytestplugin", "tests/engine", env=env)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert " tests collected" in run.stdout, run.stdout[-2000:]

@@ -22,7 +22,7 @@ from ..ranked import Compiled
 from ..vocabulary import MarkKind
 from . import Ballots, register
 from .rcv_count import Tabulation
-from .rcv_rules import MULTI_PASS, MULTIPLE_PER_ROUND, ONE_PER_ROUND, RcvOptions
+from .rcv_rules import RcvOptions, WinnerMode
 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by {rule}"
 
@@ -30,12 +30,12 @@ CUTOFF_NOTE = "Tie detected at cutoff; resolved by {rule}"
 @register("rcv", mark_kind=MarkKind.RANK, preferential=True, options=RcvOptions)
 def count(contest: Contest, ballots: Ballots) -> Outcome:
     rules = RcvOptions.parse(contest)
-    if rules.mode == MULTI_PASS:
+    if rules.mode == WinnerMode.MULTI_PASS:
         return _multi_pass(contest, ballots, rules)
     rounds = Tabulation(contest, Compiled(contest.candidate_ids, ballots, rules), rules, rules.excluded).run()
     winners = [c for r in rounds for c in r.elected]
     outcome = _outcome(contest, rounds, winners, rules)
-    if rules.mode in (MULTIPLE_PER_ROUND, ONE_PER_ROUND):
+    if rules.mode in (WinnerMode.MULTIPLE_PER_ROUND, WinnerMode.ONE_PER_ROUND):
         outcome.quota = rounds[0].threshold
     return outcome
 
@@ -51,7 +51,9 @@ def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvOptions) -> Outcom
         rounds = Tabulation(contest, compiled, single, rules.excluded | set(winners)).run()
         elected = [c for r in rounds for c in r.elected]
         if len(elected) != 1:
-            raise CountingError(f"pass {number} of {MULTI_PASS} elected {len(elected)} candidates, not one")
+            raise CountingError(
+                f"pass {number} of {WinnerMode.MULTI_PASS} elected {len(elected)} candidates, not one"
+            )
         winners += elected
         for r in rounds:
             for tie in r.tie_breaks:

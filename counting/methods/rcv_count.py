@@ -32,7 +32,7 @@ from ..numbers import Number, exact_json
 from ..outcome import Round, TieBreak
 from ..ranked import Compiled, Piles
 from ..vocabulary import Exhausted
-from .rcv_rules import BOTTOMS_UP, BOTTOMS_UP_PERCENTAGE, ONE_PER_ROUND, RcvOptions
+from .rcv_rules import RcvOptions, WinnerMode
 from .rcv_ties import TieBreaker
 
 FINAL_ROUND_SURPLUS = Exhausted.FINAL_ROUND_SURPLUS
@@ -125,7 +125,7 @@ class Tabulation:
         if rules.continue_until_two:
             decided = len(self.eliminated_in) + len(self.elected_in)
             return decided + 1 < self.standing or round_no in self.eliminated_in.values()
-        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+        if rules.mode == WinnerMode.BOTTOMS_UP_PERCENTAGE:
             return not self.elected_in
         # one more round after the last winners, to show their surplus transferred
         return len(self.elected_in) < rules.seats or (rules.uses_surpluses and round_no in self.elected_in.values())
@@ -164,7 +164,7 @@ class Tabulation:
 
     def _threshold(self, active: Number) -> Number:
         rules = self.rules
-        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+        if rules.mode == WinnerMode.BOTTOMS_UP_PERCENTAGE:
             return _whole(Fraction(active) * rules.percentage)
         places = rules.places if rules.non_integer_threshold else 0
         scale = 10**places
@@ -180,7 +180,7 @@ class Tabulation:
         rules = self.rules
         if self.write_in in tallies and tallies[self.write_in] != 0:
             return [], []  # nobody is elected while undeclared write-ins hold votes
-        if rules.mode == BOTTOMS_UP_PERCENTAGE:
+        if rules.mode == WinnerMode.BOTTOMS_UP_PERCENTAGE:
             if all(v > self.threshold for v in tallies.values()):
                 return self._by_votes(list(tallies), tallies), []
             return [], []
@@ -191,12 +191,13 @@ class Tabulation:
                 selected = list(tallies)
             elif rules.first_round_threshold and len(tallies) - 1 == rules.seats:
                 selected = _top(tallies)
-            elif rules.mode != BOTTOMS_UP:
+            elif rules.mode != WinnerMode.BOTTOMS_UP:
                 selected = [c for c, v in tallies.items() if v >= self.threshold and c != self.write_in]
-        one_at_a_time = len(selected) > 1 and (rules.mode == ONE_PER_ROUND or rules.first_round_threshold)
+        one_at_a_time = len(selected) > 1 and (rules.mode == WinnerMode.ONE_PER_ROUND or rules.first_round_threshold)
         last_two = rules.seats == 1 and not selected and len(tallies) == 2 and unfilled == 1
         if one_at_a_time or last_two:
-            selected = _top(tallies)
+            # never the undeclared write-in (it holds no votes here): with two left, the other one wins
+            selected = _top({c: v for c, v in tallies.items() if c != self.write_in})
             if len(selected) > 1:
                 tie = self.ties.decide(selected, True, round_no, self.history)
                 return list(tie.chosen), [tie]
@@ -254,7 +255,7 @@ class Tabulation:
         return (
             len(self.elected_in) < rules.seats
             or (rules.continue_until_two and len(self.eliminated_in) < self.standing - 2)
-            or rules.mode == BOTTOMS_UP_PERCENTAGE
+            or rules.mode == WinnerMode.BOTTOMS_UP_PERCENTAGE
         )
 
     def _losers(self, tallies: dict[str, Number], round_no: int) -> tuple[list[str], list[TieBreak]]:

@@ -19,7 +19,8 @@ least favoured is chosen):
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 from ..errors import CountingError
 from ..java_random import JavaRandom, hash_set_order, shuffle
@@ -27,14 +28,19 @@ from ..numbers import Number
 from ..outcome import TieBreak
 from ..vocabulary import TieRule
 
-USE_CANDIDATE_ORDER = "use-candidate-order"
-GENERATE_PERMUTATION = "generate-permutation"
-RANDOM = "random"
-PREVIOUS_THEN_RANDOM = "previous-round-counts-then-random"
-PREVIOUS_THEN_ASK = "previous-round-counts-then-ask"
-ASK = "stop-counting-and-ask"
-TIE_BREAK_MODES = (USE_CANDIDATE_ORDER, GENERATE_PERMUTATION, RANDOM, PREVIOUS_THEN_RANDOM, PREVIOUS_THEN_ASK, ASK)
-SEEDED_MODES = (GENERATE_PERMUTATION, RANDOM, PREVIOUS_THEN_RANDOM)
+
+class TieBreakMode(StrEnum):
+    """`tie_break_mode` (RCTab's tiebreakMode)."""
+
+    USE_CANDIDATE_ORDER = "use-candidate-order"
+    GENERATE_PERMUTATION = "generate-permutation"
+    RANDOM = "random"
+    PREVIOUS_THEN_RANDOM = "previous-round-counts-then-random"
+    PREVIOUS_THEN_ASK = "previous-round-counts-then-ask"
+    ASK = "stop-counting-and-ask"
+
+
+SEEDED_MODES = (TieBreakMode.GENERATE_PERMUTATION, TieBreakMode.RANDOM, TieBreakMode.PREVIOUS_THEN_RANDOM)
 
 # The `rule` recorded with each tie.
 RULE_ORDER = TieRule.TIE_BREAK_ORDER
@@ -51,7 +57,7 @@ class TieBreaker:
         self.mode = mode
         self.random = JavaRandom(seed) if mode in SEEDED_MODES else None
         self.order = list(order)
-        if mode == GENERATE_PERMUTATION:  # RCTab permutes its declared candidates only
+        if mode == TieBreakMode.GENERATE_PERMUTATION:  # RCTab permutes its declared candidates only
             self.order = sorted(c for c in order if c != write_in)
             shuffle(self.order, self.random)
             self.order += [write_in] if write_in else []
@@ -64,19 +70,19 @@ class TieBreaker:
         `history` holds the tallies of the rounds before it, first round first."""
         candidates = sorted(tied)
         purpose = "elect" if electing else "eliminate"
-        if self.mode in (USE_CANDIDATE_ORDER, GENERATE_PERMUTATION):
+        if self.mode in (TieBreakMode.USE_CANDIDATE_ORDER, TieBreakMode.GENERATE_PERMUTATION):
             ranked = sorted(candidates, key=self.place.__getitem__)
             chosen = ranked[0] if electing else ranked[-1]
-            rule = RULE_ORDER if self.mode == USE_CANDIDATE_ORDER else RULE_PERMUTATION
+            rule = RULE_ORDER if self.mode == TieBreakMode.USE_CANDIDATE_ORDER else RULE_PERMUTATION
             return TieBreak(candidates, [chosen], rule, purpose, round_no)
-        if self.mode == RANDOM:
+        if self.mode == TieBreakMode.RANDOM:
             return TieBreak(candidates, [self._draw(candidates)], RULE_RANDOM, purpose, round_no)
-        if self.mode == ASK:
+        if self.mode == TieBreakMode.ASK:
             raise _must_ask(candidates, round_no)
         remaining = _narrow_by_previous_rounds(candidates, electing, history)
         if len(remaining) == 1:
             return TieBreak(candidates, remaining, RULE_PREVIOUS, purpose, round_no)
-        if self.mode == PREVIOUS_THEN_ASK:
+        if self.mode == TieBreakMode.PREVIOUS_THEN_ASK:
             raise _must_ask(remaining, round_no)
         return TieBreak(candidates, [self._draw(remaining)], RULE_RANDOM, purpose, round_no)
 

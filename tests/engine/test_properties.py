@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from counting import METHODS, Ballot, ContestResult, DefinitionError, count, decide, parse_ballots, parse_contest
 from counting.interchange import count_document
+from counting.mark_kinds import MARK_KINDS
 from counting.ranking import sum_totals
 from counting.validation import Judge, Participation, classify
 
@@ -81,11 +82,7 @@ def contests(draw, method: str) -> dict:
 @st.composite
 def well_formed_marks(draw, kind: str, ids: list[str]) -> list:
     order = draw(st.permutations(ids))[: draw(st.integers(0, len(ids)))]
-    if kind == "rank":
-        return [[c, i + 1] for i, c in enumerate(order)]
-    if kind == "pair":
-        return [[w, lose] for i, w in enumerate(order) for lose in order[i + 1 :]]
-    return [[c, 1] for c in order]
+    return MARK_KINDS[kind].marks_for(order)
 
 
 def any_marks(kind: str, ids: list[str]):

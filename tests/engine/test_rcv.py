@@ -355,3 +355,11 @@ def test_a_multi_pass_result_shows_each_pass_and_names_the_pass_of_each_tie():
     table = format_table(result)
     assert "Rounds, pass 1" in table and "Rounds, pass 2" in table
     assert "pass 2, round 1, elect: B, C -> B (tie-break-order)" in table
+
+
+def test_the_undeclared_write_in_is_never_elected_even_in_a_tie_of_two():
+    """Found by tests/engine/test_registry_properties.py: with no ballots, the last two (A and the
+    write-in W, both 0) tied and the tie order, favouring W, elected it."""
+    contest = Contest(id="t", method="rcv", candidates=(Candidate("A"), Candidate("W", undeclared_write_in=True)),
+                      options={"tie_break_order": ["W", "A"]})
+    assert count(contest, []).to_json()["winners"] == ["A"]
