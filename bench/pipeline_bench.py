@@ -159,30 +159,35 @@ def scale_out(args, ballots: int) -> dict:
 def what_serialises(one: dict, two: dict) -> dict:
     """Why two nodes are not twice as fast as one, from the two runs' own figures:
     - the steps that run alone (tally.start, the contest step, finalize): Amdahl's bound with them;
-    - the machine: the cores the tally's processes and everything else kept busy during the 2-node run;
-    - the tally's processes that are not area work (consumers, PostgreSQL, Redis), in cores."""
-    wall = two["tally_wall_seconds"]  # the span the CPU was sampled over
+    - the area phase (the rest of the 2-node tally): the cores its processes kept busy (the tally's CPU
+      less the steps that run alone, taken as all CPU), beside the other work on the machine; at the
+      machine's cores, the two nodes share them with each other and with PostgreSQL's grouped reads."""
+    cores = os.cpu_count() or 1
     serial = sum(two["task_seconds"].get(t, 0.0) for t in ("tally.start", "tally.aggregate_contest", "tally.finalize"))
-    parallel = max(one["tally_seconds"] - serial, 0.0)
+    parallel_one = max(one["tally_seconds"] - serial, 0.0)
+    phase = max(two["tally_seconds"] - serial, 1e-9)
     cpu = two["tally_cpu_seconds"]
     tally_cpu = sum(cpu[k] for k in ("pool", "consumer", "postgres", "redis"))
-    cores = os.cpu_count() or 1
+    other = max(cpu["machine"] - tally_cpu, 0.0) / two["tally_wall_seconds"]
     found = {
         "serial_steps_seconds": round(serial, 2),
-        "amdahl_bound_speedup": round(one["tally_seconds"] / (serial + parallel / 2), 2) if parallel else None,
-        "cores_busy_machine": round(cpu["machine"] / wall, 2),
-        "cores_busy_tally": round(tally_cpu / wall, 2),
-        "cores_busy_other_work": round(max(cpu["machine"] - tally_cpu, 0.0) / wall, 2),
-        "cores_busy_besides_pools": {k: round(cpu[k] / wall, 2) for k in ("consumer", "postgres", "redis")},
+        "amdahl_bound_speedup": round(one["tally_seconds"] / (serial + parallel_one / 2), 2) if parallel_one else None,
+        "area_phase_seconds": round(phase, 2),
+        "area_phase_cores_busy_tally": round(max(tally_cpu - serial, 0.0) / phase, 2),
+        "cores_busy_other_work": round(other, 2),
+        "cpu_seconds_2_nodes": {k: cpu[k] for k in ("pool", "consumer", "postgres", "redis")},
+        "cpu_seconds_1_node": {k: one["tally_cpu_seconds"][k] for k in ("pool", "consumer", "postgres", "redis")},
         "load_average_1min": two["load_average_1min"],
     }
-    if found["cores_busy_machine"] >= 0.9 * cores:
-        found["verdict"] = (f"the machine's {cores} cores: busy {found['cores_busy_machine']} cores during the 2-node "
-                            f"tally, {found['cores_busy_other_work']} of them other work")
-    elif found["amdahl_bound_speedup"] is not None and found["amdahl_bound_speedup"] < 1.6:
-        found["verdict"] = f"the steps that run alone ({found['serial_steps_seconds']} s of {two['tally_seconds']} s)"
-    else:
-        found["verdict"] = "neither the cores nor the serial steps: see cores_busy_besides_pools (broker, database)"
+    reasons = []
+    if found["area_phase_cores_busy_tally"] + other >= 0.9 * cores:
+        reasons.append(f"the machine's {cores} cores: in the area phase ({found['area_phase_seconds']} s) the pools and "
+                       f"PostgreSQL kept {found['area_phase_cores_busy_tally']} cores busy and other work "
+                       f"{found['cores_busy_other_work']}")
+    if found["amdahl_bound_speedup"] is not None and found["amdahl_bound_speedup"] < 2:
+        reasons.append(f"the steps that run alone: {found['serial_steps_seconds']} s of {two['tally_seconds']} s "
+                       f"(at most {found['amdahl_bound_speedup']}x with them)")
+    found["verdict"] = "; ".join(reasons) or "neither the cores nor the serial steps: see the CPU per process"
     return found
 
 
