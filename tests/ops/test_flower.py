@@ -80,6 +80,19 @@ def _start_flower(stack) -> Flower:
     return flower
 
 
+def flower_watching_workers(stack, names=("w1", "w2")) -> Flower:
+    """A Flower watching workers `names`, started after it, with their task events on: Flower consumes
+    events once it has seen the workers' heartbeats; workers send task events only once Flower has
+    turned them on (it does so every 5 s, for workers started after it)."""
+    flower = _start_flower(stack)
+    for name in names:
+        stack.start_worker(name)
+    wait_for(lambda: flower.metric("flower_worker_online") >= len(names), 30, what="flower to see the workers")
+    wait_for(lambda: all("enabled by remote" in stack.log(w) for w in names), 30,
+             what="flower to turn task events on in the workers")
+    return flower
+
+
 class StageWatcher:
     """Polls Flower's task list for the contest steps while the tally runs: every (task, state,
     result) it sees, so the stages reported *during* a task can be checked afterwards."""
@@ -120,14 +133,7 @@ def test_flower_shows_area_tasks_by_contest_areas_state_and_progress(stack):
     election_id, period_id = f.load(stack.database_url, definition, ballots)
     # About 140 ballots an area: area tasks of about ten areas, five or so per contest.
     stack.env["TALLY_BATCH_BALLOTS"] = "1500"
-    flower = _start_flower(stack)
-    stack.start_worker("w1")
-    stack.start_worker("w2")
-    # Flower consumes events once it has seen both workers' heartbeats; workers send task events only
-    # once Flower has turned them on (it does so every 5 s, for workers started after it).
-    wait_for(lambda: flower.metric("flower_worker_online") >= 2, 30, what="flower to see both workers")
-    wait_for(lambda: all("enabled by remote" in stack.log(w) for w in ("w1", "w2")), 30,
-             what="flower to turn task events on in both workers")
+    flower = flower_watching_workers(stack)
 
     with StageWatcher(flower) as watcher:
         out = stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "120").stdout

@@ -20,7 +20,7 @@ from services.pipeline import contest as contest_stage
 from services.pipeline import plan as plan_stage
 from services.pipeline import publish as publish_stage
 from tests import factories as f
-from tests.ops.test_flower import _start_flower
+from tests.ops.test_flower import flower_watching_workers
 from tests.support import wait_for
 
 BUDGET = 400
@@ -158,12 +158,7 @@ def test_workers_count_each_area_once_in_batches_flower_shows_by_contest_and_are
     stack.env["TALLY_BATCH_BALLOTS"] = str(BUDGET)
     definition, ballots = _election("batches-flower")
     election_id, period_id = f.load(stack.database_url, definition, ballots)
-    flower = _start_flower(stack)
-    stack.start_worker("w1")
-    stack.start_worker("w2")
-    wait_for(lambda: flower.metric("flower_worker_online") >= 2, 30, what="flower to see both workers")
-    wait_for(lambda: all("enabled by remote" in stack.log(w) for w in ("w1", "w2")), 30,
-             what="flower to turn task events on in both workers")
+    flower = flower_watching_workers(stack)
 
     stack.tally("run", str(election_id), str(period_id), "--force", "--wait", "--timeout", "120")
     assert _published(stack.database_url, election_id) == f.direct_count(definition, ballots)
