@@ -17,7 +17,8 @@ from worker import logging as tally_logging
 
 log = logging.getLogger("tally")
 
-CONTEXT_ARGS = ("run_id", "contest_id", "area_id")
+# An area task names its areas in its header (worker.logging.task_options), each area as it is counted.
+CONTEXT_ARGS = ("run_id", "contest_id")
 
 
 class TallyRequest(Request):
