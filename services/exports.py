@@ -11,8 +11,9 @@ so editing, dropping or reordering a published ballot shows against the audit lo
 
 from __future__ import annotations
 
+import binascii
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,15 @@ def sha256(text: str) -> str:
 def link(prev_chain: str, ballot_hash: str) -> str:
     # Called once per ballot (by every load and export): hashlib directly, not through sha256().
     return hashlib.sha256((prev_chain + ballot_hash).encode("ascii")).hexdigest()
+
+
+def chain_over(chain: str, ballot_hashes: Iterable[bytes]) -> str:
+    """`link` over each ballot hash in turn (as ASCII bytes): the loader's loop, kept to bytes and
+    hashlib calls bound to locals, since it runs once per ballot loaded."""
+    head, sha, hexlify = chain.encode("ascii"), hashlib.sha256, binascii.hexlify
+    for ballot_hash in ballot_hashes:
+        head = hexlify(sha(head + ballot_hash).digest())
+    return head.decode("ascii")
 
 
 def contest_definition(row: m.Contest) -> dict:
@@ -133,8 +143,16 @@ class BallotEntries:
         return {"area": self.areas[row[2]], **rest}, sha256(self._area_json[row[2]] + rest_json)
 
     def digest(self, row) -> str:
-        """sha256 of one stored row's entry, as `hashed` gives it."""
+        """sha256 of one stored row's entry, as `hashed` gives it: that of `area_json` then `rest_json`."""
         return sha256(self._area_json[row[2]] + self._rest(row)[1])
+
+    def area_json(self, area_id: int) -> str:
+        """The start of the canonical JSON of an entry in this area (see `_rest`)."""
+        return self._area_json[area_id]
+
+    def rest_json(self, period_id: int, contest_id: int, content: tuple) -> str:
+        """The rest of the canonical JSON of an entry of these marks, weight, explicit_invalid, defect, raw."""
+        return self._rest((period_id, contest_id, None, *content))[1]
 
     def _rest(self, row) -> tuple[dict, str]:
         """The entry without its area, and its canonical JSON without the opening brace.

@@ -86,11 +86,15 @@ class PostgresStorage(Storage):
 
 
 class _CopyWriter:
-    """Ballot rows through COPY FROM STDIN; psycopg escapes each value (write_row)."""
+    """Ballot rows through COPY FROM STDIN in text form: the text of each distinct content's columns is
+    made once by psycopg's own row formatter (exactly what `write_row` sends), and a bucket's rows go as
+    one block: its ids' text before each content's. The caller keeps the contents it writes alive until
+    the writer closes (they are known by their identity: hashing them for each area would cost more)."""
 
     def __init__(self, session: Session, period_id: int, batch_id: int):
         self.cursor = session.connection().connection.driver_connection.cursor()
         self.ids = (period_id, batch_id)
+        self.texts: dict[int, bytes] = {}  # id of a content -> its columns as COPY text, the newline included
 
     def __enter__(self):
         self.context = self.cursor.copy(f"COPY ballots ({', '.join(BALLOT_COLUMNS)}) FROM STDIN")
@@ -98,10 +102,20 @@ class _CopyWriter:
         return self
 
     def write(self, contest_id: int, area_id: int, contents: list[tuple]) -> None:
-        prefix = (*self.ids, contest_id, area_id)
-        write_row = self.copy.write_row
-        for content in contents:
-            write_row(prefix + content)
+        if not contents:
+            return
+        ids = list(map(id, contents))
+        texts = self.texts
+        for key, content in dict(zip(ids, contents)).items():
+            if key not in texts:
+                texts[key] = self._text(content)
+        prefix = self._text((*self.ids, contest_id, area_id))[:-1] + b"\t"
+        self.copy.write(prefix + prefix.join(map(texts.__getitem__, ids)))
+
+    def _text(self, row: tuple) -> bytes:
+        """One row's COPY text, from psycopg's formatter (its dumpers, its escaping), ending in a newline."""
+        formatter = self.copy.formatter
+        return bytes(formatter.write_row(row)) + bytes(formatter.end())
 
     def __exit__(self, *exc):
         return self.context.__exit__(*exc)
