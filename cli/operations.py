@@ -162,7 +162,7 @@ def cmd_load(args) -> int:
         if args.ballots:
             ballots = open_ballot_file(args.ballots)  # streamed: never the whole file in memory
             report = load_ballots(
-                session, ballots.election, ballots.period, ballots.records(),
+                session, ballots.election, ballots.period, ballots.texts(),
                 source=os.path.basename(args.ballots), file_sha256=ballots.sha256, allow_duplicate=args.allow_duplicate,
             )
             lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "

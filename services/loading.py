@@ -5,6 +5,9 @@ A malformed ballot is stored as cast and counted as invalid with its reason: nev
 
 from __future__ import annotations
 
+import functools
+import gc
+import hashlib
 import json
 import marshal
 import math
@@ -12,8 +15,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +29,7 @@ from models.marks import encode
 
 from . import batches, definition, sealing, storage
 from .errors import ServiceError
-from .exports import BallotEntries, link, period_chain_state
+from .exports import BallotEntries, chain_over, period_chain_state
 from .results import election_by_key
 
 # Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
@@ -38,6 +41,8 @@ ID_LIMIT, NAME_LIMIT, GENDER_LIMIT = 200, 500, 50
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 YEARS = (1900, 9999)
 NESTING_LIMIT = 64
+# Distinct record texts whose rows are kept for a text seen again (about 250 bytes each).
+TEXTS_KEPT = 1_000_000
 
 
 class LoadError(ServiceError):
@@ -343,6 +348,25 @@ class BallotReport:
 Content = tuple
 
 
+def _collector_paused(load):
+    """The cyclic garbage collector off while ballots load: it would pass over every content and bucket
+    again and again as the records' short-lived containers come and go (a third of the loading time),
+    and frees nothing, since what is read is kept to the end of the load."""
+
+    @functools.wraps(load)
+    def paused(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return load(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
+
+
+@_collector_paused
 def load_ballots(
     session: Session,
     election_key: str,
@@ -438,57 +462,194 @@ def _store(
     weight = 0
     contest_keys = {c.id: c.key for c in election.contests}
     period_id = batch.voting_period_id
+    rests: dict[int, bytes] = {}  # id of a content -> the rest of its entry's JSON, for the contest being stored
+    rests_of = None
+    sha = hashlib.sha256
     with storage.of(session).ballot_writer(session, period_id, batch.id) as writer:
         for (contest_id, area_id), contents in sorted(buckets.items()):
-            done: dict[int, str] = {}  # identical ballots of one area have the same entry hash
-            for content in contents:
-                digest = done.get(id(content))
-                if digest is None:
-                    digest = done[id(content)] = entries.digest((period_id, contest_id, area_id) + content)
-                chain = link(chain, digest)
-                hashes[digest] += 1
-                weight += content[1]
-            writer.write(contest_id, area_id, contents)
+            writer.write(contest_id, area_id, contents)  # first: the database stores them while the chain is made
+            if contest_id != rests_of:
+                rests, rests_of = {}, contest_id
+            # Identical ballots share a content object, so an entry hash per distinct content of the area:
+            # the area's JSON then the content's (BallotEntries.digest), the latter made once per contest.
+            area = entries.area_json(area_id).encode()
+            ids = list(map(id, contents))
+            distinct = dict(zip(ids, contents))
+            digests = {}
+            for key, n in Counter(ids).items():
+                content = distinct[key]
+                rest = rests.get(key)
+                if rest is None:
+                    rest = rests[key] = entries.rest_json(period_id, contest_id, content).encode()
+                digest = sha(area + rest).hexdigest()
+                digests[key] = digest.encode()
+                hashes[digest] = hashes.get(digest, 0) + n  # not `+=`: a Counter's missing key is a Python call
+                weight += content[1] * n
+            chain = chain_over(chain, map(digests.__getitem__, ids))
             by_contest[contest_keys[contest_id]] += len(contents)
     return chain, hashes, weight, by_contest
 
 
-def _read_records(election: m.Election, records: Iterable[Any]) -> tuple[dict[tuple[int, int], list[Content]], int]:
+@runtime_checkable
+class RecordTexts(Protocol):
+    """Ballot records as the texts they were cut from (services.ballot_file). `chunks()` yields, in file
+    order, (texts, their readings): record texts, each a key of `readings`, with its value then; or (None,
+    records): records parsed one at a time. A text's reading is the list of records it holds, or a
+    `Spliced` record, until the loader replaces it in `readings` with what it made of them. Identical texts are identical records, so a record's work is
+    done once per distinct text."""
+
+    readings: dict[bytes, Any]
+
+    def chunks(self) -> Iterator[tuple[list[bytes] | None, list | None]]: ...
+
+
+class Template:
+    """A record whose text other record texts repeat but for their area's; `content`: the loader's, once made."""
+
+    __slots__ = ("record", "content")
+
+    def __init__(self, record: dict):
+        self.record, self.content = record, None
+
+
+class Spliced(NamedTuple):
+    """The record of a text that is its template's text with another area: that record, with this area."""
+
+    template: Template
+    area: str
+
+
+def _read_records(
+    election: m.Election, records: Iterable[Any] | RecordTexts
+) -> tuple[dict[tuple[int, int], list[Content]], int]:
     """The records' contents grouped by (contest id, area id), in file order within each group
     (identical records share one content object), and how many are kept verbatim. Refuses the
     file at the first record that names an unknown contest or area."""
-    # Plain ids and codecs, looked up per record: ORM attribute access would cost more than the rest.
-    area_keys = {a.id: a.key for a in election.areas}  # one query, not one per ballot style
-    styles = {(c.key, area_keys[s.area_id]): (c.id, s.area_id) for c in election.contests for s in c.ballot_styles}
-    codecs = {
-        c.id: ({cand.key: cand.position for cand in c.candidates}, METHODS[c.method].mark_kind)
-        for c in election.contests
-    }
-    parsed: dict[tuple, Content] = {}
-    buckets: dict[tuple[int, int], list[Content]] = {}
-    stored_raw = 0
-    for i, record in enumerate(records):
+    reader = _Reader(election)
+    if not isinstance(records, RecordTexts):
+        reader.records(records)
+        return reader.buckets, reader.stored_raw
+    for texts, readings in records.chunks():
+        if texts is None:
+            reader.records(readings)
+            continue
+        reader.texts(texts, readings, records.readings)
+        if len(records.readings) > TEXTS_KEPT:  # a cache: a text seen again after this is read again
+            records.readings.clear()
+    records.readings.clear()  # what the file's texts were read as: not needed to store them
+    return reader.buckets, reader.stored_raw
+
+
+class _Reader:
+    """Records read into their rows' contents, bucket by bucket (`_read_records`)."""
+
+    def __init__(self, election: m.Election):
+        # Plain ids and codecs, looked up per record: ORM attribute access would cost more than the rest.
+        area_keys = {a.id: a.key for a in election.areas}  # one query, not one per ballot style
+        self.election = election
+        self.styles = {(c.key, area_keys[s.area_id]): (c.id, s.area_id) for c in election.contests
+                       for s in c.ballot_styles}
+        self.codecs = {
+            c.id: ({cand.key: cand.position for cand in c.candidates}, METHODS[c.method].mark_kind)
+            for c in election.contests
+        }
+        self.parsed: dict[tuple, Content] = {}
+        self.buckets: dict[tuple[int, int], list[Content]] = {}
+        self.areas: dict[tuple[str, str], tuple] = {}  # (contest key, area key) -> (ids, bucket), as spliced
+        self.stored_raw = 0
+        self.count = 0  # records read so far: the next one's index
+
+    def records(self, records: Iterable[Any]) -> None:
+        for record in records:
+            bucket, content, raw = self._row(record, self.count)
+            bucket.append(content)
+            self.stored_raw += raw
+            self.count += 1
+
+    def texts(self, texts: list[bytes], readings: list, read: dict[bytes, Any]) -> None:
+        """The records of `texts`, given each text's reading: the text's bucket and content (`_entry`), made
+        the first time the text comes (then its reading is what it holds) and kept as its reading in `read`."""
+        i = self.count
+        stored_raw = 0
+        made: dict[int, tuple] = {}  # id of a reading of this block -> its entry (a text may come twice)
+        try:
+            for text, entry in zip(texts, readings):
+                if type(entry) is not tuple:  # not read by the loader when the block was cut
+                    reading = entry
+                    entry = made.get(id(reading))
+                    if entry is None:
+                        entry = made[id(reading)] = read[text] = self._entry(reading, i)
+                bucket, content, raw = entry
+                if bucket is None:  # several records in one text (`} ,` between them)
+                    for bucket, content, raw in content:
+                        bucket.append(content)
+                        stored_raw += raw
+                    i += len(content)
+                else:
+                    bucket.append(content)
+                    stored_raw += raw
+                    i += 1
+        finally:
+            self.count = i
+            self.stored_raw += stored_raw
+
+    def _entry(self, reading: list | Spliced, i: int) -> tuple:
+        """(bucket, content, kept verbatim) of a text's one record; (None, those of each, n) for several."""
+        if type(reading) is Spliced:
+            return self._spliced(reading, i)
+        rows = tuple(self._row(record, i + j) for j, record in enumerate(reading))
+        return rows[0] if len(rows) == 1 else (None, rows, len(rows))
+
+    def _row(self, record: Any, i: int) -> tuple[list[Content], Content, bool]:
+        """The bucket of record `i`, its content (shared by identical records) and whether it is kept verbatim."""
         if type(record) is not dict and not isinstance(record, Mapping):
             raise LoadError(f"ballots[{i}]: must be an object with contest and area")
+        ids = self._ids(record.get("contest"), record.get("area")) or _style_of(self.election, self.styles, record, i)
+        content = self._content(record, ids[0])
+        return self._bucket(ids), content, content[4] is not None
+
+    def _spliced(self, spliced: Spliced, i: int) -> tuple[list[Content], Content, bool]:
+        """`_row` of a template's record in another area: the same content, made once per template."""
+        template, area = spliced
+        record = template.record
+        contest = record.get("contest")
         try:
-            ids = styles.get((record.get("contest"), record.get("area")))
-        except TypeError:  # an unhashable contest or area value
-            ids = None
-        if ids is None:
-            ids = _style_of(election, styles, record, i)
-        key = _record_key(record)
-        content = parsed.get((ids[0], key)) if key is not None else None
+            found = self.areas.get((contest, area))  # (ids, bucket) of a plain contest and area
+        except TypeError:  # an unhashable contest
+            found = None
+        if found is None:
+            ids = self._ids(contest, area)
+            plain = ids is not None
+            if not plain:
+                ids = _style_of(self.election, self.styles, {**record, "area": area}, i)
+            found = (ids, self._bucket(ids))
+            if plain:
+                self.areas[(contest, area)] = found
+        content = template.content
         if content is None:
-            content = _ballot_row(record, codecs[ids[0]])
-            if content[4] is not None:  # kept verbatim: depends on the whole record, never shared
-                stored_raw += 1
-            elif key is not None:
-                parsed[(ids[0], key)] = content
-        bucket = buckets.get(ids)
+            content = template.content = self._content(record, found[0][0])
+        return found[1], content, content[4] is not None
+
+    def _ids(self, contest: Any, area: Any) -> tuple[int, int] | None:
+        try:
+            return self.styles.get((contest, area))
+        except TypeError:  # an unhashable contest or area value
+            return None
+
+    def _content(self, record: Mapping, contest_id: int) -> Content:
+        key = _record_key(record)
+        content = self.parsed.get((contest_id, key)) if key is not None else None
+        if content is None:
+            content = _ballot_row(record, self.codecs[contest_id])
+            if content[4] is None and key is not None:  # one kept verbatim depends on the whole record
+                self.parsed[(contest_id, key)] = content
+        return content
+
+    def _bucket(self, ids: tuple[int, int]) -> list[Content]:
+        bucket = self.buckets.get(ids)
         if bucket is None:
-            bucket = buckets[ids] = []
-        bucket.append(content)
-    return buckets, stored_raw
+            bucket = self.buckets[ids] = []
+        return bucket
 
 
 def _style_of(election: m.Election, styles: Mapping, record: Mapping, i: int) -> tuple[int, int]:
