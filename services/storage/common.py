@@ -17,12 +17,12 @@ STAGED_COLUMNS = (
     "operation", "participation", "result", "valid_ballots", "ballots_read", "staged_at",
 )
 
-# An area's counted ballots grouped: (marks, explicit_invalid, defect, raw, summed weight, records).
-# {0} is the driver's placeholder, {1} the voided batches left out.
+# An area's counted ballots grouped: (marks, explicit_invalid, defect, raw, summed weight, records,
+# area id). {0} is the driver's placeholder, {1} the voided batches left out.
 GROUPED = (
-    "SELECT marks, explicit_invalid, defect, raw, sum(weight), count(*) FROM ballots"
+    "SELECT marks, explicit_invalid, defect, raw, sum(weight), count(*), area_id FROM ballots"
     " WHERE voting_period_id = {0} AND contest_id = {0} AND area_id = {0}{1}"
-    " GROUP BY marks, explicit_invalid, defect, raw"
+    " GROUP BY marks, explicit_invalid, defect, raw, area_id"
 )
 
 # A stored ballot row's columns, in the order the loader writes them.

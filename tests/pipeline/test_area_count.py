@@ -70,7 +70,7 @@ def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operatio
     plain = count_area_plainly(contest, decoder, grouped, area_weight)
     assert staged["operation"] == operation
     assert staged["participation"] == plain.participation.to_json()
-    assert staged["ballots_read"] == sum(records for *_, records in grouped)
+    assert staged["ballots_read"] == sum(records for *_, records, _area in grouped)
     outcome = counting.decide(contest, plain.valid)
     expected_area = {
         TallyOperation.PROCESS_BALLOTS_ALL: ContestResult(contest, plain.participation, outcome, census).to_json(),
