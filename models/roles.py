@@ -3,7 +3,7 @@
 Migrations run as the owner of the schema (`tally db upgrade` with the owner's DATABASE_URL); the
 API, the workers and beat connect as another role, which `tally db upgrade` grants, after every
 upgrade, exactly this (TALLY_DB_APP_ROLE names it):
-- SELECT and INSERT on the append-only tables (cast ballots, audit events): no UPDATE, DELETE or
+- SELECT and INSERT on the append-only tables (cast ballots and their counts, audit events): no UPDATE, DELETE or
   TRUNCATE, and, not being their owner, it cannot drop their triggers or disable them;
 - SELECT, INSERT, UPDATE, DELETE on the other tables (runs, staged and certified results, tokens...);
 - SELECT on alembic_version; sequences to draw ids; TEMPORARY on the database; nothing else.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-APPEND_ONLY = ("ballots", "audit_events")
+APPEND_ONLY = ("ballots", "area_ballot_counts", "audit_events")
 READ_ONLY = ("alembic_version",)
 
 
