@@ -27,6 +27,20 @@ def test_a_staged_multiset_reads_back_as_written(pairs):
     assert list(unpack_multiset(pack_multiset(marks, weights))) == pairs
 
 
+@settings(deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from([b"", b"a", b"bc", b"\x00\x01"]),
+                                   st.one_of(st.integers(0, 9), st.integers(-2**63, 2**63 - 1))), max_size=6),
+                max_size=5))
+def test_merged_multisets_sum_each_marks_weight_in_the_order_first_seen(multisets):
+    """Weights of any size and sign, added exactly."""
+    expected: dict = {}
+    for pairs in multisets:
+        for marks, weight in pairs:
+            expected[marks] = expected.get(marks, 0) + weight
+    merged = merge_multisets(pack_multiset([m for m, _ in pairs], [w for _, w in pairs]) for pairs in multisets)
+    assert list(merged.items()) == list(expected.items())
+
+
 def test_weights_past_64_bits_are_kept_exactly():
     pairs = [(b"\x00\x01\x00\x01", 2**70 + 3), (b"", 1)]
     blob = pack_multiset([m for m, _ in pairs], [w for _, w in pairs])
