@@ -67,7 +67,7 @@ class Election:
         }
 
     def tree(self, staged=None) -> AreaTree:
-        return AreaTree(self.contest, self.decoder, self.areas, self.counted, staged or self.staged,
+        return AreaTree(self.contest, StoredBallotJudge(self.contest, self.decoder), self.areas, self.counted, staged or self.staged,
                         lambda ids: [self.multisets[a] for a in (self.counted if ids is None else ids)])
 
     def ancestors_or_self(self, area_id: int) -> list[int]:
