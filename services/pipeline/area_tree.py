@@ -18,7 +18,7 @@ from counting.ranking import sum_totals
 from counting.result import ContestResult
 from counting.validation import Participation
 from counting.vocabulary import TallyOperation
-from models.marks import merge_multisets
+from models.pooling import merge_multisets
 
 from ..area_count import StoredBallotJudge
 
