@@ -228,8 +228,8 @@ class Ballot(Base):
 class AreaBallotCount(Base):
     """How many ballot records one load (batch) stored in one (contest, area): written with the
     ballots, read by a tally's plan to size its area tasks (services.pipeline.plan), where counting
-    the ballots themselves took a pass over every ballot before any area task could start. A size,
-    not a count of record: an area task reads the ballots themselves."""
+    the ballots themselves took a pass over every ballot before any area task could start. Sizes
+    only: what is counted is what an area task reads from the ballots themselves."""
 
     __tablename__ = "area_ballot_counts"
 

@@ -4,7 +4,7 @@ A non-additive contest pools every area's distinct ballots: at 10M ballots in 1,
 (marks, weight) entries into 31k distinct marks. Added one by one in a Python dictionary that took
 2.3 s, most of the contest step, which runs alone after every area task. Here each blob's columns
 become Arrow arrays over its own bytes (no copy, no object per entry) and Arrow's hash aggregation
-adds them up (0.4 s). Arrow sums int64 without an overflow check, so whenever a sum could pass 64
+adds them up (0.8 s). Arrow sums int64 without an overflow check, so whenever a sum could pass 64
 bits (or a weight is negative, or a blob holds weights past 64 bits) the entries are added in
 Python integers instead: the totals are exact either way."""
 
