@@ -185,6 +185,18 @@ def _sum(entries: Iterable[Entry], judge: Judge) -> tuple[Participation, list[Ma
     return participation, dropped, to_add
 
 
+def figures_key(ballot: Ballot, verdict: Verdict | None) -> tuple:
+    """What alone decides the participation figures one ballot adds (`_sum`, per unit of weight):
+    two ballots with the same key add the same figures. `verdict` is the judge's on its marks; it is
+    not read for an explicitly invalid or a defective ballot (None will do)."""
+    if ballot.explicit_invalid:
+        return ("explicit",)
+    if ballot.defect:
+        return ("defect", ballot.defect)
+    reason, marked, _canonical, gap = verdict
+    return ("marks", reason, marked, not ballot.marks, gap)
+
+
 def _valid_multiset(plain: Mapping[Marks, int], dropped: list[Marks], to_add: list[tuple[Marks, int]]) -> Counter:
     """Canonical marks -> summed weight of the valid ballots. A valid plain ballot whose marks are
     already canonical keeps the entry grouping made for it: copying `plain` reuses its stored

@@ -225,6 +225,22 @@ class Ballot(Base):
     batch_id: Mapped[Optional[int]] = mapped_column(Integer)  # the load (LoadBatch); none before migration 0006
 
 
+class AreaBallotCount(Base):
+    """How many ballot records one load (batch) stored in one (contest, area): written with the
+    ballots, read by a tally's plan to size its area tasks (services.pipeline.plan), where counting
+    the ballots themselves took a pass over every ballot before any area task could start. Sizes
+    only: what is counted is what an area task reads from the ballots themselves."""
+
+    __tablename__ = "area_ballot_counts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    voting_period_id: Mapped[int] = mapped_column(Integer, index=True)
+    batch_id: Mapped[Optional[int]] = mapped_column(Integer)  # none for ballots loaded before migration 0008
+    contest_id: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(BigInteger)
+
+
 class LoadBatch(Base):
     """One load of ballots into a period, also recorded as a 'ballots loaded' audit event. Its
     ballots are positions [count_before, count_after) of the period's ballot chain. A void is an

@@ -12,7 +12,7 @@ import struct
 import sys
 from array import array
 from itertools import accumulate, tee
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from counting.ballots import Ballot, Marks, parse_ballot
 from counting.mark_kinds import MARK_KINDS
@@ -76,17 +76,21 @@ def pack_multiset(marks: Sequence[bytes], weights: Sequence[int]) -> bytes:
 def unpack_multiset(blob: bytes) -> Iterator[tuple[bytes, int]]:
     if blob[:1] == b"J":
         return ((bytes.fromhex(m), w) for m, w in json.loads(blob[1:]))
+    lengths, weights, start = multiset_columns(blob)
+    ends = accumulate(lengths, initial=start)
+    starts, ends = tee(ends)
+    next(ends, None)
+    return zip(map(blob.__getitem__, map(slice, starts, ends)), weights)
+
+
+def multiset_columns(blob: bytes) -> tuple[array, array, int]:
+    """An "A" blob's mark lengths and weights (native byte order), and where its marks start."""
     (n,) = _COUNT.unpack_from(blob, 1)
     lengths, weights = array("I"), array("q")
     start = 1 + _COUNT.size
     lengths.frombytes(blob[start : start + 4 * n])
     weights.frombytes(blob[start + 4 * n : start + 12 * n])
-    _little(lengths)
-    _little(weights)
-    ends = accumulate(lengths, initial=start + 12 * n)
-    starts, ends = tee(ends)
-    next(ends, None)
-    return zip(map(blob.__getitem__, map(slice, starts, ends)), weights)
+    return _little(lengths), _little(weights), start + 12 * n
 
 
 def _little(values: array) -> array:
@@ -94,12 +98,3 @@ def _little(values: array) -> array:
     if sys.byteorder == "big":
         values.byteswap()
     return values
-
-
-def merge_multisets(blobs: Iterable[bytes]) -> dict[bytes, int]:
-    total: dict[bytes, int] = {}
-    get = total.get
-    for blob in blobs:
-        for marks, weight in unpack_multiset(blob):
-            total[marks] = get(marks, 0) + weight
-    return total

@@ -3,8 +3,9 @@
 Migrations run as the owner of the schema (`tally db upgrade` with the owner's DATABASE_URL); the
 API, the workers and beat connect as another role, which `tally db upgrade` grants, after every
 upgrade, exactly this (TALLY_DB_APP_ROLE names it):
-- SELECT and INSERT on the append-only tables (cast ballots, audit events): no UPDATE, DELETE or
-  TRUNCATE, and, not being their owner, it cannot drop their triggers or disable them;
+- SELECT and INSERT on the append-only tables (cast ballots, their counts per area, audit events):
+  no UPDATE, DELETE or TRUNCATE, and, not being their owner, it cannot drop their triggers or
+  disable them;
 - SELECT, INSERT, UPDATE, DELETE on the other tables (runs, staged and certified results, tokens...);
 - SELECT on alembic_version; sequences to draw ids; TEMPORARY on the database; nothing else.
 The roles themselves are made once by a superuser (README, compose's initdb script)."""
@@ -14,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-APPEND_ONLY = ("ballots", "audit_events")
+APPEND_ONLY = ("ballots", "area_ballot_counts", "audit_events")
 READ_ONLY = ("alembic_version",)
 
 

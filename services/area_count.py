@@ -11,11 +11,11 @@ from dataclasses import dataclass, fields
 
 import counting
 from counting.ballots import Marks
-from counting.validation import Classification, Judge, Participation, classify
+from counting.validation import Classification, Judge, Participation, classify, figures_key
 from models.marks import Decoder, stored_ballot
 from config.settings import load_settings
 
-# A grouped stored row: (marks, explicit_invalid, defect, raw, summed weight, records).
+# A grouped stored row: (marks, explicit_invalid, defect, raw, summed weight, records, area id).
 Row = tuple
 
 _COUNTERS = ("invalid_reasons", "alerts")
@@ -86,16 +86,17 @@ class StoredBallotJudge:
         self.engine_judge.verdicts.clear()  # the engine's judge remembers each verdict too
 
     def _judge(self, ballot: counting.Ballot) -> tuple[int, Marks | None]:
-        classification = classify(self.contest, [(ballot, 1)], judge=self.engine_judge)
-        unit = classification.participation
-        key = tuple(getattr(unit, name) for name in _SCALED) + tuple(
-            tuple(sorted(getattr(unit, name).items())) for name in _COUNTERS
-        )
+        """Its unit's index, and its canonical marks if valid. A unit is classified by the engine once
+        per figures key (validation.figures_key): the verdict on the marks is all a ballot adds."""
+        verdict = None if ballot.explicit_invalid or ballot.defect else self.engine_judge(ballot.marks)
+        key = figures_key(ballot, verdict)
         index = self._unit_index.get(key)
         if index is None:
+            unit = classify(self.contest, [(ballot, 1)], judge=self.engine_judge).participation
             index = self._unit_index[key] = len(self.units)
             self.units.append(unit)
-        return index, next(iter(classification.valid), None)
+        valid = verdict is not None and verdict[0] is None and ballot.marks
+        return index, verdict[2] if valid else None
 
 
 @dataclass
@@ -116,7 +117,7 @@ def count_area(judge: StoredBallotJudge, rows: list[Row], area_weight: int, cano
     valid_weights: list[int] = []
     valid: Counter | None = Counter() if canonical else None
     known = judge.known
-    for marks, explicit, defect, raw, weight, count in rows:
+    for marks, explicit, defect, raw, weight, count, _area in rows:
         weight *= area_weight
         # judge()'s lookup for a plain ballot, inlined: this runs once per grouped row
         found = None if explicit or defect is not None or raw is not None else known.get(marks)
@@ -145,6 +146,6 @@ def count_area_plainly(
         contest,
         [
             (stored_ballot(decoder, marks, weight * area_weight, explicit, defect, raw), records)
-            for marks, explicit, defect, raw, weight, records in rows
+            for marks, explicit, defect, raw, weight, records, _area in rows
         ],
     )

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import counting
@@ -404,6 +404,11 @@ def load_ballots(
     session.add(batch)
     session.flush()
     chain, hashes, weight, by_contest = _store(session, election, batch, buckets, chain)
+    session.execute(insert(m.AreaBallotCount), [
+        {"voting_period_id": period.id, "batch_id": batch.id, "contest_id": contest_id, "area_id": area_id,
+         "records": len(contents)}
+        for (contest_id, area_id), contents in buckets.items()
+    ])
     loaded = sum(by_contest.values())
     batch.records, batch.weight = loaded, weight
     batch.count_after, batch.chain_after = count + loaded, chain

@@ -8,6 +8,7 @@ for an additive method, and the pooled valid ballots (the staged multisets) for 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,9 +16,11 @@ from fractions import Fraction
 import counting
 from counting.ranking import sum_totals
 from counting.result import ContestResult
-from counting.validation import Participation, classify
+from counting.validation import Participation
 from counting.vocabulary import TallyOperation
-from models.marks import Decoder, merge_multisets
+from models.pooling import merge_multisets
+
+from ..area_count import StoredBallotJudge
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,13 @@ class AreaTree:
     def __init__(
         self,
         contest: counting.Contest,
-        decoder: Decoder,
+        judge: StoredBallotJudge,
         areas: Mapping[int, TreeArea],
         counted: Sequence[int],
         staged: Mapping[int, StagedArea],
         multisets: Callable[[Sequence[int] | None], Iterable[bytes]],
     ):
-        self.contest, self.decoder, self.multisets = contest, decoder, multisets
+        self.contest, self.judge, self.multisets = contest, judge, multisets
         self.method = counting.METHODS[contest.method]
         self.areas = {a: areas[a] for a in counted}
         self.every_area = areas
@@ -100,8 +103,15 @@ class AreaTree:
             totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
             return self.method.decide(self.contest, totals)
         pooled = merge_multisets(self.multisets(area_ids if len(area_ids) < len(self.areas) else None))
-        ballots = [(counting.Ballot(self.decoder(marks), weight), 1) for marks, weight in pooled.items()]
-        return counting.decide(self.contest, classify(self.contest, ballots).valid)
+        # The staged ballots are valid ones: each is read as the engine's canonical marks, by the judge
+        # that judged it in its area when this worker counted that area (as classify would read it).
+        valid: Counter = Counter()
+        judge = self.judge
+        for marks, weight in pooled.items():
+            canonical = judge(marks, False, None, None)[1]
+            if canonical is not None:
+                valid[canonical] += weight
+        return counting.decide(self.contest, valid)
 
     def result(self, area_ids: Sequence[int], operation: TallyOperation) -> dict:
         census = sum(self.areas[a].census for a in area_ids)

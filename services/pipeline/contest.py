@@ -11,6 +11,7 @@ from models import entities as m
 from .. import storage
 from ..runs import lock_run, now
 from .area_tree import AreaTree, StagedArea, TreeArea, contest_payload, silent
+from .area import contest_plan
 from .plan import contest_context
 
 
@@ -39,7 +40,7 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int, report=Non
 def area_tree(session: Session, run: m.TallyRun, contest_id: int) -> AreaTree:
     """The contest's area tree and staged partials, read from the database into plain data."""
     store = storage.of(session)
-    row, contest, decoder = contest_context(session, contest_id)
+    row, contest, _decoder = contest_context(session, contest_id)
     areas = {
         a.id: TreeArea(a.id, a.key, a.parent_id, a.census)
         for a in store.election_areas(session, row.election_id).values()
@@ -48,7 +49,8 @@ def area_tree(session: Session, run: m.TallyRun, contest_id: int) -> AreaTree:
         s.area_id: StagedArea(s.operation, s.participation, s.result["area"], s.result["totals"], s.ballots_read)
         for s in store.staged_areas(session, run.id, contest_id)
     }
+    judge = contest_plan(session, run.id, contest_id).judge  # warm: this worker's areas judged their ballots
     return AreaTree(
-        contest, decoder, areas, [s.area_id for s in row.ballot_styles], staged,
+        contest, judge, areas, [s.area_id for s in row.ballot_styles], staged,
         lambda area_ids: store.staged_multisets(session, run.id, contest_id, area_ids),
     )

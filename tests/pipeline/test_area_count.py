@@ -6,12 +6,15 @@ ballots), and so does everything the area stage stages for it."""
 from __future__ import annotations
 
 import random
+from unittest.mock import patch
 
 from hypothesis import given, settings, strategies as st
 
 import counting
 from counting.validation import classify
-from models.marks import Decoder, encode, merge_multisets, pack_multiset, unpack_multiset
+from models.marks import Decoder, encode, pack_multiset, unpack_multiset
+from models import pooling
+from models.pooling import merge_multisets
 from counting.numbers import exact_json
 from counting.result import ContestResult
 from counting.vocabulary import TallyOperation
@@ -25,6 +28,23 @@ from tests.pipeline.area_rows import CANDIDATES
 def test_a_staged_multiset_reads_back_as_written(pairs):
     marks, weights = [m for m, _ in pairs], [w for _, w in pairs]
     assert list(unpack_multiset(pack_multiset(marks, weights))) == pairs
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from([b"", b"a", b"bc", b"\x00\x01"]),
+                                   st.one_of(st.integers(0, 9), st.integers(-2**63, 2**64))), max_size=6),
+                max_size=6),
+       st.sampled_from([2, 1 << 20]))
+def test_merged_multisets_sum_each_marks_weight_in_the_marks_order(multisets, entries_at_once):
+    """Arrow's sums, gathered a few entries at a time or all at once, or Python's from wherever a sum
+    could pass 64 bits (large or negative weights, a blob of weights past 64 bits) on."""
+    expected: dict = {}
+    for pairs in multisets:
+        for marks, weight in pairs:
+            expected[marks] = expected.get(marks, 0) + weight
+    with patch.object(pooling, "_ENTRIES_AT_ONCE", entries_at_once):
+        merged = merge_multisets(pack_multiset([m for m, _ in pairs], [w for _, w in pairs]) for pairs in multisets)
+    assert list(merged.items()) == sorted(expected.items())
 
 
 def test_weights_past_64_bits_are_kept_exactly():
@@ -70,7 +90,7 @@ def test_the_area_stage_stages_what_the_plain_count_gives(seed, method, operatio
     plain = count_area_plainly(contest, decoder, grouped, area_weight)
     assert staged["operation"] == operation
     assert staged["participation"] == plain.participation.to_json()
-    assert staged["ballots_read"] == sum(records for *_, records in grouped)
+    assert staged["ballots_read"] == sum(records for *_, records, _area in grouped)
     outcome = counting.decide(contest, plain.valid)
     expected_area = {
         TallyOperation.PROCESS_BALLOTS_ALL: ContestResult(contest, plain.participation, outcome, census).to_json(),

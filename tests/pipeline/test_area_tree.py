@@ -67,7 +67,7 @@ class Election:
         }
 
     def tree(self, staged=None) -> AreaTree:
-        return AreaTree(self.contest, self.decoder, self.areas, self.counted, staged or self.staged,
+        return AreaTree(self.contest, StoredBallotJudge(self.contest, self.decoder), self.areas, self.counted, staged or self.staged,
                         lambda ids: [self.multisets[a] for a in (self.counted if ids is None else ids)])
 
     def ancestors_or_self(self, area_id: int) -> list[int]:
@@ -92,7 +92,7 @@ class Election:
 
 
 def _weighted(grouped: list[tuple], weight: int) -> list[tuple]:
-    return [(marks, e, d, raw, w * weight, n) for marks, e, d, raw, w, n in grouped]
+    return [(marks, e, d, raw, w * weight, n, a) for marks, e, d, raw, w, n, a in grouped]
 
 
 @settings(max_examples=60, deadline=None)
@@ -123,7 +123,7 @@ def test_every_result_equals_counting_the_union_of_its_areas_ballots(method, dat
     payload = contest_payload(tree, operation)
     assert payload["operation"] == operation
     assert payload["contest"] == election.direct(counted, operation)
-    assert payload["ballots_read"] == sum(n for a in counted for *_, n in election.rows[a])
+    assert payload["ballots_read"] == sum(n for a in counted for *_, n, _area in election.rows[a])
     assert list(payload["areas"]) == [areas[a].key for a in counted]
     for a in counted:
         key, below = areas[a].key, election.below(a)

@@ -8,11 +8,11 @@ import json
 
 import psycopg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope, upgrade
-from services import exports, runs
+from services import exports, runs, storage
 from services.loading import load_ballots
 from services.results import published
 from tests import factories as f
@@ -44,6 +44,12 @@ def test_each_load_extends_the_chain_that_the_stored_rows_give(embedded_db):
         stored = (period.ballots_count, period.ballots_chain_head)
         assert stored == exports.period_chain(session, period_id)  # recomputed from the rows, in cast order
     assert stored[0] == 400
+    with session_scope(embedded_db) as session:  # what sizes a tally's area tasks, as each load recorded it
+        b = m.Ballot
+        grouped = session.execute(select(b.contest_id, b.area_id, func.count()).where(b.voting_period_id == period_id)
+                                  .group_by(b.contest_id, b.area_id)).all()
+        assert storage.of(session).ballot_counts(session, period_id) == {(c, a): n for c, a, n in grouped}
+        assert len(grouped) > 1
     run = _tally(embedded_db, election_id, period_id)
     assert run.status == m.RunStatus.COMPLETED, run.error
     assert run.ballots_chain_head == stored[1]
@@ -137,8 +143,10 @@ def test_ballots_loaded_before_the_chain_was_kept_still_get_one(database_at_0003
     upgrade(database_at_0003)
     with session_scope(database_at_0003) as session:
         assert session.get(m.VotingPeriod, 1).ballots_count == 5  # the migration counted them
+        assert storage.of(session).ballot_counts(session, 1) == {(1, 1): 5}  # and recorded their sizes
         load_ballots(session, "old", "main", [{"contest": "mayor", "area": "a1", "marks": [["A", 1]]}] * 3)
     with session_scope(database_at_0003) as session:
         period = session.get(m.VotingPeriod, 1)
         assert (period.ballots_count, period.ballots_chain_head) == exports.period_chain(session, 1)
         assert period.ballots_count == 8
+        assert storage.of(session).ballot_counts(session, 1) == {(1, 1): 8}
