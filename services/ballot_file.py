@@ -166,7 +166,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # A record's area key, and a plain string as its value: no escape, no quote, no control character.
 _AREA = re.compile(rb'"area"[ \t\n\r]*:[ \t\n\r]*"([^"\\\x00-\x1f]*)"')
 _SENTINEL = b"area spliced here: 5f0c9e1d"  # a template's area is not this (checked)
-TEMPLATES = 200_000  # texts read as templates, at most (each is kept, with its record)
+TEMPLATES = 100_000  # texts read as templates, at most (each kept with its record: under 1 kB for a ballot)
 
 
 class _AsIjson:
