@@ -70,6 +70,7 @@ class Settings:
     judge_cache_bytes: int  # distinct ballots remembered by a worker process's area tasks, in bytes
     batch_ballots: int  # an area task message takes areas of one contest until their ballots reach this
     batch_areas: int  # ...or it has this many areas
+    batch_messages: int  # ...and a larger budget where a contest would need more than this many messages
     db_app_role: str | None  # the role `tally db upgrade` grants the application's privileges to
     # admin API
     export_dir: Path
@@ -112,6 +113,7 @@ def load_settings() -> Settings:
         judge_cache_bytes=_int("TALLY_JUDGE_CACHE_BYTES", 256 * 1024 * 1024),
         batch_ballots=max(1, _int("TALLY_BATCH_BALLOTS", 50_000)),
         batch_areas=max(1, _int("TALLY_BATCH_AREAS", 500)),
+        batch_messages=max(1, _int("TALLY_BATCH_MESSAGES", 64)),
         db_app_role=os.environ.get("TALLY_DB_APP_ROLE") or None,
         export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
         export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),

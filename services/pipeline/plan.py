@@ -31,6 +31,15 @@ class AreaBatch:
     keys: tuple[str, str, str, str]
 
 
+def batch_budget(ballots: int, at_least: int, messages: int) -> int:
+    """The ballots an area task message of a contest of `ballots` takes: `at_least`
+    (TALLY_BATCH_BALLOTS), or as many as spread the contest over about `messages` messages
+    (TALLY_BATCH_MESSAGES) when that is more. Each message has a fixed cost (Celery's, a transaction,
+    a grouped read and a staging statement): 10M ballots in 200 messages took 17.7 s here, in 50
+    messages 15.0 s; a small contest keeps messages small enough to spread over the workers."""
+    return max(at_least, -(-ballots // messages))
+
+
 def area_batches(sizes: Iterable[tuple[int, int]], budget: int, max_areas: int) -> list[list[int]]:
     """Areas, given as (area id, ballots), in batches: in id order, a batch takes areas until it
     reaches `budget` ballots or `max_areas` areas, and an area of `budget` ballots or more is a batch
@@ -51,7 +60,7 @@ def area_batches(sizes: Iterable[tuple[int, int]], budget: int, max_areas: int) 
 
 def start(session: Session, run_id: int) -> list[list[AreaBatch]] | None:
     """Mark the run RUNNING and plan its area tasks: per contest, its areas in batches sized by their
-    stored ballots (TALLY_BATCH_BALLOTS, TALLY_BATCH_AREAS); None when there is nothing to do. A
+    stored ballots (TALLY_BATCH_BALLOTS, TALLY_BATCH_AREAS, TALLY_BATCH_MESSAGES); None when there is nothing to do. A
     contest that cannot be counted fails the run before any work is dispatched."""
     run = lock_run(session, run_id)
     if run is None or run.status not in (m.RunStatus.PENDING, m.RunStatus.RUNNING):
@@ -68,8 +77,9 @@ def start(session: Session, run_id: int) -> list[list[AreaBatch]] | None:
             fallbacks += _fallbacks(row, engine_contest(row), areas)
             sizes = [(s.area_id, ballots.get((row.id, s.area_id), 0)) for s in row.ballot_styles]
             keys = (election.key, period.name, row.key)
+            budget = batch_budget(sum(n for _, n in sizes), settings.batch_ballots, settings.batch_messages)
             plan.append([AreaBatch(row.id, tuple(ids), (*keys, _areas_key(ids, areas)))
-                         for ids in area_batches(sizes, settings.batch_ballots, settings.batch_areas)])
+                         for ids in area_batches(sizes, budget, settings.batch_areas)])
     except counting.DefinitionError as exc:
         fail_run(session, run, f"contest {row.key!r}: {exc}")
         return None

@@ -39,6 +39,15 @@ def test_batches_take_areas_in_id_order_up_to_the_ballot_budget_and_a_big_area_g
     assert plan_stage.area_batches([], budget=50, max_areas=3) == []
 
 
+def test_a_large_contest_takes_more_ballots_a_message_than_the_budget_and_a_small_one_no_fewer():
+    assert plan_stage.batch_budget(3_000, at_least=500, messages=64) == 500
+    assert plan_stage.batch_budget(10_000_000, at_least=50_000, messages=64) == 156_250
+    assert plan_stage.batch_budget(10_000_001, at_least=50_000, messages=64) == 156_251  # rounded up
+    sizes = [(a, 10_000) for a in range(1_000)]  # 10M ballots in 1,000 areas
+    batches = plan_stage.area_batches(sizes, plan_stage.batch_budget(10_000_000, 50_000, 64), max_areas=500)
+    assert 64 <= len(batches) <= 2 * 64 and sorted(a for b in batches for a in b) == list(range(1_000))
+
+
 def _election(key: str) -> tuple[dict, list[dict]]:
     """Two contests over 30 areas of about 100 ballots each, and one area of 1,200 more per contest:
     past the budget, so it goes alone."""
