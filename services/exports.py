@@ -142,12 +142,9 @@ class BallotEntries:
         rest, rest_json = self._rest(row)
         return {"area": self.areas[row[2]], **rest}, sha256(self._area_json[row[2]] + rest_json)
 
-    def digest(self, row) -> str:
-        """sha256 of one stored row's entry, as `hashed` gives it: that of `area_json` then `rest_json`."""
-        return sha256(self._area_json[row[2]] + self._rest(row)[1])
-
     def area_json(self, area_id: int) -> str:
-        """The start of the canonical JSON of an entry in this area (see `_rest`)."""
+        """The start of the canonical JSON of an entry in this area (see `_rest`): an entry's hash, as
+        `hashed` gives it, is that of `area_json` then `rest_json`."""
         return self._area_json[area_id]
 
     def rest_json(self, period_id: int, contest_id: int, content: tuple) -> str:

@@ -476,7 +476,7 @@ def _store(
             if contest_id != rests_of:
                 rests, rests_of = {}, contest_id
             # Identical ballots share a content object, so an entry hash per distinct content of the area:
-            # the area's JSON then the content's (BallotEntries.digest), the latter made once per contest.
+            # the area's JSON then the content's (BallotEntries.area_json, rest_json), the latter once per contest.
             area = entries.area_json(area_id).encode()
             ids = list(map(id, contents))
             distinct = dict(zip(ids, contents))
