@@ -6,7 +6,9 @@ upgrade, exactly this (TALLY_DB_APP_ROLE names it):
 - SELECT and INSERT on the append-only tables (cast ballots, their counts per area, audit events):
   no UPDATE, DELETE or TRUNCATE, and, not being their owner, it cannot drop their triggers or
   disable them;
-- SELECT, INSERT, UPDATE, DELETE on the other tables (runs, staged and certified results, tokens...);
+- SELECT, INSERT, UPDATE, DELETE on the other tables (runs, staged and certified results, tokens...),
+  where triggers (migration 0010) refuse, to every role, whatever would undo a seal, move a run
+  backwards or change a published result;
 - SELECT on alembic_version; sequences to draw ids; TEMPORARY on the database; nothing else.
 The roles themselves are made once by a superuser (README, compose's initdb script)."""
 

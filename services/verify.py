@@ -299,8 +299,7 @@ def check_ballots(report: Report, ballots: dict, definition: Definition, periods
 def check_batches(report: Report, events: list[dict], periods: dict[str, dict], listed: dict[str, PeriodBallots]):
     """Each published period's ballots are exactly its load batches in order; returns
     {period name: set of positions of voided batches' ballots}."""
-    voided_ids = {e["payload"]["batch_id"]: e for e in events if e["kind"] == VOIDED}
-    sealed_at = {e["payload"]["voting_period_id"]: e["seq"] for e in events if e["kind"] == SEALED}
+    voided_ids = {e["payload"]["batch_id"] for e in events if e["kind"] == VOIDED}
     uncounted: dict[str, set[int]] = {name: set() for name in periods}
     for name, period in periods.items():
         own = listed[name]
@@ -323,16 +322,38 @@ def check_batches(report: Report, events: list[dict], periods: dict[str, dict], 
                 report.add(place, "content_digest does not match its ballots in ballots.json")
             if sum(own.weights[before:after]) != p["weight"]:
                 report.add(place, f"weight {p['weight']} is not the sum of its ballots' weights")
-            void = voided_ids.get(p["batch_id"])
-            if void is not None:
-                if void["seq"] > sealed_at.get(period["id"], void["seq"] + 1):
-                    report.add(_event_place(void, "batch voided"), f"comes after period {name!r} was sealed")
+            if p["batch_id"] in voided_ids:
                 uncounted[name].update(range(before, after))
         if position != len(own.hashes):
             report.add(f"ballots.json period {name!r}",
                        f"ballots {position}..{len(own.hashes)} are in no load batch of audit.json "
                        "(a load missing from the audit chain)")
     return uncounted
+
+
+SEAL_FIELDS = ("ballots", "counted", "voided_batches", "ballots_chain_head", "definition_hash")
+
+
+def check_seals(report: Report, events: list[dict]) -> None:
+    """A seal is final: every later 'ballots sealed' event of a period agrees with its first, and no
+    batch is loaded into it or voided after that first seal (a seal cleared in the database, a
+    batch voided and the period sealed again reads as exactly this)."""
+    first: dict[Any, dict] = {}
+    for event in events:
+        period_id = event["payload"].get("voting_period_id")
+        seal = first.get(period_id)
+        if event["kind"] == SEALED:
+            if seal is None:
+                first[period_id] = event
+                continue
+            for name in SEAL_FIELDS:
+                if event["payload"].get(name) != seal["payload"].get(name):
+                    report.add(_event_place(event, "ballots sealed"),
+                               f"{name} {json.dumps(event['payload'].get(name))} differs from the period's first "
+                               f"seal (seq {seal['seq']}: {json.dumps(seal['payload'].get(name))})")
+        elif event["kind"] in (LOADED, VOIDED) and seal is not None:
+            report.add(_event_place(event, f"{event['kind']}, batch {event['payload'].get('batch_id')}"),
+                       f"comes after period {seal['payload'].get('period')!r} was sealed (seq {seal['seq']})")
 
 
 def _count(contest: counting.Contest, ballots: list[counting.Ballot], census: int, outcome: bool) -> dict:
@@ -534,6 +555,7 @@ def _verify(ballots: dict, audit: dict, results: dict | None) -> Report:
     periods = {p["name"]: p for p in ballots["periods"]}
     listed = check_ballots(report, ballots, definition, periods)
     uncounted = check_batches(report, events, periods, listed)
+    check_seals(report, events)
     derived = retally(report, events, definition, periods, listed, uncounted)
     if results is not None:
         check_results(report, results, ballots, periods, derived)

@@ -38,6 +38,11 @@ def finalize(session: Session, run_id: int) -> bool:
         winners, ties = _publish_contest(session, run, row, staged[row.id])
         winners_total += winners
         ties_total += ties
+    # Before COMPLETED, which the database lets change only through a rollback: it records the chain head.
+    completion = exports.completion_record(
+        session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots,
+        batches.counted_ballots(session, period),
+    )
     # Under the row lock taken above; the guard makes it a compare-and-set all the same.
     if not transition(
         session, run, (m.RunStatus.RUNNING,), m.RunStatus.COMPLETED, completed_at=now(), completed_by=run.started_by,
@@ -54,10 +59,7 @@ def finalize(session: Session, run_id: int) -> bool:
         "ballots": ballots,
         "completed_at": iso(run.completed_at),
         "definition_hash": definition_hash,
-        **exports.completion_record(
-            session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots,
-            batches.counted_ballots(session, period),
-        ),
+        **completion,
     }
     audit.append(session, election.id, "tally completed", record, run_id=run.id)
     store.drop_staging(session, run_id)

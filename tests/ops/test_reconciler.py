@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 from models import entities as m
 from models.db import session_scope
 from services.pipeline.area import process_areas
-from services.pipeline.plan import start
 from services.results import published
 from tests import factories as f
 from tests.support import period_runs, run_status, wait_for
@@ -46,14 +45,7 @@ def _lost_chord(url: str, definition: dict, ballots: list[dict], staged_areas: i
     """A RUNNING run with `staged_areas` partials staged per contest and nothing in flight: what is
     left when the broker lost the chord (or every worker died and its messages with it)."""
     election_id, period_id = f.load(url, definition, ballots)
-    with session_scope(url) as session:
-        session.get(m.VotingPeriod, period_id).status = m.PeriodStatus.CLOSED
-        session.get(m.Election, election_id).status = "closed"
-        run = m.TallyRun(election_id=election_id, voting_period_id=period_id, trigger="cli")
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        plan = start(session, run_id)  # RUNNING, planned; the chords are never sent
+    run_id, plan = f.started_run(url, election_id, period_id)  # RUNNING, planned; the chords are never sent
     for batches in plan:
         area_ids = [a for batch in batches for a in batch.area_ids]
         with session_scope(url) as session:

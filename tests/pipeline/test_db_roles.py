@@ -6,47 +6,16 @@ ALTER TABLE ... DISABLE TRIGGER all fail; TRUNCATE fails for the owner too (a st
 from __future__ import annotations
 
 import json
-import uuid
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from models.db import get_engine, session_scope, upgrade
+from models.db import session_scope
 from tests.api.conftest import make_election
-from tests.support import PG_ADMIN, Stack
+from tests.support import Stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def roles():
-    """A database owned by a fresh owner role (not a superuser), migrated by it, with a fresh
-    application role granted by `tally db upgrade`; everything dropped afterwards."""
-    tag = uuid.uuid4().hex[:10]
-    owner, app, name = f"tally_owner_{tag}", f"tally_app_{tag}", f"tally_roles_{tag}"
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "")
-    host = base.split("@", 1)[-1]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE ROLE "{owner}" LOGIN')
-        conn.execute(f'CREATE ROLE "{app}" LOGIN')
-        conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
-        with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as db:
-            # PostgreSQL 15: the public schema belongs to pg_database_owner, i.e. the owner role
-            db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-    owner_url = f"postgresql+psycopg://{owner}@{host}/{name}"
-    app_url = f"postgresql+psycopg://{app}@{host}/{name}"
-    try:
-        upgrade(owner_url, app_role=app)
-        yield owner_url, app_url, app
-    finally:
-        for url in (owner_url, app_url):
-            get_engine(url).dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP ROLE IF EXISTS "{app}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
 
 
 def _refused(url: str, statement: str, match: str) -> None:
