@@ -16,6 +16,12 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _seconds(name: str, default: float) -> float:
+    """A duration in seconds, fractions allowed (the tests run beat every few tenths of a second)."""
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def _limits(name: str, default: tuple[int, int]) -> tuple[int, int]:
     """A Celery time limit pair "SOFT/HARD" in seconds; the hard limit must be the later one."""
     value = os.environ.get(name)
@@ -50,8 +56,8 @@ class Settings:
     database_url: str
     broker_url: str | None  # None: embedded, tasks run in-process
     result_backend: str | None
-    advance_interval: int  # seconds between beat `advance` runs
-    reconcile_interval: int
+    advance_interval: float  # seconds between beat `advance` runs
+    reconcile_interval: float
     stuck_after: int  # seconds a RUNNING run may go without progress before the reconciler acts
     visibility_timeout: int
     result_expires: int
@@ -95,8 +101,8 @@ def load_settings() -> Settings:
         database_url=database or f"sqlite:///{home / 'tally.sqlite3'}",
         broker_url=broker,
         result_backend=os.environ.get("CELERY_RESULT_BACKEND") or broker,
-        advance_interval=_int("TALLY_ADVANCE_INTERVAL", 30),
-        reconcile_interval=_int("TALLY_RECONCILE_INTERVAL", 60),
+        advance_interval=_seconds("TALLY_ADVANCE_INTERVAL", 30),
+        reconcile_interval=_seconds("TALLY_RECONCILE_INTERVAL", 60),
         stuck_after=_int("TALLY_STUCK_AFTER", 900),
         visibility_timeout=_int("TALLY_VISIBILITY_TIMEOUT", 4 * 3600),
         result_expires=_int("TALLY_RESULT_EXPIRES", 24 * 3600),

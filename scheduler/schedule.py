@@ -5,6 +5,6 @@ from config.settings import Settings
 
 def beat_schedule(settings: Settings) -> dict:
     return {
-        "advance-elections": {"task": "scheduler.advance", "schedule": float(settings.advance_interval)},
-        "reconcile-tallies": {"task": "scheduler.reconcile", "schedule": float(settings.reconcile_interval)},
+        "advance-elections": {"task": "scheduler.advance", "schedule": settings.advance_interval},
+        "reconcile-tallies": {"task": "scheduler.reconcile", "schedule": settings.reconcile_interval},
     }

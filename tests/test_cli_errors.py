@@ -34,11 +34,12 @@ def one_line(result: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize("url, status, words", [
     ("postgres://someone@127.0.0.1/db", 2, ["DATABASE_URL postgres://someone@127.0.0.1/db", "check DATABASE_URL"]),
     ("not a url", 2, ["is not a database URL", "check DATABASE_URL"]),
-    (f"postgresql+psycopg://postgres:pw@127.0.0.1:{free_port()}/db", 3,
+    ("postgresql+psycopg://postgres:pw@127.0.0.1:{free_port}/db", 3,  # the port filled in when the test runs
      ["Connection refused", "check DATABASE_URL", "postgres:***@"]),
     ("postgresql+psycopg://postgres@127.0.0.1:5432/tally_no_such_db", 3, ['"tally_no_such_db" does not exist']),
 ])
 def test_database_unreachable_or_wrong_url(tmp_path, url, status, words):
+    url = url.replace("{free_port}", str(free_port()))
     result = tally("status", "1", "1", tmp_path=tmp_path, DATABASE_URL=url)
     line = one_line(result)
     assert result.returncode == status, result
@@ -52,6 +53,7 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" in result.stderr and "NoSuchModuleError" in result.stderr
 
 
+@pytest.mark.slow
 def test_postgresql_not_migrated_says_run_db_upgrade(tmp_path):
     name = f"tally_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -88,6 +90,7 @@ def test_disk_full_is_one_line(tmp_path):
     assert line.startswith("error: disk full") and "free some space" in line
 
 
+@pytest.mark.slow
 def test_result_table_piped_to_head_ends_quietly(tmp_path):
     definition = f.election("pipe-1", [f.contest("mayor", "plurality-at-large")], areas=f.area_tree((10, 20)))
     home = {"TALLY_HOME": str(tmp_path / "home")}

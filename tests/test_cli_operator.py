@@ -63,6 +63,7 @@ def test_run_on_an_open_period_says_add_force(embedded):
     assert "Voting period must be CLOSED to tally results" in result.stderr and "add --force" in result.stderr
 
 
+@pytest.mark.slow
 def test_wait_with_no_worker_says_so(stack):
     definition = f.election("idle-1", [f.contest("mayor", "plurality-at-large")])
     election_id, period_id = f.load(stack.database_url, definition, f.random_ballots(definition, 50, seed=1))
@@ -74,6 +75,7 @@ def test_wait_with_no_worker_says_so(stack):
     assert took < 30, took
 
 
+@pytest.mark.slow
 def test_demo_twice_shows_the_existing_sample(embedded):
     first = embedded.tally("demo", "--ballots", "200")
     assert "loaded election 'demo'" in first.stdout and "Winners:" in first.stdout

@@ -135,6 +135,7 @@ def test_flower_lists_readable_arguments_and_results():
     assert "--tasks_columns=" in (REPO / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_every_service_command_is_a_real_entry_point(tmp_path):
     env = {"PATH": str(BIN), "TALLY_HOME": str(tmp_path)}
     for name, service in _compose()["services"].items():

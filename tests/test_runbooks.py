@@ -76,6 +76,7 @@ def _setup(url: str, kind: str) -> None:
             runs.fail_run(session, run, "finalize failed: the database connection was reset")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runbook", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
 def test_runbook_commands_print_what_the_runbook_shows(runbook, monkeypatch, tmp_path, tally_dispatcher):
     text = runbook.read_text()

@@ -44,9 +44,10 @@ def _completed(api, election, headers, run_id) -> dict:
     return wait_for(done, timeout=120, what=f"run {run_id} COMPLETED")
 
 
+@pytest.mark.slow
 def test_hundred_parallel_runs_then_status_rollback_and_rerun(stack, tmp_path):
     election = make_election(stack.database_url, "workers-1", ballots=400)
-    token = stack.tally("token", "create", "--role", "ADMIN", "--name", "ops").stdout.strip()
+    token = stack.cli("token", "create", "--role", "ADMIN", "--name", "ops").stdout.strip()
     headers = bearer(token)
     api = start_api(stack)
 
@@ -82,7 +83,7 @@ def test_hundred_parallel_runs_then_status_rollback_and_rerun(stack, tmp_path):
 
     # 4. the public exports of the run verify
     files = _download(api, election, tmp_path / "first")
-    check = stack.tally("verify", str(files / "ballots.json"), str(files / "audit.json"), check=False)
+    check = stack.cli("verify", str(files / "ballots.json"), str(files / "audit.json"), check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "verify: OK" in check.stdout
 
@@ -107,7 +108,7 @@ def test_hundred_parallel_runs_then_status_rollback_and_rerun(stack, tmp_path):
     audit = json.loads((files / "audit.json").read_text())
     kinds = [e["kind"] for e in audit["events"]]
     assert kinds.count("tally completed") == 2 and kinds.count("tally rolled back") == 1
-    check = stack.tally("verify", str(files / "ballots.json"), str(files / "audit.json"), check=False)
+    check = stack.cli("verify", str(files / "ballots.json"), str(files / "audit.json"), check=False)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -121,13 +122,14 @@ def _download(api: str, election, out):
     return out
 
 
+@pytest.mark.slow
 def test_tokens_from_the_cli_are_stored_hashed_and_revocable(stack):
     election = make_election(stack.database_url, "tokens-1", ballots=0)
-    created = stack.tally("token", "create", "--role", "admin", "--name", "alice")
+    created = stack.cli("token", "create", "--role", "admin", "--name", "alice")
     token = created.stdout.strip()
     assert token.startswith("tly_") and len(token) > 40
     assert "shown only this once" in created.stderr
-    viewer = stack.tally("token", "create", "--role", "VIEWER").stdout.strip()
+    viewer = stack.cli("token", "create", "--role", "VIEWER").stdout.strip()
     with stack.session() as session:
         rows = session.scalars(select(m.ApiToken).order_by(m.ApiToken.id)).all()
         assert [(r.role, r.name) for r in rows] == [("ADMIN", "alice"), ("VIEWER", "")]
@@ -135,7 +137,7 @@ def test_tokens_from_the_cli_are_stored_hashed_and_revocable(stack):
         dump = session.execute(text("SELECT string_agg(t::text, ' ') FROM api_tokens t")).scalar()
     assert token not in dump and viewer not in dump and token[4:] not in dump
 
-    listing = stack.tally("token", "list")
+    listing = stack.cli("token", "list")
     assert token not in listing.stdout
     entries = json.loads(listing.stdout)
     assert [(e["id"], e["role"], e["revoked_at"]) for e in entries] == [(rows[0].id, "ADMIN", None),
@@ -144,10 +146,10 @@ def test_tokens_from_the_cli_are_stored_hashed_and_revocable(stack):
     url = api + election.base() + "/status"
     assert httpx.get(url, headers=bearer(token)).status_code == 200
     assert_error(httpx.get(url, headers=bearer(viewer)), 403)
-    stack.tally("token", "revoke", str(rows[0].id))
+    stack.cli("token", "revoke", str(rows[0].id))
     assert_error(httpx.get(url, headers=bearer(token)), 401)
-    assert json.loads(stack.tally("token", "list").stdout)[0]["revoked_at"] is not None
-    assert stack.tally("token", "revoke", "999", check=False).returncode == 2
-    bad_role = stack.tally("token", "create", "--role", "no such role!", check=False)
+    assert json.loads(stack.cli("token", "list").stdout)[0]["revoked_at"] is not None
+    assert stack.cli("token", "revoke", "999", check=False).returncode == 2
+    bad_role = stack.cli("token", "create", "--role", "no such role!", check=False)
     assert bad_role.returncode == 2 and "role" in bad_role.stderr
     assert token not in stack.log("api")

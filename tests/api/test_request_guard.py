@@ -105,6 +105,7 @@ def test_a_body_that_does_not_come_times_out(api):
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 def test_failed_token_checks_are_rate_limited_per_client(api):
     _stack, url, election, admin = api
     status = url + election.base() + "/status"

@@ -51,6 +51,7 @@ def _idle_in_transaction(url: str) -> int:
             "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")).scalar()
 
 
+@pytest.mark.slow
 def test_slow_unauthenticated_readers_do_not_take_the_api_down(pg_url, tmp_path):
     # no broker: the tally runs in-process, eagerly; a client that stops reading is dropped after 5 s
     stack = Stack(pg_url, "", tmp_path, TALLY_HTTP_SEND_TIMEOUT="5")

@@ -161,6 +161,7 @@ def test_hostile_files_are_refused_naming_the_place(counted, edit, place):
     assert "\n" not in refused.value.message
 
 
+@pytest.mark.slow
 def test_the_command_exits_2_on_a_hostile_file_and_1_only_on_differences(counted, tmp_path):
     paths = {}
     for name, doc in counted.items():

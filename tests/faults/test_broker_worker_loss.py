@@ -66,7 +66,7 @@ def broker_stack(request, pg_url, redis_url, tmp_path):
         broker = redis_url
     # About 130 ballots an area: area tasks of about three areas, paced 100 ms an area.
     stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_STUCK_AFTER=str(STUCK_AFTER),
-                  TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.1",
+                  TALLY_RECONCILE_INTERVAL="0.5", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.1",
                   TALLY_TEST_BUSY_DIR=str(busy), TALLY_BATCH_BALLOTS="500")
     stack.kind, stack.busy = request.param, busy
     try:
@@ -75,6 +75,7 @@ def broker_stack(request, pg_url, redis_url, tmp_path):
         stack.stop()
 
 
+@pytest.mark.slow
 def test_a_worker_lost_mid_tally_on_each_broker(broker_stack):
     stack = broker_stack
     areas = f.split_areas(AREAS, 2 * BALLOTS, seed=6)

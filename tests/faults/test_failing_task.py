@@ -43,6 +43,7 @@ CREATE TRIGGER fault_refuse_area BEFORE INSERT OR UPDATE ON staged_area_results
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["corrupt-ballots", "staging-refused"])
 def test_area_task_failing_for_good_ends_the_run_failed(stack, fault):
     contests = [f.contest("mayor", "instant-runoff", candidates=4),
@@ -101,6 +102,7 @@ CREATE TRIGGER fault_slow_area BEFORE INSERT OR UPDATE ON staged_area_results
 """
 
 
+@pytest.mark.slow
 def test_failed_run_keeps_no_partials_of_tasks_in_flight(stack):
     """An area task already past its first status check when the run fails must not stage its
     partial after fail_run dropped the run's staging (it was a bug: the status is now re-checked

@@ -126,6 +126,7 @@ def _expected_reasons(definition: dict, hostile: list[dict]) -> dict[str, Counte
     return out
 
 
+@pytest.mark.slow
 def test_hostile_ballots_are_all_classified_and_change_no_valid_result(stack):
     contests = [f.contest("council", "plurality-at-large", candidates=5, seats=2, max_votes=2),
                 f.contest("mayor", "instant-runoff", candidates=4),
@@ -166,6 +167,7 @@ def test_hostile_ballots_are_all_classified_and_change_no_valid_result(stack):
     assert runs(stack.database_url, period_id) == [(run_id, "COMPLETED", None)]
 
 
+@pytest.mark.slow
 def test_lone_surrogate_in_a_ballot_does_not_block_the_tally(stack):
     definition = f.election("surrogate-1", [f.contest("mayor", "plurality-at-large", candidates=3)])
     valid = f.random_ballots(definition, 300, seed=44, hostile=False)

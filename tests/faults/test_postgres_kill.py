@@ -48,6 +48,7 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
+@pytest.mark.slow
 def test_finalize_backend_terminated_mid_commit(stack):
     definition = f.election("pgkill-1", [f.contest("mayor", "instant-runoff", candidates=4),
                                          f.contest("council", "plurality-at-large", candidates=5, seats=2,

@@ -18,6 +18,7 @@ from .helpers import period_status, published_rows, runs, start_worker
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_a_full_redis_refuses_the_tally_cleanly_and_a_retry_completes(pg_url, tmp_path):
     areas = f.split_areas(30, 3_000, seed=2)
     definition = f.election("redis-full", [f.contest("mayor", "instant-runoff", candidates=4)], areas=areas)

@@ -14,7 +14,8 @@ from tests import factories as f
 from tests.support import wait_for
 
 from .helpers import (
-    NoPartialResults, audit_kinds, period_status, published_rows, results, runs, staged_areas, wait_run_over,
+    NoPartialResults, audit_kinds, period_status, published_rows, results, runs, staged_areas, start_worker,
+    wait_run_over,
 )
 
 pytestmark = pytest.mark.integration
@@ -22,19 +23,22 @@ pytestmark = pytest.mark.integration
 AREAS = 120
 
 
+@pytest.mark.slow
 def test_redis_restart_mid_tally(own_stack):
     stack = own_stack
-    # About 80 ballots an area: area tasks of about three areas, 80 of them, so Redis goes down mid-tally.
-    stack.env.update(TALLY_STUCK_AFTER="6", TALLY_RECONCILE_INTERVAL="2", TALLY_ADVANCE_INTERVAL="3600",
-                     TALLY_BATCH_BALLOTS="250")
+    # About 80 ballots an area: area tasks of about three areas, 80 of them, each paced 50 ms an area so
+    # that Redis goes down mid-tally however fast the counting (unpaced, a busy machine's poll could miss
+    # the whole tally).
+    stack.env.update(TALLY_STUCK_AFTER="6", TALLY_RECONCILE_INTERVAL="0.5", TALLY_ADVANCE_INTERVAL="3600",
+                     TALLY_BATCH_BALLOTS="250", TALLY_TEST_AREA_PACE="0.05")
     areas = f.split_areas(AREAS, 40_000, seed=4)
     contests = [f.contest("mayor", "instant-runoff", candidates=5),
                 f.contest("council", "plurality-at-large", candidates=6, seats=3, max_votes=3)]
     definition = f.election("redis-1", contests, areas=areas)
     ballots = f.random_ballots(definition, 10_000, seed=8)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
-    stack.start_worker("w1")
-    stack.start_worker("w2")
+    start_worker(stack, "w1", app="tests.faults.paced_app")
+    start_worker(stack, "w2", app="tests.faults.paced_app")
     stack.start_beat()
 
     with NoPartialResults(stack.database_url) as reader:

@@ -31,10 +31,11 @@ AREAS = 200
 BALLOTS = 30_000
 
 
+@pytest.mark.slow
 def test_three_worker_kills_during_area_processing(stack):
     # 50 ms an area: 200 areas take ~5 s on two workers, so each kill lands with areas left. About 150
     # ballots an area: area tasks of about three areas, so a kill also lands mid-task of several areas.
-    stack.env.update(TALLY_VISIBILITY_TIMEOUT="10", TALLY_STUCK_AFTER="16", TALLY_RECONCILE_INTERVAL="2",
+    stack.env.update(TALLY_VISIBILITY_TIMEOUT="10", TALLY_STUCK_AFTER="16", TALLY_RECONCILE_INTERVAL="0.5",
                      TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.05", TALLY_BATCH_BALLOTS="500")
     areas = f.split_areas(AREAS, 2 * BALLOTS, seed=3)
     definition = f.election("kill-1", [f.contest("mayor", "instant-runoff", candidates=6)], areas=areas)

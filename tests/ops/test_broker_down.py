@@ -31,8 +31,8 @@ def _dispatches(url: str, run_id: int) -> list[tuple[bool, int, str | None]]:
 def dead_broker_stack(pg_url, tmp_path):
     """A stack whose broker URL names a free port where nothing listens (yet)."""
     port = free_port()
-    stack = Stack(pg_url, f"redis://127.0.0.1:{port}/0", tmp_path, TALLY_ADVANCE_INTERVAL="1",
-                  TALLY_RECONCILE_INTERVAL="1")
+    stack = Stack(pg_url, f"redis://127.0.0.1:{port}/0", tmp_path, TALLY_ADVANCE_INTERVAL="0.3",
+                  TALLY_RECONCILE_INTERVAL="0.3")
     stack.redis = RedisServer(tmp_path, port=port)
     try:
         yield stack
@@ -65,6 +65,7 @@ def _run_with_broker_down(stack) -> tuple[int, int, int]:
     return election_id, period_id, run_id
 
 
+@pytest.mark.slow
 def test_broker_down_then_back_beat_starts_the_run(dead_broker_stack):
     stack = dead_broker_stack
     election_id, period_id, run_id = _run_with_broker_down(stack)
@@ -78,6 +79,7 @@ def test_broker_down_then_back_beat_starts_the_run(dead_broker_stack):
     assert sent and attempts == 2
 
 
+@pytest.mark.slow
 def test_broker_down_then_back_tally_run_starts_the_run(dead_broker_stack):
     stack = dead_broker_stack
     election_id, period_id, run_id = _run_with_broker_down(stack)
@@ -99,6 +101,7 @@ UNINSTALLED = (
 )
 
 
+@pytest.mark.slow
 def test_a_process_without_a_dispatcher_fails_loudly_and_leaves_the_run_in_the_outbox(stack):
     """The outbox sends through the dispatcher the worker application installs (tasks.dispatch): a
     process that starts a run without one raises after its commit, instead of quietly recording the

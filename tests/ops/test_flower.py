@@ -121,6 +121,7 @@ class StageWatcher:
         self._thread.join(timeout=10)
 
 
+@pytest.mark.slow
 def test_flower_shows_area_tasks_by_contest_areas_state_and_progress(stack):
     definition = f.election("flower-1", [
         f.contest("council", "plurality-at-large", candidates=4, seats=2, max_votes=2),

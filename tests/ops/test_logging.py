@@ -24,6 +24,7 @@ def _json_lines(text: str) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_worker_json_logs_name_run_contest_and_area(stack):
     definition = f.election("logs-1", [

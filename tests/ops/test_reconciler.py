@@ -76,6 +76,7 @@ def _assert_nothing_published(url: str, election_id: int, period_id: int, run_id
         assert session.get(m.Election, election_id).status == "closed"
 
 
+@pytest.mark.slow
 def test_lost_chord_is_redispatched_once_and_completes(stack):
     definition = f.election("lost-1", [
         f.contest("council", "plurality-at-large", candidates=5, seats=2, max_votes=2),
@@ -97,11 +98,12 @@ def test_lost_chord_is_redispatched_once_and_completes(stack):
     assert _reconcile(stack, stuck_after=0) == []  # a finished run is never touched again
 
 
+@pytest.mark.slow
 def test_beat_reconciler_recovers_a_lost_chord(stack):
     definition = f.election("lost-beat", [f.contest("mayor", "plurality-at-large", candidates=3)])
     ballots = f.random_ballots(definition, 800, seed=4)
     election_id, period_id, run_id = _lost_chord(stack.database_url, definition, ballots, staged_areas=3)
-    stack.env.update(TALLY_RECONCILE_INTERVAL="1", TALLY_STUCK_AFTER="5", TALLY_ADVANCE_INTERVAL="3600")
+    stack.env.update(TALLY_RECONCILE_INTERVAL="0.3", TALLY_STUCK_AFTER="5", TALLY_ADVANCE_INTERVAL="3600")
     stack.start_worker("w1")
     stack.start_beat()
 

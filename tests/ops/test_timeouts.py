@@ -53,6 +53,7 @@ def test_postgres_sessions_of_the_application_are_limited(pg_url, monkeypatch):
     get_engine(pg_url).dispose()
 
 
+@pytest.mark.slow
 def test_an_area_task_past_its_time_limit_fails_the_run_and_a_retry_completes(stack):
     stack.env.update(TALLY_TIME_LIMIT_AREA="1/3", TALLY_PG_LOCK_TIMEOUT="0")  # wait on the lock forever...
     election = make_election(stack.database_url, "time-limit", ballots=30)

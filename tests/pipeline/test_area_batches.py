@@ -162,6 +162,7 @@ def test_a_redelivered_batch_stages_each_area_once_and_counts_nothing_twice(embe
     assert figures == (2 * len(definition["areas"]), 2 * len(definition["areas"]), len(ballots))
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_workers_count_each_area_once_in_batches_flower_shows_by_contest_and_areas(stack):
     stack.env["TALLY_BATCH_BALLOTS"] = str(BUDGET)

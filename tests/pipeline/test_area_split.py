@@ -41,6 +41,7 @@ def _tally(url: str, definition: dict, ballots: list[dict]) -> dict:
     return {c["contest"]: c for c in tally["contests"]}
 
 
+@pytest.mark.slow
 def test_one_area_or_two_hundred_give_the_same_results(embedded_db):
     spread = f.election("split-200", _contests(), areas=f.split_areas(200, CENSUS))
     assert len(spread["areas"]) == 200 and {a.get("parent") for a in spread["areas"]} > {None, "root"}

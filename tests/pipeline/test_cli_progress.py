@@ -16,6 +16,7 @@ def _progress(stderr: str) -> list[tuple[str, int, int, int]]:
     return [(status, int(done), int(total), int(ballots.replace(",", ""))) for status, done, total, ballots in found]
 
 
+@pytest.mark.slow
 def test_run_wait_and_status_watch_show_progress_then_results(stack):
     definition = f.election("progress-1", [f.contest("mayor", "plurality-at-large")], areas=f.area_tree((5, 8)))
     ballots = f.random_ballots(definition, 4000, seed=2)
@@ -32,6 +33,7 @@ def test_run_wait_and_status_watch_show_progress_then_results(stack):
     assert "Winners:" in watch.stdout
 
 
+@pytest.mark.slow
 def test_results_narrowed_to_an_area(stack):
     definition = f.election("areas-1", [f.contest("mayor", "plurality-at-large")])
     election_id, period_id = f.load(stack.database_url, definition, f.random_ballots(definition, 300, seed=4))
@@ -39,11 +41,11 @@ def test_results_narrowed_to_an_area(stack):
     stack.tally("run", str(election_id), str(period_id), "--force")
     import json
 
-    narrowed = json.loads(stack.tally("results", str(election_id), "--area", "a2", "--format", "json").stdout)
+    narrowed = json.loads(stack.cli("results", str(election_id), "--area", "a2", "--format", "json").stdout)
     contest = narrowed["tallies"][0]["contests"][0]
     assert set(contest["areas"]) == {"a2"} and set(contest["subtrees"]) == {"a2"}
     assert contest["subtrees"]["a2"]["totals"]["total_votes"] > contest["areas"]["a2"]["totals"]["total_votes"]
-    table = stack.tally("results", str(election_id), "--area", "a2").stdout
+    table = stack.cli("results", str(election_id), "--area", "a2").stdout
     assert "== mayor, area a2 ==" in table and "== mayor, area subtree a2 ==" in table
-    missing = stack.tally("results", str(election_id), "--area", "atlantis", check=False)
+    missing = stack.cli("results", str(election_id), "--area", "atlantis", check=False)
     assert missing.returncode == 2 and "no published results for area 'atlantis'" in missing.stderr

@@ -24,16 +24,17 @@ def _refused(url: str, statement: str, match: str) -> None:
             session.execute(text(statement))
 
 
+@pytest.mark.slow
 def test_the_app_role_does_the_job_and_cannot_empty_the_append_only_tables(roles, tmp_path):
     owner_url, app_url, app = roles
     stack = Stack(app_url, "", tmp_path)  # the application as the app role, Celery in-process
     election = make_election(app_url, "roles", ballots=50)
-    stack.tally("run", str(election.id), str(election.period_id), "--force")
-    status = json.loads(stack.tally("status", str(election.id), str(election.period_id)).stdout)
+    stack.cli("run", str(election.id), str(election.period_id), "--force")
+    status = json.loads(stack.cli("status", str(election.id), str(election.period_id)).stdout)
     assert status["status"] == "COMPLETED"
-    stack.tally("export", str(election.id), "--out", str(tmp_path / "out"))
-    stack.tally("rollback", str(election.id), str(election.period_id), "--reason", "roles test")
-    stack.tally("token", "create", "--role", "ADMIN")
+    stack.cli("export", str(election.id), "--out", str(tmp_path / "out"))
+    stack.cli("rollback", str(election.id), str(election.period_id), "--reason", "roles test")
+    stack.cli("token", "create", "--role", "ADMIN")
     with session_scope(app_url) as session:
         assert session.execute(text("SELECT current_user")).scalar() == app
         ballots, events = session.execute(text(

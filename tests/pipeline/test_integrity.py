@@ -108,7 +108,7 @@ def test_dates_outside_the_years_or_ending_before_they_start_are_refused(stack, 
     """Defect 8, at load."""
     definition = f.election("dates", [f.contest("mayor", "plurality-at-large")])
     definition["voting_periods"] = [{"name": "main", **period}]
-    result = stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", definition)), check=False)
+    result = stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)), check=False)
     assert result.returncode == 2 and result.stderr.startswith(f"error: {field}:"), result.stderr
 
 
@@ -154,7 +154,7 @@ def test_every_definition_error_exits_2_naming_the_field(stack, mutate, field):
     mutate(definition)
     path = stack.workdir / "d.json"
     path.write_text(json.dumps(definition))  # NaN and Infinity as Python's json writes them
-    result = stack.tally("load", "--definition", str(path), check=False)
+    result = stack.cli("load", "--definition", str(path), check=False)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: {field}:"), result.stderr
     assert "Traceback" not in result.stderr
@@ -164,5 +164,5 @@ def test_a_definition_that_is_not_utf8_exits_2(stack):
     path = stack.workdir / "d.json"
     path.write_bytes(json.dumps(f.election("latin", [f.contest("m", "plurality-at-large")])).encode()
                      .replace(b"Test latin", b"Test \xe9lection"))
-    result = stack.tally("load", "--definition", str(path), check=False)
+    result = stack.cli("load", "--definition", str(path), check=False)
     assert result.returncode == 2 and "not UTF-8" in result.stderr and str(path) in result.stderr, result.stderr

@@ -30,6 +30,7 @@ def _peak_rss(stack: Stack, *args: str) -> int:
     return int(peak)
 
 
+@pytest.mark.slow
 def test_loading_a_large_ballots_file_streams(pg_url, tmp_path):
     stack = Stack(pg_url, "", tmp_path)
     doc = definition("load-memory", runs.now() + timedelta(hours=1))

@@ -36,8 +36,8 @@ def test_malformed_definition_is_refused_naming_the_field(stack, mutate, field):
     definition = f.election("bad-def", [f.contest("mayor", "plurality-at-large"), f.contest("c2", "approval")])
     broken = copy.deepcopy(definition)
     mutate(broken)
-    stack.tally("db", "upgrade")
-    result = stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", broken)), check=False)
+    stack.cli("db", "upgrade")
+    result = stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", broken)), check=False)
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {field}"), result.stderr
     for model in (m.Election, m.Contest, m.Area, m.VotingPeriod, m.Candidate):
@@ -46,26 +46,27 @@ def test_malformed_definition_is_refused_naming_the_field(stack, mutate, field):
 
 def test_unreadable_json_is_refused_with_its_position(stack):
     (stack.workdir / "d.json").write_text('{"election": {"id": "x",}')
-    result = stack.tally("load", "--definition", str(stack.workdir / "d.json"), check=False)
+    result = stack.cli("load", "--definition", str(stack.workdir / "d.json"), check=False)
     assert result.returncode == 2 and "line 1" in result.stderr
     assert _count(stack, m.Election) == 0
 
 
 def test_ballot_file_naming_unknown_area_loads_nothing(stack):
     definition = f.election("routing", [f.contest("mayor", "plurality-at-large")])
-    stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
     ballots = {"election": "routing", "period": "main", "ballots": [
         {"contest": "mayor", "area": "a1", "marks": [["mayor-c1", 1]]},
         {"contest": "mayor", "area": "atlantis", "marks": [["mayor-c1", 1]]},
     ]}
-    result = stack.tally("load", "--ballots", str(write_json(stack.workdir / "b.json", ballots)), check=False)
+    result = stack.cli("load", "--ballots", str(write_json(stack.workdir / "b.json", ballots)), check=False)
     assert result.returncode == 2 and "ballots[1].area" in result.stderr
     assert _count(stack, m.Ballot) == 0
 
 
+@pytest.mark.slow
 def test_bad_ballots_are_counted_invalid_with_reasons(stack):
     definition = f.election("bad-ballots", [f.contest("mayor", "plurality-at-large", candidates=3, max_votes=1)])
-    stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
     cands = ["mayor-c1", "mayor-c2", "mayor-c3"]
     good = [{"contest": "mayor", "area": "a1", "marks": [[cands[i % 3], 1]]} for i in range(30)]
     bad = [
@@ -78,7 +79,7 @@ def test_bad_ballots_are_counted_invalid_with_reasons(stack):
         {"contest": "mayor", "area": "a3", "marks": []},
     ]
     doc = {"election": "bad-ballots", "period": "main", "ballots": good + bad}
-    out = stack.tally("load", "--ballots", str(write_json(stack.workdir / "b.json", doc))).stdout
+    out = stack.cli("load", "--ballots", str(write_json(stack.workdir / "b.json", doc))).stdout
     assert "loaded 37 ballot(s)" in out
     stack.start_worker("w1")
     stack.tally("advance")
@@ -94,7 +95,7 @@ def test_bad_ballots_are_counted_invalid_with_reasons(stack):
         "invalid_reasons": {"invalid-value": 1, "malformed-marks": 1, "malformed-weight": 1,
                             "too-many-marks": 1, "unknown-candidate": 1},
     }
-    published = stack.tally("results", str(election_id), "--format", "json").stdout
+    published = stack.cli("results", str(election_id), "--format", "json").stdout
     import json
 
     contest = json.loads(published)["tallies"][0]["contests"][0]["result"]

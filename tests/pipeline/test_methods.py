@@ -135,6 +135,7 @@ def _status(url: str, election_id: int) -> tuple[str, str | None]:
         return (run.status.value, run.error) if run else ("NONE", None)
 
 
+@pytest.mark.slow
 def test_every_method_equals_the_pooled_count(stack):
     contests = _method_contests()
     assert set(contests) == set(counting.METHODS), "a registered method has no pipeline test contest"

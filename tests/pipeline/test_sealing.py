@@ -37,6 +37,7 @@ def _kinds(url: str, election_id: int) -> list[str]:
             select(m.AuditEvent.kind).where(m.AuditEvent.election_id == election_id).order_by(m.AuditEvent.seq)))
 
 
+@pytest.mark.slow
 def test_an_ended_period_waits_for_its_ballots_and_seal_and_is_never_tallied_from_nothing(stack):
     """Defect 2: a definition whose period has already ended (imported ballots, the normal order)
     is not tallied by beat before its ballots arrive; they load, `tally seal` seals them, and
@@ -45,24 +46,24 @@ def test_an_ended_period_waits_for_its_ballots_and_seal_and_is_never_tallied_fro
                                                    max_votes=2)])
     del definition["voting_periods"][0]["seal"]  # ended already: manual by default
     ballots = f.random_ballots(definition, 400, seed=9)
-    stack.env["TALLY_ADVANCE_INTERVAL"] = "1"
-    stack.tally("db", "upgrade")
-    stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    stack.env["TALLY_ADVANCE_INTERVAL"] = "0.3"
+    stack.cli("db", "upgrade")
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
     stack.start_worker("w1")
     stack.start_beat()
     with stack.session() as session:
         election_id, period_id = session.execute(select(m.VotingPeriod.election_id, m.VotingPeriod.id)).one()
     wait_for(lambda: "voting period closed" in _kinds(stack.database_url, election_id), 60, what="closed by beat")
-    time.sleep(3)  # several more beats
+    time.sleep(1)  # several more beats
     assert period_runs(stack.database_url, period_id) == []
     waiting = stack.tally("advance", "--dry-run").stdout
     assert f"waiting: election {election_id} period {period_id}: ballots not sealed yet (seal: manual)" in waiting
-    stack.tally("load", "--ballots", _ballots_file(stack.workdir / "b.json", definition, ballots))
-    sealed = json.loads(stack.tally("seal", str(election_id), str(period_id)).stdout)
+    stack.cli("load", "--ballots", _ballots_file(stack.workdir / "b.json", definition, ballots))
+    sealed = json.loads(stack.cli("seal", str(election_id), str(period_id)).stdout)
     assert sealed["ballots"] == sealed["counted"] == len(ballots)
     wait_for(lambda: _results(stack.database_url, election_id), 120, what="tallied by beat")
     assert _results(stack.database_url, election_id) == f.direct_count(definition, ballots)
-    late = stack.tally("load", "--ballots", _ballots_file(stack.workdir / "late.json", definition, ballots[:5]),
+    late = stack.cli("load", "--ballots", _ballots_file(stack.workdir / "late.json", definition, ballots[:5]),
                        check=False)
     assert late.returncode == 2 and "voting period 'main' is tallied" in late.stderr, late.stderr
 
@@ -112,32 +113,33 @@ def test_an_empty_period_is_never_tallied_unless_asked_and_then_publishes_no_win
     assert "tally round" not in _kinds(embedded_db, election_id)
 
 
+@pytest.mark.slow
 def test_the_same_ballots_twice_are_refused_and_a_voided_batch_is_not_counted(stack):
     """Defect 3, with real workers reading the ballots: the same content again (in any order) is
     refused naming the earlier batch; loaded anyway with --allow-duplicate, the copy can be voided
     before sealing, stays stored and in the chain, and is not counted."""
     definition = f.election("twice", [f.contest("mayor", "instant-runoff", candidates=4)], seal="manual")
     ballots = f.random_ballots(definition, 300, seed=4)
-    stack.tally("db", "upgrade")
-    stack.tally("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    stack.cli("db", "upgrade")
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
     first = _ballots_file(stack.workdir / "b.json", definition, ballots)
-    assert "as batch 1" in stack.tally("load", "--ballots", first).stdout
+    assert "as batch 1" in stack.cli("load", "--ballots", first).stdout
     shuffled = _ballots_file(stack.workdir / "again.json", definition, list(reversed(ballots)))
-    again = stack.tally("load", "--ballots", shuffled, check=False)
+    again = stack.cli("load", "--ballots", shuffled, check=False)
     assert again.returncode == 2 and "as batch 1 (b.json)" in again.stderr, again.stderr
-    assert "as batch" in stack.tally("load", "--ballots", shuffled, "--allow-duplicate").stdout
+    assert "as batch" in stack.cli("load", "--ballots", shuffled, "--allow-duplicate").stdout
     with stack.session() as session:
         election_id, period_id = session.execute(select(m.VotingPeriod.election_id, m.VotingPeriod.id)).one()
-    listed = json.loads(stack.tally("batch", "list", str(election_id), str(period_id)).stdout)
+    listed = json.loads(stack.cli("batch", "list", str(election_id), str(period_id)).stdout)
     copy = listed[1]["batchId"]  # the refused load used up an id
     assert [(b["records"], b["duplicateOf"]) for b in listed] == [(300, None), (300, 1)]
     assert listed[0]["contentDigest"] == listed[1]["contentDigest"]
     assert (listed[0]["countAfter"], listed[1]["countBefore"]) == (300, 300)
     assert listed[0]["chainAfter"] == listed[1]["chainBefore"]
-    voided = json.loads(stack.tally("batch", "void", str(copy), "--reason", "loaded twice").stdout)
+    voided = json.loads(stack.cli("batch", "void", str(copy), "--reason", "loaded twice").stdout)
     assert voided["voidReason"] == "loaded twice" and voided["voidedAt"]
-    stack.tally("seal", str(election_id), str(period_id))
-    refused = stack.tally("batch", "void", "1", "--reason", "too late", check=False)
+    stack.cli("seal", str(election_id), str(period_id))
+    refused = stack.cli("batch", "void", "1", "--reason", "too late", check=False)
     assert refused.returncode == 2 and "is sealed" in refused.stderr
     stack.start_worker("w1")
     stack.tally("run", str(election_id), str(period_id), "--wait", "--timeout", "120")

@@ -33,6 +33,7 @@ def _election_status(url: str, election_id: int) -> str:
         return session.get(m.Election, election_id).status
 
 
+@pytest.mark.slow
 def test_beat_closes_and_tallies_with_no_human_action(stack):
     definition = f.election(
         "beat-1",
@@ -42,7 +43,7 @@ def test_beat_closes_and_tallies_with_no_human_action(stack):
     ballots = f.random_ballots(definition, 3000, seed=7)
     election_id, period_id = f.load(stack.database_url, definition, ballots)
     # About 330 ballots an area: two areas a message, five messages for the two workers.
-    stack.env.update(TALLY_ADVANCE_INTERVAL="1", TALLY_BATCH_BALLOTS="700")
+    stack.env.update(TALLY_ADVANCE_INTERVAL="0.3", TALLY_BATCH_BALLOTS="700")
     stack.start_worker("w1")
     stack.start_worker("w2")
     stack.start_beat()
@@ -61,6 +62,7 @@ def test_beat_closes_and_tallies_with_no_human_action(stack):
     assert "tally.process_areas" in stack.log("w1") and "tally.process_areas" in stack.log("w2")
 
 
+@pytest.mark.slow
 def test_reader_never_sees_half_a_tally(stack):
     contests = [f.contest(f"c{i}", "plurality-at-large", candidates=4) for i in range(3)]
     definition = f.election("atomic-1", contests, areas=f.area_tree((4, 5)))
@@ -143,6 +145,7 @@ def test_two_advance_calls_at_once_create_one_run(stack):
         assert len(period_runs(stack.database_url, period_id)) == 1
 
 
+@pytest.mark.slow
 def test_failing_tally_ends_failed_and_retry_succeeds(stack):
     definition = f.election("fail-1", [f.contest("mayor", "instant-runoff", candidates=3)])
     ballots = f.random_ballots(definition, 300, seed=5)
