@@ -34,7 +34,7 @@ def ballots(n: int, seed: int):
     """Rankings as cells per rank: a name, "undervote" (a skipped rank) or "overvote"."""
     rng = random.Random(seed)
     for _ in range(n):
-        arrival = sorted((rng.expovariate(s), c) for c, s in zip(CANDIDATES, STRENGTHS))
+        arrival = sorted((rng.expovariate(s), c) for c, s in zip(CANDIDATES, STRENGTHS, strict=True))
         length = rng.choice((1, 2, 3, 4, 5, 5))
         cells = [c for _, c in arrival[:length]] + ["undervote"] * (RANKS - length)
         if rng.random() < 0.02:

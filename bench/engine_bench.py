@@ -49,7 +49,7 @@ def rankings(n: int, seed: int) -> list[Ranking]:
     rng = random.Random(seed)
 
     def race(length: int) -> Ranking:
-        arrival = sorted((rng.expovariate(s), c) for c, s in zip(CANDIDATES, STRENGTHS))
+        arrival = sorted((rng.expovariate(s), c) for c, s in zip(CANDIDATES, STRENGTHS, strict=True))
         return tuple(c for _, c in arrival[:length])
 
     slates = [race(5) for _ in range(SLATES)]
@@ -140,7 +140,8 @@ def time_engine(orderings: Sequence[Ranking], repeat: int) -> dict[str, dict | N
             figures[method] = {}
             results = {}
             for name, ballots in lists.items():
-                seconds, results[name] = best_of(repeat, lambda: count(contest(method, settings), ballots))
+                seconds, results[name] = best_of(
+                    repeat, lambda m=method, s=settings, b=ballots: count(contest(m, s), b))
                 figures[method][name] = {"seconds": round(seconds, 4), "ballots_per_second": round(n / seconds)}
             assert results["shared"].to_json() == results["parsed"].to_json(), method
             print(

@@ -31,7 +31,7 @@ class Ballot:
     defect: str | None = None  # reason code when the record itself could not be read
 
 
-def parse_ballot(obj: Any) -> Ballot:
+def parse_ballot(obj: Any) -> Ballot:  # noqa: C901 (once per record read: its checks inline)
     """Read one ballot record. A record that cannot be read becomes a Ballot with a `defect`,
     so it is counted as implicitly invalid with that reason instead of being lost."""
     if not isinstance(obj, Mapping):

@@ -167,7 +167,12 @@ def check_contest(contest: Contest) -> None:
             )
     if contest.blank_policy not in BLANK_POLICIES:
         raise DefinitionError("contest.blank_policy", f"must be one of {', '.join(BLANK_POLICIES)}")
-    known = set(ids)
+    _check_exclusion_groups(contest)
+    METHODS[contest.method].check(contest)
+
+
+def _check_exclusion_groups(contest: Contest) -> None:
+    known = set(contest.candidate_ids)
     for i, group in enumerate(contest.exclusion_groups):
         gw = f"contest.exclusion_groups[{i}]"
         unknown = [m for m in group.members if m not in known]
@@ -182,7 +187,6 @@ def check_contest(contest: Contest) -> None:
             )
         if len(group.members) > len(contest.candidates):
             raise DefinitionError(f"{gw}.members", "group is larger than the candidate list")
-    METHODS[contest.method].check(contest)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ class RankMarks(MarkRules):
         if not all(isinstance(rank, int) and 1 <= rank <= limits.max_votes for rank in ranks):
             return "rank-out-of-range"
         overvote_invalidates, repeat_invalidates = limits.settings
-        overvote = len(set(zip(ranks, candidates))) > len(set(ranks))  # two or more candidates at one rank
+        overvote = len(set(zip(ranks, candidates, strict=True))) > len(set(ranks))  # two or more candidates at one rank
         if overvote and overvote_invalidates:
             return "overvote"
         if repeat_invalidates and _repeats(candidates):
@@ -175,10 +175,10 @@ class PairMarks(MarkRules):
             return "unknown-candidate"
         if len(named) != len(losers) or any(map(eq, winners, losers)):
             return "invalid-value"
-        pairs = set(zip(winners, losers))
+        pairs = set(zip(winners, losers, strict=True))
         if len(pairs) != len(losers):
             return "duplicate-pair"
-        if not pairs.isdisjoint(zip(losers, winners)):
+        if not pairs.isdisjoint(zip(losers, winners, strict=True)):
             return "contradictory-pair"
         if len(pairs) > limits.max_votes:
             return "too-many-marks"

@@ -129,7 +129,9 @@ def _entries(groups: Iterable[tuple[Ballot, int]], plain: Mapping[Marks, int]) -
     )
 
 
-def _sum(entries: Iterable[Entry], judge: Judge) -> tuple[Participation, list[Marks], list[tuple[Marks, int]]]:
+def _sum(  # noqa: C901 (the hot loop of a count: one pass, its branches inline)
+    entries: Iterable[Entry], judge: Judge
+) -> tuple[Participation, list[Marks], list[tuple[Marks, int]]]:
     """The participation figures of the entries, and how the valid multiset differs from the plain
     records: the plain marks that are not a valid ballot's canonical marks (`dropped`), and
     (canonical marks, weight) of every other valid ballot (`to_add`). The hot loop of a count."""

@@ -18,7 +18,8 @@ def _items(source: Source, prefix: str):
     number = 0
     with open(source.path, "rb") as handle:
         try:
-            for number, item in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
+            # `number` is read by the except clause below: the record that could not be read
+            for number, item in enumerate(ijson.items(handle, prefix, use_float=True), start=1):  # noqa: B007
                 yield item
         except (ijson.JSONError, ijson.IncompleteJSONError) as exc:
             raise CvrError(source.path, f"{name} {number + 1}", name, f"invalid JSON: {exc}") from None

@@ -25,7 +25,7 @@ def read(source: Source, names: Names) -> Iterator[Record]:
 
 def _ballot(cells: list[str], candidates: list) -> Ballot:
     marks = []
-    for cell, candidate in zip(cells, candidates):
+    for cell, candidate in zip(cells, candidates, strict=False):
         cell = cell.strip()
         if not cell:
             continue

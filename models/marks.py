@@ -68,7 +68,7 @@ def pack_multiset(marks: Sequence[bytes], weights: Sequence[int]) -> bytes:
     try:
         packed_weights = _little(array("q", weights)).tobytes()
     except OverflowError:
-        return b"J" + json.dumps([[m.hex(), w] for m, w in zip(marks, weights)]).encode()
+        return b"J" + json.dumps([[m.hex(), w] for m, w in zip(marks, weights, strict=True)]).encode()
     lengths = _little(array("I", map(len, marks))).tobytes()
     return b"A" + _COUNT.pack(len(marks)) + lengths + packed_weights + b"".join(marks)
 
@@ -80,7 +80,7 @@ def unpack_multiset(blob: bytes) -> Iterator[tuple[bytes, int]]:
     ends = accumulate(lengths, initial=start)
     starts, ends = tee(ends)
     next(ends, None)
-    return zip(map(blob.__getitem__, map(slice, starts, ends)), weights)
+    return zip(map(blob.__getitem__, map(slice, starts, ends)), weights, strict=True)
 
 
 def multiset_columns(blob: bytes) -> tuple[array, array, int]:

@@ -48,7 +48,7 @@ def merge_multisets(blobs: Iterable[bytes]) -> dict[bytes, int]:
     if totals is None:
         return {}
     totals = totals.sort_by("marks")
-    return dict(zip(totals.column("marks").to_pylist(), totals.column("weight").to_pylist()))
+    return dict(zip(totals.column("marks").to_pylist(), totals.column("weight").to_pylist(), strict=True))
 
 
 def _table(blob: bytes) -> pa.Table | None:
@@ -83,7 +83,7 @@ def _exactly(totals: pa.Table | None, pending: list[pa.Table], blobs: Iterator[b
     total: dict[bytes, int] = {}
     get = total.get
     tables = ([totals] if totals is not None else []) + pending
-    read = (zip(t.column("marks").to_pylist(), t.column("weight").to_pylist()) for t in tables)
+    read = (zip(t.column("marks").to_pylist(), t.column("weight").to_pylist(), strict=True) for t in tables)
     for pairs in chain(read, map(unpack_multiset, blobs)):
         for marks, weight in pairs:
             total[marks] = get(marks, 0) + weight

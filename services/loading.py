@@ -271,14 +271,7 @@ def _contest(raw: Any, i: int, areas: Mapping[str, m.Area]) -> m.Contest:
         area_keys = list(areas)
     if not isinstance(area_keys, list) or not area_keys:
         raise LoadError(f"{where}.areas: must be a non-empty list of area ids")
-    annotations = raw.get("area_annotations") or {}
-    if not isinstance(annotations, Mapping):
-        raise LoadError(f"{where}.area_annotations: must be an object keyed by area id")
-    for k, v in annotations.items():
-        if k not in areas:
-            raise LoadError(f"{where}.area_annotations: unknown area {k!r}")
-        if not isinstance(v, Mapping):
-            raise LoadError(f"{where}.area_annotations.{k}: must be an object")
+    annotations = _area_annotations(raw, areas, where)
     row = m.Contest(
         key=contest.id,
         name=raw.get("name") or contest.id,
@@ -306,8 +299,8 @@ def _contest(raw: Any, i: int, areas: Mapping[str, m.Area]) -> m.Contest:
     for g in contest.exclusion_groups:
         row.exclusion_groups.append(m.ExclusionGroup(name=g.name, members=list(g.members), max_elected=g.max_elected))
     seen = set()
-    for key in area_keys:
-        key = str(key)
+    for listed in area_keys:
+        key = str(listed)
         if key not in areas:
             raise LoadError(f"{where}.areas: unknown area {key!r}")
         if key in seen:
@@ -315,6 +308,18 @@ def _contest(raw: Any, i: int, areas: Mapping[str, m.Area]) -> m.Contest:
         seen.add(key)
         row.ballot_styles.append(m.BallotStyle(area=areas[key], area_annotations=dict(annotations.get(key, {}))))
     return row
+
+
+def _area_annotations(raw: Mapping, areas: Mapping[str, m.Area], where: str) -> Mapping:
+    annotations = raw.get("area_annotations") or {}
+    if not isinstance(annotations, Mapping):
+        raise LoadError(f"{where}.area_annotations: must be an object keyed by area id")
+    for k, v in annotations.items():
+        if k not in areas:
+            raise LoadError(f"{where}.area_annotations: unknown area {k!r}")
+        if not isinstance(v, Mapping):
+            raise LoadError(f"{where}.area_annotations.{k}: must be an object")
+    return annotations
 
 
 def _check_contest_limits(contest: counting.Contest, raw: Mapping, where: str) -> None:
@@ -479,7 +484,7 @@ def _store(
             # the area's JSON then the content's (BallotEntries.area_json, rest_json), the latter once per contest.
             area = entries.area_json(area_id).encode()
             ids = list(map(id, contents))
-            distinct = dict(zip(ids, contents))
+            distinct = dict(zip(ids, contents, strict=True))
             digests = {}
             for key, n in Counter(ids).items():
                 content = distinct[key]
@@ -578,7 +583,7 @@ class _Reader:
         stored_raw = 0
         made: dict[int, tuple] = {}  # id of a reading of this block -> its entry (a text may come twice)
         try:
-            for text, entry in zip(texts, readings):
+            for text, entry in zip(texts, readings, strict=True):
                 if type(entry) is not tuple:  # not read by the loader when the block was cut
                     reading = entry
                     entry = made.get(id(reading))
@@ -586,10 +591,11 @@ class _Reader:
                         entry = made[id(reading)] = read[text] = self._entry(reading, i)
                 bucket, content, raw = entry
                 if bucket is None:  # several records in one text (`} ,` between them)
-                    for bucket, content, raw in content:
+                    rows = content
+                    for bucket, content, raw in rows:
                         bucket.append(content)
                         stored_raw += raw
-                    i += len(content)
+                    i += len(rows)
                 else:
                     bucket.append(content)
                     stored_raw += raw

@@ -78,7 +78,7 @@ def differences(recorded: Any, retallied: Any, path: str = "") -> Iterator[tuple
             else:
                 yield from differences(recorded[key], retallied[key], sub)
     elif isinstance(recorded, list) and isinstance(retallied, list) and len(recorded) == len(retallied):
-        for i, (a, b) in enumerate(zip(recorded, retallied)):
+        for i, (a, b) in enumerate(zip(recorded, retallied, strict=True)):
             yield from differences(a, b, f"{path}[{i}]")
     elif recorded != retallied or type(recorded) is not type(retallied):
         yield path or "(value)", recorded, retallied
@@ -429,20 +429,28 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
         for e in events:
             if e["kind"] == "tally round" and e["run_id"] == run_id:
                 rounds_by_contest[e["payload"].get("contest")].append(e)
-        derived[name] = {}
-        for key, (contest, _raw) in definition.contests.items():
-            try:
-                results = derive(contest, definition, by_contest.get(key, {}))
-            except (CountingError, DefinitionError) as exc:
-                report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
-                continue
-            if not counted:  # tallied with allow-empty: no winners (services.pipeline.publish.without_winners)
-                results = {"contest": no_winners(results["contest"]),
-                           "areas": {k: no_winners(r) for k, r in results["areas"].items()},
-                           "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}
-            derived[name][key] = results
-            report.contests_retallied += 1
-            _compare_published(report, done, key, results["contest"], rounds_by_contest.get(key, []))
+        derived[name] = _retally_contests(report, definition, by_contest, bool(counted), done, rounds_by_contest,
+                                          where)
+    return derived
+
+
+def _retally_contests(report: Report, definition: Definition, by_contest: dict[str, dict[str, list]], any_counted: bool,
+                      done: dict, rounds_by_contest: dict[str, list[dict]], where: str) -> dict[str, dict]:
+    """One period's contests re-tallied and compared with its completion and round events."""
+    derived = {}
+    for key, (contest, _raw) in definition.contests.items():
+        try:
+            results = derive(contest, definition, by_contest.get(key, {}))
+        except (CountingError, DefinitionError) as exc:
+            report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
+            continue
+        if not any_counted:  # tallied with allow-empty: no winners (services.pipeline.publish.without_winners)
+            results = {"contest": no_winners(results["contest"]),
+                       "areas": {k: no_winners(r) for k, r in results["areas"].items()},
+                       "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}
+        derived[key] = results
+        report.contests_retallied += 1
+        _compare_published(report, done, key, results["contest"], rounds_by_contest.get(key, []))
     return derived
 
 
@@ -517,16 +525,7 @@ def check_results(report: Report, results: dict, ballots: dict, periods: dict[st
             if key not in contests:
                 report.add(where, f"contest {key!r} is missing")
                 continue
-            got = contests[key]
-            place = f"{where} contest {key!r}"
-            _compare(report, place, "result.", got["result"], want["contest"])
-            for scope in ("areas", "subtrees"):
-                for area in sorted(set(got[scope]) | set(want[scope])):
-                    if area not in got[scope] or area not in want[scope]:
-                        missing = "results.json" if area not in got[scope] else "the re-tally"
-                        report.add(place, f"{scope}.{area}: missing from {missing}")
-                        continue
-                    _compare(report, place, f"{scope}.{area}.", got[scope][area], want[scope][area])
+            _check_published_contest(report, f"{where} contest {key!r}", contests[key], want)
             report.results_checked += 1
         for key in contests:
             if key not in derived.get(name, {}):
@@ -534,6 +533,18 @@ def check_results(report: Report, results: dict, ballots: dict, periods: dict[st
     for name in tallies:
         if name not in periods:
             report.add("results.json tallies", f"period {name!r} is not published in ballots.json")
+
+
+def _check_published_contest(report: Report, place: str, got: dict, want: dict) -> None:
+    """One contest of results.json: its result, and each of its areas and subtrees."""
+    _compare(report, place, "result.", got["result"], want["contest"])
+    for scope in ("areas", "subtrees"):
+        for area in sorted(set(got[scope]) | set(want[scope])):
+            if area not in got[scope] or area not in want[scope]:
+                missing = "results.json" if area not in got[scope] else "the re-tally"
+                report.add(place, f"{scope}.{area}: missing from {missing}")
+                continue
+            _compare(report, place, f"{scope}.{area}.", got[scope][area], want[scope][area])
 
 
 def verify(ballots: Any, audit: Any, results: Any = None) -> Report:

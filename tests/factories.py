@@ -154,7 +154,7 @@ def split_areas(n: int, census_total: int, seed: int = 1) -> list[dict]:
         parent = keys[1 + i % districts]
         areas.append({"id": f"{parent}.p{i}", "parent": parent})
     cuts = sorted(rng.sample(range(1, census_total), n - 1))
-    for area, low, high in zip(areas, [0] + cuts, cuts + [census_total]):
+    for area, low, high in zip(areas, [0] + cuts, cuts + [census_total], strict=True):
         area["census"] = high - low
     return areas
 

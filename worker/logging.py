@@ -23,7 +23,8 @@ from typing import Any
 # Fields a record may carry, in output order.
 FIELDS = ("run_id", "election", "period", "contest", "area", "contest_id", "area_id", "task", "task_id")
 
-_context: ContextVar[dict[str, Any]] = ContextVar("tally_log_context", default={})
+# None until bound: a dict default would be one object shared by every context.
+_context: ContextVar[dict[str, Any] | None] = ContextVar("tally_log_context", default=None)
 
 LABEL_PARTS = ("election", "period", "contest", "area")
 HEADER = "tally_log"  # the message header holding a tally task's log fields
@@ -32,7 +33,7 @@ HEADER = "tally_log"  # the message header holding a tally task's log fields
 def task_options(run_id: int, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """Options that name a tally task: `argsrepr`, what Flower and Celery's log lines show, and the
     header with the same fields as data, for the logs. `keys`: election, period[, contest[, area]]."""
-    fields: dict[str, Any] = {"run_id": run_id, **dict(zip(LABEL_PARTS, keys))}
+    fields: dict[str, Any] = {"run_id": run_id, **dict(zip(LABEL_PARTS, keys, strict=False))}
     label = "/".join(keys)
     return {"argsrepr": f"(run={run_id}, {label})" if label else f"(run={run_id})", "headers": {HEADER: fields}}
 
@@ -49,12 +50,12 @@ class Described(str):
 
 
 def current() -> dict[str, Any]:
-    return _context.get()
+    return _context.get() or {}
 
 
 def bind(**fields: Any) -> Token:
     """Add fields to every log record made until `unbind(token)` (bindings nest)."""
-    return _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    return _context.set({**current(), **{k: v for k, v in fields.items() if v is not None}})
 
 
 def unbind(token: Token) -> None:
@@ -66,7 +67,7 @@ class ContextFilter(logging.Filter):
     """Attaches the run/contest/area fields to a record; never drops one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = dict(_context.get())
+        fields = dict(current())
         args = record.args
         if isinstance(args, dict) and "id" in args and "name" in args:  # Celery's task lines
             fields.setdefault("task", args.get("name"))

@@ -29,7 +29,7 @@ def position_weights(contest: Contest, ballots: Ballots) -> list[dict[str, int]]
     longest = max(map(len, ballots), default=0)
     tables = [dict.fromkeys(contest.candidate_ids, 0) for _ in range(longest)]
     for marks, weight in ballots.items():
-        for table, (candidate, _) in zip(tables, marks):
+        for table, (candidate, _) in zip(tables, marks, strict=False):
             table[candidate] += weight
     return tables
 

@@ -90,6 +90,7 @@ class RcvOptions(BallotRules):
     def check(self, contest: Contest) -> None:
         """Refuse combinations that cannot be counted, naming the field (RCTab's own refusals included)."""
         _check_mode(self, contest)
+        _check_thresholds(self)
         _check_candidates(self, contest)
 
 
@@ -97,7 +98,6 @@ def _check_mode(rules: RcvOptions, contest: Contest) -> None:
     where = "contest.options"
     if rules.tie_break_mode in SEEDED_MODES and rules.seed is None:
         raise DefinitionError(f"{where}.random_seed", f"is required by tie_break_mode {rules.tie_break_mode.value!r}")
-    multi_winner = rules.mode in (WinnerMode.MULTIPLE_PER_ROUND, WinnerMode.ONE_PER_ROUND)
     if rules.mode == WinnerMode.SINGLE_WINNER and contest.seats != 1:
         raise DefinitionError(
             "contest.seats", f"{WinnerMode.SINGLE_WINNER} elects exactly one candidate, got {contest.seats}"
@@ -115,6 +115,11 @@ def _check_mode(rules: RcvOptions, contest: Contest) -> None:
             )
         if rules.batch:
             raise DefinitionError(f"{where}.batch_elimination", f"cannot be used with {WinnerMode.BOTTOMS_UP_PERCENTAGE}")
+
+
+def _check_thresholds(rules: RcvOptions) -> None:
+    where = "contest.options"
+    multi_winner = rules.mode in (WinnerMode.MULTIPLE_PER_ROUND, WinnerMode.ONE_PER_ROUND)
     for name, value in (("non_integer_winning_threshold", rules.non_integer_threshold), ("hare_quota", rules.hare_quota)):
         if value and not multi_winner:
             raise DefinitionError(f"{where}.{name}", f"needs {WinnerMode.MULTIPLE_PER_ROUND} or {WinnerMode.ONE_PER_ROUND}")

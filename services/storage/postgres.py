@@ -72,7 +72,7 @@ class PostgresStorage(Storage):
         columns = [list(c) for c in zip(*(
             (v["area_id"], v["operation"], Jsonb(v["participation"]), Jsonb(v["result"]), v["valid_ballots"],
              v["ballots_read"]) for v in values
-        ))]
+        ), strict=True)]
         params = (first["contest_id"], first["staged_at"], *columns, first["run_id"], m.RunStatus.RUNNING.value)
         cursor = session.connection().connection.driver_connection.cursor()
         return len(cursor.execute(STAGE_AREAS, params).fetchall()) == len(values)
@@ -111,7 +111,7 @@ class _CopyWriter:
             return
         ids = list(map(id, contents))
         texts = self.texts
-        for key, content in dict(zip(ids, contents)).items():
+        for key, content in dict(zip(ids, contents, strict=True)).items():
             if key not in texts:
                 texts[key] = self._text(content)
         prefix = self._text((*self.ids, contest_id, area_id))[:-1] + b"\t"

@@ -37,7 +37,7 @@ class _RowWriter:
 
     def write(self, contest_id: int, area_id: int, contents: list[tuple]) -> None:
         prefix = (*self.ids, contest_id, area_id)
-        self.rows += [dict(zip(BALLOT_COLUMNS, prefix + content)) for content in contents]
+        self.rows += [dict(zip(BALLOT_COLUMNS, prefix + content, strict=True)) for content in contents]
 
     def __exit__(self, *exc):
         if exc[0] is None and self.rows:

@@ -44,7 +44,7 @@ def test_case_is_reproduced_round_by_round(case, capsys):
     else:
         got = [got]
         assert len(wanted) == 1
-    for number, (ours, theirs) in enumerate(zip(got, wanted), start=1):
+    for number, (ours, theirs) in enumerate(zip(got, wanted, strict=False), start=1):
         _same_report(ours, theirs, f"pass {number}: " if len(wanted) > 1 else "", case.name not in READER_GAPS)
 
 
@@ -63,7 +63,7 @@ def _same_report(got: dict, want: dict, where: str, totals: bool = True) -> None
     fractional count's trailing zeros, "6.0000"; the values are what must agree), its decisions,
     and the summary (but for `totals`: the ballot totals, which depend on the CVR reader alone)."""
     assert len(got["results"]) == len(want["results"]), where
-    for ours, theirs in zip(got["results"], want["results"]):
+    for ours, theirs in zip(got["results"], want["results"], strict=True):
         at = f"{where}round {theirs['round']}"
         assert ours["round"] == theirs["round"], at
         assert _numbers(ours["tally"]) == _numbers(theirs["tally"]), at

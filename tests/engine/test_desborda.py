@@ -26,7 +26,7 @@ def team(name: str, size: int, genders: str = "") -> list[dict]:
     genders = genders or "-" * size
     return [
         {"id": f"{name}{i + 1}", "category": name, "gender": None if g == "-" else g}
-        for i, g in zip(range(size), genders)
+        for i, g in zip(range(size), genders, strict=False)
     ]
 
 
@@ -417,7 +417,7 @@ def test_winners_count_is_the_smaller_of_seats_and_candidates(profile):
     assert len(result.winners) == len(set(result.winners)) == min(definition["seats"], len(definition["candidates"]))
     totals, order = result.outcome.totals, result.outcome.order
     assert sorted(order) == sorted(c["id"] for c in definition["candidates"])
-    assert all(totals[a] >= totals[b] for a, b in zip(result.winners, result.winners[1:]))
+    assert all(totals[a] >= totals[b] for a, b in zip(result.winners, result.winners[1:], strict=False))
 
 
 @given(profile=profiles())

@@ -27,7 +27,7 @@ def document(method: str = "plurality-at-large", ballots=None, **contest) -> dic
     marks = SAMPLE_MARKS[METHODS[method].mark_kind]
     candidates = [
         {"id": c, "name": f"Candidate {c}", "category": "team-1", "gender": g, "tie_break_key": i}
-        for i, (c, g) in enumerate(zip("ABC", "FMF"))
+        for i, (c, g) in enumerate(zip("ABC", "FMF", strict=True))
     ]
     return {
         "contest": {"id": "c1", "method": method, "candidates": candidates, **contest},

@@ -466,10 +466,10 @@ def elections(draw):
     labels = draw(st.lists(st.sampled_from([None, 0, 1]), min_size=n, max_size=n))
     groups = []
     for label in (0, 1):
-        members = "".join(c for c, lab in zip(ids, labels) if lab == label)
+        members = "".join(c for c, lab in zip(ids, labels, strict=True) if lab == label)
         if members:
             groups.append((members, draw(st.integers(1, len(members)))))
-    c = contest(ids, seats=seats, groups=groups, keys=dict(zip(ids, keys)))
+    c = contest(ids, seats=seats, groups=groups, keys=dict(zip(ids, keys, strict=True)))
     spec = Counter()
     for _ in range(draw(st.integers(0, 12))):
         order = draw(st.permutations(ids))

@@ -217,7 +217,7 @@ def test_merging_identical_ballots_into_one_weight_changes_nothing(method, data)
 def test_splitting_into_areas_gives_the_pooled_result(method, data):
     contest, ballots = data.draw(parsed_profiles(method))
     areas = data.draw(st.lists(st.integers(0, 2), min_size=len(ballots), max_size=len(ballots)))
-    parts = [classify(contest, [(b, 1) for b, a in zip(ballots, areas) if a == area]) for area in (2, 0, 1)]
+    parts = [classify(contest, [(b, 1) for b, a in zip(ballots, areas, strict=True) if a == area]) for area in (2, 0, 1)]
     participation = sum((p.participation for p in parts), Participation())
     whole = count(contest, ballots).to_json()
     shipped = sum((p.valid for p in parts), Counter())  # area tasks ship compressed multisets

@@ -27,7 +27,7 @@ def test_rctab_case_is_reproduced_round_by_round(case):
     result, expected = tally(case)
     assert result["winners"] == expected["winners"]
     assert len(result["rounds"]) == len(expected["rounds"])
-    for got, want in zip(result["rounds"], expected["rounds"]):
+    for got, want in zip(result["rounds"], expected["rounds"], strict=True):
         where = f"round {want['round']}"
         assert got["round"] == want["round"], where
         assert got["tallies"] == want["tallies"], where

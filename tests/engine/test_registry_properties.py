@@ -30,7 +30,7 @@ from counting.mark_kinds import MARK_KINDS
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 IDS = "ABCDE"
-RENAMED = dict(zip(IDS, ["zulu", "yankee", "x-ray", "whiskey", "victor"]))  # the reverse of the ids' order
+RENAMED = dict(zip(IDS, ["zulu", "yankee", "x-ray", "whiskey", "victor"], strict=True))  # the reverse of the ids' order
 
 # Every method by name, not `METHODS` itself: a method registered later fails the last test until
 # someone decides which properties it has.

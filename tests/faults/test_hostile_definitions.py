@@ -91,4 +91,4 @@ def test_fuzzed_definitions_load_whole_or_are_refused_naming_a_field(db, data):
         return
     after = _counts(db)
     assert after[0] == before[0] + 1  # loaded whole: one more election with all its parts
-    assert all(a > b for a, b in zip(after[:6], before[:6])), (path, replacement)
+    assert all(a > b for a, b in zip(after[:6], before[:6], strict=True)), (path, replacement)

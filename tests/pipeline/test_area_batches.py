@@ -113,7 +113,7 @@ def test_a_run_plans_its_batches_from_the_stored_ballots_the_same_every_time(emb
 
     assert {contests[batches[0].contest_id]: [[areas[a] for a in b.area_ids] for b in batches]
             for batches in plan} == expected
-    for key, batches in expected.items():
+    for batches in expected.values():
         assert [BIG] in batches  # alone
         assert sum(len(b) for b in batches) == len(definition["areas"])
         assert 1 < max(len(b) for b in batches) and len(batches) < len(definition["areas"])

@@ -51,6 +51,22 @@ def test_unreadable_json_is_refused_with_its_position(stack):
     assert _count(stack, m.Election) == 0
 
 
+def test_a_refusal_names_the_record_after_a_text_of_several_records(stack):
+    """ruff B020: two records in one text (`} ,` between them, so that the loader's cut at `},`
+    does not part them) moved the count of records by the length of the second's content, and the
+    unknown area of the third record was named `ballots[5]`."""
+    definition = f.election("several", [f.contest("mayor", "plurality-at-large")])
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    record = '{"contest": "mayor", "area": "%s", "marks": [["mayor-c1", 1], ["mayor-c2", 1], ["mayor-c3", 1]]}'
+    (stack.workdir / "b.json").write_text(
+        '{"election": "several", "period": "main", "ballots": [%s , %s,\n%s]}'
+        % (record % "a1", record % "a2", record % "atlantis"))
+    result = stack.cli("load", "--ballots", str(stack.workdir / "b.json"), check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ballots[2].area: unknown area 'atlantis'"), result.stderr
+    assert _count(stack, m.Ballot) == 0
+
+
 def test_ballot_file_naming_unknown_area_loads_nothing(stack):
     definition = f.election("routing", [f.contest("mayor", "plurality-at-large")])
     stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))

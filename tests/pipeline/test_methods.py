@@ -157,10 +157,10 @@ def test_every_method_equals_the_pooled_count(stack):
 
     stack.tally("advance")
 
-    for key, (election_id, definition, ballots) in elections.items():
-        wait_for(lambda: _status(stack.database_url, election_id)[0] in ("COMPLETED", "FAILED"), 90, what=key)
+    for key, (election_id, *_) in elections.items():
+        wait_for(lambda e=election_id: _status(stack.database_url, e)[0] in ("COMPLETED", "FAILED"), 90, what=key)
         assert _status(stack.database_url, election_id) == ("COMPLETED", None)
-    for key, (election_id, definition, ballots) in elections.items():
+    for election_id, definition, ballots in elections.values():
         expected = f.direct_count(definition, ballots)
         with session_scope(stack.database_url) as session:
             tallies = published(session, election_id)["tallies"]
@@ -178,7 +178,7 @@ def test_every_method_equals_the_pooled_count(stack):
 
     # The sample exercised what each method is about.
     results = {}
-    for election_id, definition, ballots in elections.values():
+    for _election_id, definition, ballots in elections.values():
         results.update(f.direct_count(definition, ballots))
     meek = results["m-meek-stv"]
     assert len(meek["winners"]) == 3 and len(meek["rounds"]) > 1
