@@ -7,7 +7,7 @@ import sys
 
 from services.errors import ServiceError
 
-# The exit statuses of the README's table.
+# The exit statuses of docs/cli.md's table.
 EXIT_FAILED = 1  # the count could not finish, or a check found a difference
 EXIT_BAD_INPUT = 2  # a file, an argument or a setting is wrong, or the request is refused: the message says which
 EXIT_UNAVAILABLE = 3  # not possible now: a server unreachable, schema not migrated, disk full, no worker, timed out

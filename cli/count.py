@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _count_file(path: str) -> dict | int:
     # A one-shot count keeps what it reads to the end: the cyclic collector's passes over millions of new
-    # containers would be most of the reading time (see the README's benchmarks) and would free nothing.
+    # containers would be most of the reading time (docs/benchmarks.md) and would free nothing.
     gc.disable()
     try:
         return _read_and_count(path)

@@ -1,5 +1,5 @@
 """Expected failures as one line for a person: what went wrong and what to do next, with the exit
-status of the README's table. Anything else is a bug and keeps its traceback; `TALLY_DEBUG=1`
+status of docs/cli.md's table. Anything else is a bug and keeps its traceback; `TALLY_DEBUG=1`
 shows the traceback of expected failures too."""
 
 from __future__ import annotations

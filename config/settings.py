@@ -1,4 +1,4 @@
-"""Runtime settings, all from environment variables with documented defaults (see README and .env.example).
+"""Runtime settings, all from environment variables with documented defaults (docs/settings.md, .env.example).
 
 With nothing set, the tool runs embedded: a SQLite file and Celery in-process, so a first try needs no servers.
 """

@@ -10,7 +10,7 @@ upgrade, exactly this (TALLY_DB_APP_ROLE names it):
   where triggers (migration 0010) refuse, to every role, whatever would undo a seal, move a run
   backwards or change a published result;
 - SELECT on alembic_version; sequences to draw ids; TEMPORARY on the database; nothing else.
-The roles themselves are made once by a superuser (README, compose's initdb script)."""
+The roles themselves are made once by a superuser (docs/operations.md, compose's initdb script)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading election definitions and ballots from their JSON files (format: README, docs/formats.md).
+"""Loading election definitions and ballots from their JSON files (format: docs/formats.md).
 
 A definition is checked whole before anything is written: a malformed file loads nothing.
 A malformed ballot is stored as cast and counted as invalid with its reason: never dropped."""

@@ -1,5 +1,5 @@
 """Expected failures of the real `tally` command: one line naming the cause and the next step, the
-exit status of the README's table, no traceback (unless TALLY_DEBUG=1); the embedded SQLite file
+exit status of docs/cli.md's table, no traceback (unless TALLY_DEBUG=1); the embedded SQLite file
 is created and migrated on first use; a closed pipe (`| head`) ends quietly."""
 
 from __future__ import annotations

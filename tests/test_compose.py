@@ -52,8 +52,8 @@ def test_compose_works_from_a_fresh_clone_with_nothing_set():
     example = (REPO / ".env.example").read_text()
     assert not re.search(r"^[A-Z_]*PASSWORD=.", example, re.M), "a password value in .env.example"
     assert not re.search(r"^[A-Z_]+=\w+://[^/@\s]+:[^@\s]+@", example, re.M), "a URL in .env.example holds a password"
-    # the README's steps in the order a person runs them, with no step before `up`
-    readme = (REPO / "README.md").read_text()
+    # the operations guide's steps in the order a person runs them, with no step before `up`
+    readme = (REPO / "docs" / "operations.md").read_text()
     assert readme.index("docker compose up") < readme.index("cp .env.example .env")
 
 
@@ -132,7 +132,7 @@ def test_flower_lists_readable_arguments_and_results():
     command = _compose()["services"]["flower"]["command"]
     columns = next(a for a in command if a.startswith("--tasks_columns=")).split("=", 1)[1].split(",")
     assert {"name", "args", "state", "result", "worker"} <= set(columns)
-    assert "--tasks_columns=" in (REPO / "README.md").read_text()
+    assert "--tasks_columns=" in (REPO / "docs" / "operations.md").read_text()
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ many workers run and however often they restart: no per-process counters, no mul
 - `tally_redis_used_memory_bytes{server}`, `tally_redis_maxmemory_bytes{server}`,
   `tally_redis_memory_used_ratio{server}` (used / maxmemory), `tally_redis_up{server}`: the Redis
   servers of the broker and the result backend. With `noeviction` a full Redis refuses writes, so
-  alert well before the ratio reaches 1 (README).
+  alert well before the ratio reaches 1 (docs/settings.md, Redis memory).
 
 Serve with `tally metrics --serve --port 9808` (cli/metrics.py), or print once with `tally metrics`.
 """

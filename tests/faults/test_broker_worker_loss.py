@@ -12,7 +12,7 @@ nothing to recover):
   re-dispatches it.
 
 Both end COMPLETED, once, equal to the direct count; the times from the kill to completion are
-printed (README: which broker to choose)."""
+printed (docs/settings.md: which broker to choose)."""
 
 from __future__ import annotations
 
