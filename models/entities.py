@@ -45,7 +45,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class PeriodStatus(str, enum.Enum):
+class PeriodStatus(enum.StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"
 
@@ -53,7 +53,7 @@ class PeriodStatus(str, enum.Enum):
 SEAL_AT_CLOSE, SEAL_MANUAL = "at-close", "manual"
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
@@ -354,7 +354,7 @@ class StagedContestResult(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
-class ResultScope(str, enum.Enum):
+class ResultScope(enum.StrEnum):
     CONTEST = "contest"
     AREA = "area"
     SUBTREE = "subtree"
