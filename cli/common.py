@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommands: errors printed for people, JSON printed for programs."""
+"""Helpers shared by the subcommands: errors printed for people, JSON printed for programs. Nothing here
+loads the database or Celery: `tally verify` and `tally count` import it and need neither."""
 
 from __future__ import annotations
 
@@ -16,27 +17,6 @@ EXIT_UNAVAILABLE = 3  # not possible now: a server unreachable, schema not migra
 def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
     print(f"error: {message}", file=sys.stderr)
     return status
-
-
-def shown_url(url: str | None) -> str:
-    """A URL as it may be printed: without its password."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    if not url:
-        return "(unset)"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://", 1)[0] + "://..."
-
-
-def install_dispatcher() -> None:
-    """For the commands that start runs: the outbox sends them through the worker application's
-    tasks (imported here, not at start-up: Celery is only loaded by the commands that need it)."""
-    from tasks.dispatch import install
-
-    install()
 
 
 def print_json(value) -> None:

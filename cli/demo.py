@@ -18,7 +18,8 @@ from services import results, runs, sealing
 from services.dispatch import send_pending
 from services.loading import load_ballots, load_definition
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, install_dispatcher
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
+from .dispatcher import install_dispatcher
 from .operations import render
 
 DEMO_KEY = "demo"

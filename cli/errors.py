@@ -18,7 +18,8 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 from models.db import SchemaNotMigrated
 from config.settings import load_settings
 
-from .common import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, shown_url
+from .common import EXIT_BAD_INPUT, EXIT_UNAVAILABLE
+from .urls import shown_url
 
 
 

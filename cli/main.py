@@ -13,7 +13,7 @@ import sys
 SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.metrics"]
 # Commands that need neither the database nor Celery, by their module: running one imports that module
 # alone, since importing SQLAlchemy, the models and Celery takes seconds on a loaded machine.
-STANDALONE = {"count": "cli.count"}
+STANDALONE = {"count": "cli.count", "verify": "cli.verify"}
 # Subcommands that never open the database, or that set up its schema themselves.
 WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo"}
 # A closed output pipe (`tally results | head`): stop quietly with the status of a process that

@@ -26,7 +26,9 @@ from services.errors import ServiceError
 from services.loading import LoadError, load_ballots, load_definition, read_json
 from config.settings import load_settings
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, install_dispatcher, print_json, shown_url
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json
+from .dispatcher import install_dispatcher
+from .urls import shown_url
 from .errors import host_port
 from .progress import ProgressDisplay
 

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.entities import AuditEvent, Election
 
-GENESIS = "0" * 64
-
-
-def canonical_json(value: Any) -> str:
-    """The one serialisation that is hashed and exported: sorted keys, no spaces, ASCII only.
-
-    ASCII, because a hostile ballot may carry a lone surrogate, which has no UTF-8 form: escaped,
-    it hashes and exports like any other text instead of blocking the tally."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def event_hash(prev_hash: str, seq: int, kind: str, run_id: int | None, created_at: str, payload: Any) -> str:
-    body = canonical_json(
-        {"seq": seq, "kind": kind, "run_id": run_id, "created_at": created_at, "payload": payload}
-    )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
-
+from .public_format import GENESIS, event_hash
 
 def append(
     session: Session,

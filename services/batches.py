@@ -9,27 +9,15 @@ published, and are not counted."""
 
 from __future__ import annotations
 
-from collections import Counter
-from operator import itemgetter
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
 from . import audit, runs
-from .audit import canonical_json
 from .errors import ServiceError
-from .exports import sha256
+from .public_format import LOADED, VOIDED
 
-LOADED = "ballots loaded"
-VOIDED = "batch voided"
-
-
-def content_digest(entry_hashes: Counter) -> str:
-    # The [hash, n] pairs in the order of their hashes (each hash once: the order of the pairs), as tuples,
-    # which JSON writes as arrays: sorted by the hash alone, twice as fast as comparing the pairs.
-    return sha256(canonical_json(sorted(entry_hashes.items(), key=itemgetter(0))))
 
 
 def voided(session: Session, period_id: int) -> list[m.LoadBatch]:

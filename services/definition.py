@@ -7,14 +7,12 @@ sealed one, and audit.json publishes the document so that `tally verify` can che
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .audit import canonical_json
+from .public_format import definition_digest
 
 FORMAT = "tally-definition/1"
 
@@ -69,9 +67,5 @@ def document(session: Session, election_id: int) -> dict:
     }
 
 
-def digest(doc: dict) -> str:
-    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
-
-
 def current_hash(session: Session, election_id: int) -> str:
-    return digest(document(session, election_id))
+    return definition_digest(document(session, election_id))

@@ -1,6 +1,6 @@
 """The public exports: ballots.json, audit.json and results.json, and the ballot hash chain.
 
-Every export is canonical JSON (services.audit.canonical_json) built only from committed data of
+Every export is canonical JSON (services.public_format.canonical_json) built only from committed data of
 COMPLETED runs, with no generation timestamp: the same database state gives the same bytes.
 
 ballots.json lists every counted ballot of the periods whose run is COMPLETED, in cast order
@@ -11,9 +11,7 @@ so editing, dropping or reordering a published ballot shows against the audit lo
 
 from __future__ import annotations
 
-import binascii
-import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,39 +21,18 @@ from sqlalchemy.orm import Session
 import counting
 from counting.methods import METHODS
 from counting.result import ROUND_FIELDS
-from counting.validation import classify
 from models import entities as m
 from models.marks import Decoder, stored_ballot
 
 from . import audit, definition
-from .audit import GENESIS, canonical_json
+from .public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, classification, link, sha256
 from .contests import engine_contest
 from .errors import NotFound
 from .results import completed_runs, election_by_key, find_election, published
 
-BALLOTS_FORMAT = "tally-ballots/1"
-AUDIT_FORMAT = "tally-audit/1"
 NOT_PUBLISHED = "No completed tally for this election: nothing is published yet"
 _FETCH = 10_000
 _CACHE_LIMIT = 200_000
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def link(prev_chain: str, ballot_hash: str) -> str:
-    # Called once per ballot (by every load and export): hashlib directly, not through sha256().
-    return hashlib.sha256((prev_chain + ballot_hash).encode("ascii")).hexdigest()
-
-
-def chain_over(chain: str, ballot_hashes: Iterable[bytes]) -> str:
-    """`link` over each ballot hash in turn (as ASCII bytes): the loader's loop, kept to bytes and
-    hashlib calls bound to locals, since it runs once per ballot loaded."""
-    head, sha, hexlify = chain.encode("ascii"), hashlib.sha256, binascii.hexlify
-    for ballot_hash in ballot_hashes:
-        head = hexlify(sha(head + ballot_hash).digest())
-    return head.decode("ascii")
 
 
 def contest_definition(row: m.Contest) -> dict:
@@ -86,16 +63,6 @@ def contest_definition(row: m.Contest) -> dict:
         "annotations": dict(row.annotations or {}),
         "areas": [s.area.key for s in row.ballot_styles],
     }
-
-
-def classification(contest: counting.Contest, ballot: counting.Ballot) -> tuple[str, str | None]:
-    """(valid | blank | invalid-explicit | invalid-implicit, reason code or None) of one ballot."""
-    p = classify(contest, [(counting.Ballot(ballot.marks, 1, ballot.explicit_invalid, ballot.defect), 1)]).participation
-    if p.invalid_explicit:
-        return "invalid-explicit", None
-    if p.invalid_implicit:
-        return "invalid-implicit", next(iter(p.invalid_reasons))
-    return ("blank", None) if p.blank else ("valid", None)
 
 
 @dataclass

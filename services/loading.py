@@ -29,7 +29,8 @@ from models.marks import encode
 
 from . import batches, definition, sealing, storage
 from .errors import ServiceError
-from .exports import BallotEntries, chain_over, period_chain_state
+from .exports import BallotEntries, period_chain_state
+from .public_format import chain_over, content_digest
 from .results import election_by_key
 
 # Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
@@ -417,7 +418,7 @@ def load_ballots(
     loaded = sum(by_contest.values())
     batch.records, batch.weight = loaded, weight
     batch.count_after, batch.chain_after = count + loaded, chain
-    batch.content_digest = batches.content_digest(hashes)
+    batch.content_digest = content_digest(hashes)
     earlier = batches.earlier_copy(session, batch)
     if earlier is not None:
         if not allow_duplicate:

@@ -15,8 +15,8 @@ from models import entities as m
 from . import audit, batches, definition, runs
 from .errors import ServiceError
 from .exports import period_chain_state
+from .public_format import EXTENDED, SEALED
 
-SEALED = "ballots sealed"
 ALREADY_SEALED = "Voting period is already sealed"
 STILL_OPEN = "Voting period is OPEN until its end; it can be sealed once voting has ended"
 
@@ -34,9 +34,6 @@ def check_definition(session: Session, election: m.Election) -> str:
             f"(definition hash {current}, recorded {election.definition_hash})"
         )
     return current
-
-
-EXTENDED = "definition extended"
 
 
 def record_extension(session: Session, election: m.Election) -> str:

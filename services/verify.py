@@ -3,7 +3,7 @@ written down in docs/verify-spec.md, precisely enough to re-implement this modul
 
 0. Shape: each file is checked against its JSON schema (services.verify_schema) before anything
    else; a malformed or hostile file is refused with one line naming the place (`Malformed`).
-1. The audit chain: every event's seq, prev_hash and hash (services.audit.event_hash).
+1. The audit chain: every event's seq, prev_hash and hash (services.public_format.event_hash).
 2. The definition: audit.json's `definition` hashes to the `definition_hash` every load, seal and
    completion event recorded; the contests of both files and the areas of ballots.json agree with it.
 3. The ballot chain: every ballot's hash and chain link, and the chain head; each published period's
@@ -30,11 +30,10 @@ from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
 from counting.validation import classify
 from counting.vocabulary import TallyOperation
 
-from .audit import GENESIS, canonical_json, event_hash
-from .batches import LOADED, VOIDED, content_digest
-from .definition import digest as definition_digest
-from .exports import classification, link, sha256
-from .sealing import EXTENDED, SEALED
+from .public_format import (
+    EXTENDED, GENESIS, LOADED, SEALED, VOIDED, canonical_json, classification, content_digest, definition_digest,
+    event_hash, link, sha256,
+)
 from .verify_schema import Malformed, check_shape
 
 MAX_FIELDS = 5  # differing fields reported per compared object

@@ -12,7 +12,7 @@ from typing import Any
 import fastjsonschema
 
 from .errors import ServiceError
-from .exports import AUDIT_FORMAT, BALLOTS_FORMAT
+from .public_format import AUDIT_FORMAT, BALLOTS_FORMAT
 
 
 class Malformed(ServiceError):

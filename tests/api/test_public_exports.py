@@ -15,8 +15,7 @@ from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
 from services import exports, runs
-from services.audit import canonical_json, event_hash
-from services.exports import link, sha256
+from services.public_format import canonical_json, event_hash, link, sha256
 from services.loading import load_ballots, load_definition
 from services.verify import verify
 from tests.support import BIN

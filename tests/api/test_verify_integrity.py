@@ -13,7 +13,7 @@ from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
 from services import batches, runs
-from services.audit import event_hash
+from services.public_format import event_hash
 from services.loading import load_ballots, load_definition
 from services.verify import Malformed, verify
 from tests.support import BIN

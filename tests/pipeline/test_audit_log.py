@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from models.db import session_scope
-from services import audit
+from services import audit, public_format
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -40,10 +40,10 @@ def test_events_chain_by_hash(pg_url):
             text("SELECT seq, kind, run_id, created_at, payload, prev_hash, hash FROM audit_events "
                  "WHERE election_id = :e ORDER BY seq"), {"e": election_id}
         ).all()
-    prev = audit.GENESIS
+    prev = public_format.GENESIS
     for seq, kind, run_id, created_at, payload, prev_hash, digest in rows:
         assert prev_hash == prev
-        assert digest == audit.event_hash(prev, seq, kind, run_id, created_at, payload)
+        assert digest == public_format.event_hash(prev, seq, kind, run_id, created_at, payload)
         prev = digest
     assert [r[0] for r in rows] == [1, 2, 3]
 

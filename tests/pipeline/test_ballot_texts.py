@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services import ballot_file, batches, exports
-from services.audit import canonical_json
+from services import ballot_file, public_format
+from services.public_format import canonical_json
 from services.ballot_file import open_ballot_file
 from services.loading import LoadError, Spliced
 from tests.engine.test_properties import HOSTILE_RECORDS, JSON_VALUES, SETTINGS
@@ -187,15 +187,15 @@ def test_any_file_is_read_as_ijson_reads_it(tmp_path_factory, records, style, fi
 @given(st.dictionaries(st.text("0123456789abcdef", min_size=64, max_size=64), st.integers(1, 10**6)))
 @SETTINGS
 def test_the_content_digest_is_the_one_of_its_sorted_pairs(hashes):
-    old = exports.sha256(canonical_json(sorted([h, n] for h, n in hashes.items())))
-    assert batches.content_digest(Counter(hashes)) == old
+    old = public_format.sha256(canonical_json(sorted([h, n] for h, n in hashes.items())))
+    assert public_format.content_digest(Counter(hashes)) == old
 
 
 @given(st.lists(st.binary(min_size=32, max_size=32).map(bytes.hex), max_size=20))
 @SETTINGS
 def test_chain_over_is_link_in_turn(hashes):
     start = "0" * 64
-    assert exports.chain_over(start, [h.encode() for h in hashes]) == reduce(exports.link, hashes, start)
+    assert public_format.chain_over(start, [h.encode() for h in hashes]) == reduce(public_format.link, hashes, start)
 
 
 def _stored(url: str, election_key: str) -> tuple[list, tuple]:

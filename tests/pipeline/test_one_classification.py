@@ -13,8 +13,7 @@ from counting.ballots import MAX_RECORD_CHARS, Ballot, record_json
 from models import entities as m
 from models.db import session_scope
 from services import exports, runs
-from services.audit import canonical_json
-from services.exports import link, sha256
+from services.public_format import canonical_json, link, sha256
 from services.results import published
 from services.verify import verify
 from tests import factories as f
