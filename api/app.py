@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
-from services import runs, sealing
+from services import periods, runs, sealing
 from services.errors import ServiceError
 from services.export_store import ExportStore
 from services.exports import INT32_MAX
@@ -43,7 +43,7 @@ TEXT_LIMIT = 10_000
 
 def error_body(status: int, message: str) -> dict:
     return {
-        "timestamp": runs.iso(runs.now()),
+        "timestamp": periods.iso(periods.now()),
         "status": status,
         "error": HTTPStatus(status).phrase,
         "message": message,

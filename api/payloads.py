@@ -4,7 +4,7 @@ here too."""
 
 from __future__ import annotations
 
-from services import runs
+from services import periods, runs
 
 # The status of a period never tallied: every field null.
 _NO_TALLY = (
@@ -23,7 +23,7 @@ def run_started(run, message: str) -> dict:
         "totalPositionsTallied": run.positions_tallied,
         "totalWinnersApplied": run.winners_applied,
         "tiesDetectedCount": run.ties_detected,
-        "serverTime": runs.iso(runs.now()),
+        "serverTime": periods.iso(periods.now()),
         "message": message,
     }
 
@@ -37,8 +37,8 @@ def tally_status(state: runs.RunState | None) -> dict:
         "status": state.status,
         "electionId": state.election_id,
         "votingPeriodId": state.voting_period_id,
-        "startedAt": runs.iso(state.started_at),
-        "completedAt": runs.iso(state.completed_at),
+        "startedAt": periods.iso(state.started_at),
+        "completedAt": periods.iso(state.completed_at),
         "startedByPersonId": state.started_by,
         "completedByPersonId": state.completed_by,
         "remarks": state.remarks,
@@ -58,7 +58,7 @@ def rolled_back(done: runs.RolledBack) -> dict:
         "tallyRunId": done.run_id,
         "status": done.status,
         "winnersRemoved": done.winners_removed,
-        "rolledBackAt": runs.iso(done.rolled_back_at),
+        "rolledBackAt": periods.iso(done.rolled_back_at),
         "message": "Tally rolled back successfully",
     }
 
@@ -81,7 +81,7 @@ def load_batch(batch) -> dict:
     return {
         "batchId": batch.id,
         "votingPeriodId": batch.voting_period_id,
-        "createdAt": runs.iso(batch.created_at),
+        "createdAt": periods.iso(batch.created_at),
         "source": batch.source,
         "fileSha256": batch.file_sha256,
         "contentDigest": batch.content_digest,
@@ -92,6 +92,6 @@ def load_batch(batch) -> dict:
         "chainBefore": batch.chain_before,
         "chainAfter": batch.chain_after,
         "duplicateOf": batch.duplicate_of,
-        "voidedAt": runs.iso(batch.voided_at),
+        "voidedAt": periods.iso(batch.voided_at),
         "voidReason": batch.void_reason,
     }

@@ -14,7 +14,7 @@ from counting.methods import METHODS
 from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
-from services import results, runs, sealing
+from services import periods, results, runs, sealing
 from services.dispatch import send_pending
 from services.loading import load_ballots, load_definition
 
@@ -116,7 +116,7 @@ def cmd_demo(args) -> int:
             print(f"the sample election {DEMO_KEY!r} exists already (id {election_id}, period id {period_id}); "
                   "`tally demo --fresh` loads and tallies a new copy")
         else:
-            doc = definition(key, runs.now() - timedelta(seconds=1))
+            doc = definition(key, periods.now() - timedelta(seconds=1))
             report = load_definition(session, doc)
             loaded = load_ballots(session, key, "main", sample_ballots(doc["contests"], args.ballots, args.seed))
             election_id = report.election_id

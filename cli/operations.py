@@ -19,7 +19,7 @@ from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
-from services import batches, dispatch, results, runs, sealing
+from services import batches, dispatch, periods, results, runs, sealing
 from services.ballot_file import open_ballot_file
 from services.cvr_loading import load_cvr, load_rctab
 from services.errors import ServiceError
@@ -237,7 +237,7 @@ def cmd_advance(args) -> int:
 def cmd_run(args) -> int:
     install_dispatcher()
     with session_scope() as session:
-        waiting = runs.live_run(session, args.voting_period_id)
+        waiting = periods.live_run(session, args.voting_period_id)
         waiting = waiting.id if waiting is not None and dispatch.unsent(session, waiting.id) else None
     if waiting is None:
         try:

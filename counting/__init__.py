@@ -4,7 +4,8 @@ No database, no Celery, no I/O: the same code counts in a worker, in `tally coun
 """
 
 from .ballots import Ballot, parse_ballot, parse_ballots
-from .contest import Candidate, Contest, ExclusionGroup, parse_contest
+from .contest import Candidate, Contest, ExclusionGroup
+from .definition import parse_contest
 from .count import count, decide
 from .errors import CountingError, DefinitionError
 from .methods import METHODS

@@ -6,7 +6,8 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 from .ballots import Ballot, Marks
-from .contest import Contest, check_contest, contest_operation
+from .contest import Contest
+from .definition import check_contest, contest_operation
 from .methods import METHODS
 from .outcome import Outcome
 from .result import ContestResult

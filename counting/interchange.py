@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .ballots import Ballot, parse_ballots
-from .contest import Contest, parse_contest
+from .contest import Contest
+from .definition import parse_contest
 from .count import Grouped, count, count_grouped, group_counted
 from .errors import DefinitionError
 from .stream import DocumentStream

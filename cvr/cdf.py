@@ -15,42 +15,26 @@ whole number makes that record `malformed-marks` (kept, counted invalid).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Iterator
 
 from counting.ballots import Ballot
 
+from . import cdf_json, cdf_xml
+from .cdf_parts import CdfContest, Position
 from .errors import CvrError
 from .records import Names, Record
 from .source import Source
 
 
 @dataclass
-class _Contest:
-    id: str
-    name: str
-    selections: dict[str, tuple[str, bool]] = field(default_factory=dict)  # id -> (candidate name, write-in)
-
-
-@dataclass
 class _Definitions:
-    contest: _Contest
+    contest: CdfContest
     units: dict[str, str]  # reporting unit id -> name
 
 
-@dataclass
-class _Position:
-    selection: str | None
-    rank: Any
-    indicated: bool
-    write_in: str | None  # the text of a CVRWriteIn ("" when it has none), None for no write-in
-
-
 def read(source: Source, names: Names) -> Iterator[Record]:
-    if source.path.suffix.lower() == ".xml":
-        from . import cdf_xml as form
-    else:
-        from . import cdf_json as form
+    form = cdf_xml if source.path.suffix.lower() == ".xml" else cdf_json
     definitions = _definitions(source, *form.definitions(source))
     for snapshot_contests, unit in form.records(source):
         positions = snapshot_contests.get(definitions.contest.id)
@@ -59,7 +43,7 @@ def read(source: Source, names: Names) -> Iterator[Record]:
         yield Record(_ballot(positions, definitions.contest, names), definitions.units.get(unit, unit) if unit else None)
 
 
-def _definitions(source: Source, contests: list[_Contest], units: dict[str, str]) -> _Definitions:
+def _definitions(source: Source, contests: list[CdfContest], units: dict[str, str]) -> _Definitions:
     wanted = source.contest_id
     matches = [c for c in contests if wanted in (c.name, c.id)] if wanted else contests
     if len(matches) != 1:
@@ -69,7 +53,7 @@ def _definitions(source: Source, contests: list[_Contest], units: dict[str, str]
     return _Definitions(matches[0], units)
 
 
-def _ballot(positions: list[_Position], contest: _Contest, names: Names) -> Ballot:
+def _ballot(positions: list[Position], contest: CdfContest, names: Names) -> Ballot:
     marks = []
     for position in positions:
         if not position.indicated:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .cdf import _Contest, _Position
+from .cdf_parts import CdfContest, Position
 from .errors import CvrError
 from .source import Source
 
@@ -25,7 +25,7 @@ def _items(source: Source, prefix: str):
             raise CvrError(source.path, f"{name} {number + 1}", name, f"invalid JSON: {exc}") from None
 
 
-def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
+def definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
     """Contests and reporting units. The definitions follow the records, so invalid JSON among the
     records is met here first: it is then named by the record it is in."""
     try:
@@ -36,12 +36,12 @@ def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
         raise
 
 
-def _definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
-    contests: list[_Contest] = []
+def _definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
+    contests: list[CdfContest] = []
     for election in _items(source, "Election.item"):
         candidates = {c.get("@id"): c.get("Name", "") for c in election.get("Candidate", [])}
         for raw in election.get("Contest", []):
-            contest = _Contest(id=str(raw.get("@id", "")), name=str(raw.get("Name", "")))
+            contest = CdfContest(id=str(raw.get("@id", "")), name=str(raw.get("Name", "")))
             for sel in raw.get("ContestSelection", []):
                 ids = sel.get("CandidateIds") or []
                 name = candidates.get(ids[0], ids[0]) if ids else ""
@@ -51,18 +51,18 @@ def _definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
     return contests, units
 
 
-def records(source: Source) -> Iterator[tuple[dict[str, list[_Position]], str | None]]:
+def records(source: Source) -> Iterator[tuple[dict[str, list[Position]], str | None]]:
     for number, cvr in enumerate(_items(source, "CVR.item"), start=1):
         if not isinstance(cvr, dict):
             raise CvrError(source.path, f"CVR {number}", "CVR", "must be an object")
         yield _contests(cvr, source, number), cvr.get("BallotStyleUnitId")
 
 
-def _contests(cvr: dict, source: Source, number: int) -> dict[str, list[_Position]]:
+def _contests(cvr: dict, source: Source, number: int) -> dict[str, list[Position]]:
     snapshots = cvr.get("CVRSnapshot") or []
     current = cvr.get("CurrentSnapshotId")
     chosen = [s for s in snapshots if s.get("@id") == current] or snapshots[-1:]
-    out: dict[str, list[_Position]] = {}
+    out: dict[str, list[Position]] = {}
     for snapshot in chosen:
         for contest in snapshot.get("CVRContest") or []:
             if "ContestId" not in contest:
@@ -71,7 +71,7 @@ def _contests(cvr: dict, source: Source, number: int) -> dict[str, list[_Positio
             for selection in contest.get("CVRContestSelection") or []:
                 for pos in selection.get("SelectionPosition") or []:
                     positions.append(
-                        _Position(
+                        Position(
                             selection=selection.get("ContestSelectionId"),
                             rank=pos.get("Rank"),
                             indicated=pos.get("HasIndication", "yes") != "no",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .cdf import _Contest, _Position
+from .cdf_parts import CdfContest, Position
 from .errors import CvrError
 from .source import Source
 
@@ -47,8 +47,8 @@ def _elements(source: Source, names: tuple[str, ...]):
         raise CvrError(source.path, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
 
 
-def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
-    contests: list[_Contest] = []
+def definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
+    contests: list[CdfContest] = []
     units: dict[str, str] = {}
     for element in _elements(source, ("Election", "GpUnit", "CVR")):
         kind = _local(element)
@@ -57,7 +57,7 @@ def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
         elif kind == "Election":
             candidates = {c.get("ObjectId"): _text(c, "Name") or "" for c in _children(element, "Candidate")}
             for raw in _children(element, "Contest"):
-                contest = _Contest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "")
+                contest = CdfContest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "")
                 for sel in _children(raw, "ContestSelection"):
                     ids = _text(sel, "CandidateIds")
                     name = candidates.get(ids, ids) if ids else ""
@@ -66,7 +66,7 @@ def definitions(source: Source) -> tuple[list[_Contest], dict[str, str]]:
     return contests, units
 
 
-def records(source: Source) -> Iterator[tuple[dict[str, list[_Position]], str | None]]:
+def records(source: Source) -> Iterator[tuple[dict[str, list[Position]], str | None]]:
     for number, cvr in enumerate(_elements(source, ("CVR",)), start=1):
         yield _contests(cvr, source, number), _text(cvr, "BallotStyleUnitId")
 
@@ -76,11 +76,11 @@ def _write_in(position) -> str | None:
     return None if element is None else _text(element, "Text") or ""
 
 
-def _contests(cvr, source: Source, number: int) -> dict[str, list[_Position]]:
+def _contests(cvr, source: Source, number: int) -> dict[str, list[Position]]:
     snapshots = _children(cvr, "CVRSnapshot")
     current = _text(cvr, "CurrentSnapshotId")
     chosen = [s for s in snapshots if s.get("ObjectId") == current] or snapshots[-1:]
-    out: dict[str, list[_Position]] = {}
+    out: dict[str, list[Position]] = {}
     for snapshot in chosen:
         for contest in _children(snapshot, "CVRContest"):
             contest_id = _text(contest, "ContestId")
@@ -90,7 +90,7 @@ def _contests(cvr, source: Source, number: int) -> dict[str, list[_Position]]:
             for selection in _children(contest, "CVRContestSelection"):
                 for pos in _children(selection, "SelectionPosition"):
                     positions.append(
-                        _Position(
+                        Position(
                             selection=_text(selection, "ContestSelectionId"),
                             rank=_text(pos, "Rank"),
                             indicated=(_text(pos, "HasIndication") or "yes") != "no",

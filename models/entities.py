@@ -65,7 +65,7 @@ LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED")
 
 
 class ElectionStatus(enum.StrEnum):
-    """Follows all the election's periods (services.runs.refresh_election_status). A StrEnum: its
+    """Follows all the election's periods (services.periods.refresh_election_status). A StrEnum: its
     lower-case values are what the results and the export cache key show, and str() gives them."""
 
     OPEN = "open"

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from models import entities as m
 from services import sealing
 from services.errors import ServiceError
-from services.runs import now, request_tally
+from services.periods import now
+from services.runs import request_tally
 
 log = logging.getLogger("tally")
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 from services import audit, dispatch
-from services.runs import fail_run, now
+from services.periods import now
+from services.runs import fail_run
 from config.settings import load_settings
 
 MAX_REDISPATCHES = 1

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, runs
+from . import audit, periods
 from .errors import ServiceError
 from .public_format import LOADED, VOIDED
 
@@ -79,7 +79,7 @@ def record(session: Session, batch: m.LoadBatch, period: m.VotingPeriod, definit
 
 
 def listing(session: Session, election_id: int, period_id: int) -> list[m.LoadBatch]:
-    runs.locate(session, election_id, period_id)
+    periods.locate(session, election_id, period_id)
     return list(session.scalars(
         select(m.LoadBatch).where(m.LoadBatch.voting_period_id == period_id).order_by(m.LoadBatch.id)
     ))
@@ -90,7 +90,7 @@ def void(session: Session, batch_id: int, reason: str, by: str | None = None) ->
     batch = session.get(m.LoadBatch, batch_id)
     if batch is None:
         raise ServiceError(f"No load batch {batch_id}")
-    period = runs.locate(session, batch.election_id, batch.voting_period_id, lock=True)
+    period = periods.locate(session, batch.election_id, batch.voting_period_id, lock=True)
     session.refresh(batch)
     if period.sealed_at is not None:
         raise ServiceError(f"Batch {batch_id} cannot be voided: voting period {period.name!r} is sealed")
@@ -98,7 +98,7 @@ def void(session: Session, batch_id: int, reason: str, by: str | None = None) ->
         raise ServiceError(f"Batch {batch_id} is already voided")
     if not reason or not reason.strip():
         raise ServiceError("reason: is required")
-    batch.voided_at = runs.now()
+    batch.voided_at = periods.now()
     batch.void_reason = reason
     audit.append(
         session,

@@ -1,8 +1,9 @@
-"""From stored contests to the engine's (the tally_operation rules live in counting.contest)."""
+"""From stored contests to the engine's (the tally_operation rules live in counting.definition)."""
 
 from __future__ import annotations
 
 import counting
+from counting.definition import check_contest
 from models.entities import Contest as ContestRow
 
 
@@ -33,5 +34,5 @@ def engine_contest(row: ContestRow) -> counting.Contest:
         options=dict(row.options or {}),
         annotations=dict(row.annotations or {}),
     )
-    counting.contest.check_contest(contest)
+    check_contest(contest)
     return contest

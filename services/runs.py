@@ -1,13 +1,14 @@
-"""Tally runs: request, status, rollback, failure. One implementation for the API, CLI and beat.
+"""Tally runs: request, status, rollback, failure. One implementation for the API, CLI and beat (the
+periods they belong to, and the clock: services.periods).
 
 Error messages are the admin API's contract (shared/design/api.md): keep them word for word."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,49 +16,12 @@ from models import entities as m
 
 from . import audit, batches, dispatch, sealing, storage
 from .errors import ServiceError
+from .periods import latest_run, live_run, locate, now, refresh_election_status
 
 IN_PROGRESS = "Tally is already in progress"
 NOT_CLOSED = "Voting period must be CLOSED to tally results"
 NOT_SEALED = "Voting period ballots must be sealed to tally results (tally seal / POST .../seal, or force)"
 EMPTY = "Voting period has no ballots to tally (allowEmpty / --allow-empty publishes no winners)"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return m.aware(value).astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def locate(session: Session, election_id: int, period_id: int, lock: bool = False) -> m.VotingPeriod:
-    if session.get(m.Election, election_id) is None:
-        raise ServiceError("Invalid electionId")
-    query = select(m.VotingPeriod).where(m.VotingPeriod.id == period_id)
-    if lock:
-        query = query.with_for_update()
-    period = session.scalar(query)
-    if period is None:
-        raise ServiceError("Invalid votingPeriodId")
-    if period.election_id != election_id:
-        raise ServiceError("VotingPeriod does not belong to election")
-    return period
-
-
-def live_run(session: Session, period_id: int) -> m.TallyRun | None:
-    return session.scalar(
-        select(m.TallyRun).where(
-            m.TallyRun.voting_period_id == period_id, m.TallyRun.status.in_(m.LIVE_RUN_STATUSES)
-        )
-    )
-
-
-def latest_run(session: Session, period_id: int) -> m.TallyRun | None:
-    return session.scalar(
-        select(m.TallyRun).where(m.TallyRun.voting_period_id == period_id).order_by(m.TallyRun.id.desc()).limit(1)
-    )
 
 
 def transition(session: Session, run: m.TallyRun, allowed: tuple[m.RunStatus, ...], to: m.RunStatus, **values) -> bool:
@@ -80,36 +44,6 @@ def lock_run(session: Session, run_id: int) -> m.TallyRun | None:
     """The run, re-read under its row lock (a transition committed meanwhile is seen)."""
     return session.scalar(
         select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update().execution_options(populate_existing=True)
-    )
-
-
-def refresh_election_status(session: Session, election_id: int) -> m.ElectionStatus:
-    """An election reads `tallied` while any of its periods has published results, else `open`
-    while any period is open, else `closed`: it follows all its periods, not the last one touched."""
-    session.flush()
-    election = session.get(m.Election, election_id)
-    if session.scalar(
-        select(exists().where(m.TallyRun.election_id == election_id, m.TallyRun.status == m.RunStatus.COMPLETED))
-    ):
-        election.status = m.ElectionStatus.TALLIED
-    elif session.scalar(
-        select(exists().where(m.VotingPeriod.election_id == election_id, m.VotingPeriod.status == m.PeriodStatus.OPEN))
-    ):
-        election.status = m.ElectionStatus.OPEN
-    else:
-        election.status = m.ElectionStatus.CLOSED
-    return election.status
-
-
-def close_period(session: Session, period: m.VotingPeriod, reason: str) -> None:
-    period.status = m.PeriodStatus.CLOSED
-    period.closed_at = now()
-    refresh_election_status(session, period.election_id)
-    audit.append(
-        session,
-        period.election_id,
-        "voting period closed",
-        {"voting_period_id": period.id, "period": period.name, "reason": reason, "closed_at": iso(period.closed_at)},
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, batches, definition, runs
+from . import audit, batches, definition, periods
 from .errors import ServiceError
 from .exports import period_chain_state
 from .public_format import EXTENDED, SEALED
@@ -50,7 +50,7 @@ def state(session: Session, period: m.VotingPeriod) -> str:
     tallied, tallied, or rolled back."""
     if period.sealed_at is None:
         return "open" if period.status == m.PeriodStatus.OPEN else "closed"
-    run = runs.latest_run(session, period.id)
+    run = periods.latest_run(session, period.id)
     if run is None or run.status == m.RunStatus.FAILED:
         return "sealed"
     return {
@@ -72,7 +72,7 @@ def seal_period(session: Session, period: m.VotingPeriod, reason: str) -> dict:
     election = session.get(m.Election, period.election_id)
     definition_hash = check_definition(session, election)
     count, head = period_chain_state(session, period)
-    period.sealed_at = runs.now()
+    period.sealed_at = periods.now()
     period.sealed_definition_hash = definition_hash
     payload = {
         "voting_period_id": period.id,
@@ -84,7 +84,7 @@ def seal_period(session: Session, period: m.VotingPeriod, reason: str) -> dict:
         "voided_batches": [b.id for b in batches.voided(session, period.id)],
         "ballots_chain_head": head,
         "definition_hash": definition_hash,
-        "sealed_at": runs.iso(period.sealed_at),
+        "sealed_at": periods.iso(period.sealed_at),
     }
     audit.append(session, period.election_id, SEALED, payload)
     return payload
@@ -92,7 +92,7 @@ def seal_period(session: Session, period: m.VotingPeriod, reason: str) -> dict:
 
 def close(session: Session, period: m.VotingPeriod, reason: str) -> None:
     """Close an OPEN period; an at-close period is sealed with it."""
-    runs.close_period(session, period, reason)
+    periods.close_period(session, period, reason)
     if period.seal_mode == m.SEAL_AT_CLOSE:
         seal_period(session, period, "voting closed")
 
@@ -101,12 +101,12 @@ def seal(session: Session, election_id: int, period_id: int, by: str | None = No
     """`tally seal` / `POST .../seal`: close the period, then seal it (returns the seal's audit payload). An at-close period is
     refused before its end (`tally run --force` closes one early); a manual one, whose ballots are
     imported, is sealed whenever the operator says so."""
-    period = runs.locate(session, election_id, period_id, lock=True)
+    period = periods.locate(session, election_id, period_id, lock=True)
     if period.sealed_at is not None:
         raise ServiceError(ALREADY_SEALED)
     reason = f"sealed by {by or 'an operator'}"
     if period.status == m.PeriodStatus.OPEN:
-        if m.aware(period.ends_at) > runs.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
+        if m.aware(period.ends_at) > periods.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
             raise ServiceError(STILL_OPEN)
-        runs.close_period(session, period, reason)
+        periods.close_period(session, period, reason)
     return seal_period(session, period, reason)

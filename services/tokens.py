@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from models.entities import ApiToken
 
 from .errors import NotFound, ServiceError
-from .runs import iso, now
+from .periods import iso, now
 
 ADMIN = "ADMIN"
 PREFIX = "tly_"

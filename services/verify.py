@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import counting
 from counting.ballots import oversized
-from counting.contest import area_operation, contest_operation
+from counting.definition import area_operation, contest_operation
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
 from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of

@@ -1,9 +1,11 @@
 """How the dispatch outbox (services.dispatch) reaches Celery: the `Sender` that sends a run's
 `tally.start`. Installed once per process by whoever runs the tally application: the Celery worker
-(worker.app, at worker start), the admin API (api.app.create_app) and the `tally` commands that
-start runs (cli)."""
+(at worker start, below: worker.app includes this module), the admin API (api.app.create_app) and
+the `tally` commands that start runs (cli)."""
 
 from __future__ import annotations
+
+from celery.signals import worker_init
 
 from services import dispatch
 
@@ -16,6 +18,12 @@ BROKER_TIMEOUT = 3.0
 
 def install() -> None:
     dispatch.install(send_start)
+
+
+@worker_init.connect
+def _install_in_the_worker(**_kwargs) -> None:
+    """Beat's `advance` and `reconcile` run in the workers and send the runs they start through the outbox."""
+    install()
 
 
 def send_start(run_id: int) -> None:

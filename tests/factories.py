@@ -195,13 +195,13 @@ def started_run(url: str, election_id: int, period_id: int):
     """Close and seal the period and start a run in-process without dispatching anything (the
     caller plays the area tasks); returns (run id, plan: one list of AreaBatches per contest)."""
     from models import entities as m
-    from services import runs, sealing
+    from services import periods, sealing
     from services.pipeline.plan import start
 
     with session_scope(url) as session:
         period = session.get(m.VotingPeriod, period_id)
         if period.status == m.PeriodStatus.OPEN:
-            runs.close_period(session, period, "test")
+            periods.close_period(session, period, "test")
         if period.sealed_at is None:
             sealing.seal_period(session, period, "test")
         run = m.TallyRun(election_id=election_id, voting_period_id=period_id)

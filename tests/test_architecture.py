@@ -1,6 +1,6 @@
 """The code's shape, checked as CI checks behaviour: the import rules between packages (import-linter, the
-contracts in pyproject.toml), ruff, no function longer than 60 lines, and the engine's tests needing
-the engine alone."""
+contracts in pyproject.toml: the layers among them), no import cycle between modules, ruff, no function
+longer than 60 lines, and the engine's tests needing the engine alone."""
 
 from __future__ import annotations
 
@@ -27,6 +27,49 @@ def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 def test_import_contracts_hold():
     run = _run(str(BIN / "lint-imports"), "--no-cache")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def import_cycles() -> list[list[str]]:
+    """Every set of the project's modules that import one another in a ring (a strongly connected
+    component of the import graph, imports inside functions included), by Tarjan's algorithm."""
+    import grimp  # import-linter's own graph of the imports
+
+    graph = grimp.build_graph(*PACKAGES)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported.partition(".")[0] not in PACKAGES:
+                continue
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            ring = []
+            while True:
+                member = stack.pop()
+                ring.append(member)
+                if member == module:
+                    break
+            if len(ring) > 1:
+                cycles.append(sorted(ring))
+
+    for module in sorted(graph.modules):
+        if module.partition(".")[0] in PACKAGES and module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_through_others():
+    cycles = import_cycles()
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(ring) for ring in cycles)
 
 
 def test_ruff_finds_nothing():

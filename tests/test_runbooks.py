@@ -13,7 +13,7 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services import runs, sealing
+from services import periods, runs, sealing
 from services.loading import load_ballots, load_definition
 from tests.support import BIN, REPO, postgres_database
 
@@ -52,7 +52,7 @@ def assert_shows(actual: str, expected: list[str], command: str) -> None:
 def _setup(url: str, kind: str) -> None:
     definition = json.loads((REPO / "examples" / "election.json").read_text())
     if kind == "period-open":
-        definition["voting_periods"][0]["ends_at"] = (runs.now() + timedelta(days=1)).isoformat()
+        definition["voting_periods"][0]["ends_at"] = (periods.now() + timedelta(days=1)).isoformat()
     if kind == "period-ended-at-close":  # ballots arrived while voting was open; closing seals them
         definition["voting_periods"][0]["seal"] = "at-close"
     ballots = json.loads((REPO / "examples" / "ballots.json").read_text())
@@ -63,13 +63,13 @@ def _setup(url: str, kind: str) -> None:
         return
     with session_scope(url) as session:
         period = session.get(m.VotingPeriod, 1)
-        runs.close_period(session, period, "voting period ended")
+        periods.close_period(session, period, "voting period ended")
         sealing.seal_period(session, period, "sealed by cli")
         if kind == "completed-run":
             runs.request_tally(session, 1, 1, trigger="cli")  # embedded: tallied right after commit
             return
-        run = m.TallyRun(election_id=1, voting_period_id=1, status=m.RunStatus.RUNNING, started_at=runs.now(),
-                         heartbeat_at=runs.now() - timedelta(hours=1), dispatches=1, areas_total=4)
+        run = m.TallyRun(election_id=1, voting_period_id=1, status=m.RunStatus.RUNNING, started_at=periods.now(),
+                         heartbeat_at=periods.now() - timedelta(hours=1), dispatches=1, areas_total=4)
         session.add(run)
         session.flush()
         if kind == "failed-run":

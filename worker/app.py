@@ -14,7 +14,7 @@ from celery.signals import setup_logging, worker_init, worker_process_init
 from sqlalchemy.orm import configure_mappers
 
 from models.db import dispose_engines
-from scheduler.schedule import beat_schedule
+from worker.schedule import beat_schedule
 from config.settings import load_settings
 
 settings = load_settings()
@@ -36,7 +36,8 @@ def time_limits(settings) -> dict:
     return {name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in kinds.items()}
 
 
-app = Celery("tally", include=["tasks.tally", "scheduler.tasks"])
+# tasks.dispatch installs the outbox's sender in each worker as it starts: named, not imported (tasks import this)
+app = Celery("tally", include=["tasks.tally", "tasks.dispatch", "scheduler.tasks"])
 app.conf.update(
     broker_url=settings.broker_url or "memory://",
     result_backend=settings.result_backend or "cache+memory://",
@@ -79,14 +80,6 @@ def _configure_models(**_kwargs) -> None:
     import models.entities  # noqa: F401  (the mappers to configure)
 
     configure_mappers()
-
-
-@worker_init.connect
-def _install_dispatcher(**_kwargs) -> None:
-    """Beat's `advance` and `reconcile` run here and send the runs they start through the outbox."""
-    from tasks.dispatch import install  # tasks import this module: only once the app exists
-
-    install()
 
 
 if settings.log_json:

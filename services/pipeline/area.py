@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 import counting
-from counting.contest import area_operation
+from counting.definition import area_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
 from counting.result import ContestResult
@@ -21,7 +21,7 @@ from models.marks import pack_multiset
 
 from .. import batches, storage
 from ..area_count import StoredBallotJudge, count_area
-from ..runs import now
+from ..periods import now
 from .plan import contest_context
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from counting.contest import contest_operation
+from counting.definition import contest_operation
 from models import entities as m
 
 from .. import storage
-from ..runs import lock_run, now
+from ..periods import now
+from ..runs import lock_run
 from .area_tree import AreaTree, StagedArea, TreeArea, contest_payload, silent
 from .area import contest_plan
 from .plan import contest_context

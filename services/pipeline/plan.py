@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 
 import counting
 from config.settings import load_settings
-from counting.contest import area_operation, contest_operation
+from counting.definition import area_operation, contest_operation
 from counting.methods import METHODS
 from models import entities as m
 from models.marks import Decoder
 
 from .. import audit, storage
 from ..contests import engine_contest
-from ..runs import fail_run, lock_run, now, transition
+from ..periods import now
+from ..runs import fail_run, lock_run, transition
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from counting.result import no_winners, rounds_of
 from models import entities as m
 
 from .. import audit, batches, definition, exports, storage
-from ..runs import iso, lock_run, now, refresh_election_status, transition
+from ..periods import iso, now, refresh_election_status
+from ..runs import lock_run, transition
 
 
 def finalize(session: Session, run_id: int) -> bool:

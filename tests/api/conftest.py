@@ -16,7 +16,7 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import runs, tokens
+from services import periods, tokens
 from services.loading import load_ballots, load_definition
 from tests.support import BIN, postgres_database
 
@@ -36,7 +36,7 @@ class Election:
 def make_election(url: str, key: str, ballots: int = 120, ended: bool = True, seed: int = 7) -> Election:
     """The demo's sample election (plurality council, IRV mayor, Meek STV board) with `ballots`
     ballots per contest; its one period ended a minute ago (or ends in an hour)."""
-    ends = runs.now() + (timedelta(minutes=-1) if ended else timedelta(hours=1))
+    ends = periods.now() + (timedelta(minutes=-1) if ended else timedelta(hours=1))
     with session_scope(url) as session:
         doc = definition(key, ends)
         doc["voting_periods"][0]["seal"] = "at-close"  # closing (or force) seals it
@@ -50,7 +50,7 @@ def make_election(url: str, key: str, ballots: int = 120, ended: bool = True, se
 def add_period(url: str, election: Election, name: str) -> int:
     """A second voting period of the same election (OPEN, ended), for the ownership error."""
     with session_scope(url) as session:
-        row = m.VotingPeriod(election_id=election.id, name=name, ends_at=runs.now() - timedelta(minutes=1))
+        row = m.VotingPeriod(election_id=election.id, name=name, ends_at=periods.now() - timedelta(minutes=1))
         session.add(row)
         session.flush()
         return row.id

@@ -14,7 +14,7 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import exports, runs
+from services import exports, periods, runs
 from services.public_format import canonical_json, event_hash, link, sha256
 from services.loading import load_ballots, load_definition
 from services.verify import verify
@@ -38,7 +38,7 @@ def published(db, client, admin):
     """A tallied election with odd ballots and an area of weight 2, and its three exports."""
     key = "exports-1"
     with session_scope(db) as session:
-        doc = definition(key, runs.now().replace(microsecond=0))
+        doc = definition(key, periods.now().replace(microsecond=0))
         for area in doc["areas"]:
             if area["id"] == "n1":
                 area["weight"] = 2

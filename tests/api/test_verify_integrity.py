@@ -12,7 +12,7 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import batches, runs
+from services import batches, periods
 from services.public_format import event_hash
 from services.loading import load_ballots, load_definition
 from services.verify import Malformed, verify
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def _publish(db, client, admin, key: str, void_second: bool) -> dict[str, dict]:
     """The demo election with two loads (the second voided, or not), sealed, tallied, exported."""
     with session_scope(db) as session:
-        doc = definition(key, runs.now().replace(microsecond=0))
+        doc = definition(key, periods.now().replace(microsecond=0))
         report = load_definition(session, doc)
         load_ballots(session, key, "main", sample_ballots(doc["contests"], 60, 1), source="first.json")
         second = load_ballots(session, key, "main", sample_ballots(doc["contests"], 40, 2), source="second.json")

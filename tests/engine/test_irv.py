@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, DefinitionError, count
-from counting.contest import check_contest
+from counting.definition import check_contest
 from counting.methods import METHODS
 from counting.methods.irv import LOOK_BACK_NOTE
 from counting.vocabulary import DuplicateRule, OvervoteRule

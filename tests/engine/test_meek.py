@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, CountingError, DefinitionError, ExclusionGroup, count, decide
-from counting.contest import check_contest
+from counting.definition import check_contest
 from counting.methods import meek
 from counting.methods.meek import MAX_PASSES_PER_PHASE, TIE, droop_quota
 

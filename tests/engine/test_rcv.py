@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, CountingError, DefinitionError, count
-from counting.contest import check_contest
+from counting.definition import check_contest
 from counting.interchange import count_document
 from counting.java_random import JavaRandom, _floor_of_rounded_product, hash_set_order, shuffle, string_hash
 

@@ -11,7 +11,7 @@ from typing import Iterable
 import pytest
 
 from counting import Ballot, Candidate, Contest, ContestResult, DefinitionError, Participation, count, parse_ballot
-from counting.contest import Operation, area_operation, contest_operation
+from counting.definition import Operation, area_operation, contest_operation
 from counting.count import group_ballots
 from counting.methods import METHODS, Method
 from counting.ranking import sum_totals, top_by_totals
@@ -352,7 +352,7 @@ def test_records_within_the_cheap_bound_always_fit():
 @pytest.mark.parametrize("groups", [True, 5, "incumbents"])
 def test_exclusion_groups_that_are_not_a_list_are_refused_naming_the_field(groups):
     """Found by tests/faults/test_hostile_definitions.py: `true` there raised a TypeError."""
-    from counting.contest import parse_contest
+    from counting.definition import parse_contest
 
     document = {"id": "c", "method": "plurality-at-large", "seats": 1, "candidates": [{"id": "a"}],
                 "exclusion_groups": groups}

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from cli.demo import definition, sample_ballots
-from services import runs
+from services import periods
 from tests.support import BIN, Stack
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def _peak_rss(stack: Stack, *args: str) -> int:
 @pytest.mark.slow
 def test_loading_a_large_ballots_file_streams(pg_url, tmp_path):
     stack = Stack(pg_url, "", tmp_path)
-    doc = definition("load-memory", runs.now() + timedelta(hours=1))
+    doc = definition("load-memory", periods.now() + timedelta(hours=1))
     (tmp_path / "definition.json").write_text(json.dumps(doc))
     stack.tally("load", "--definition", str(tmp_path / "definition.json"))
 
@@ -60,7 +60,7 @@ def test_a_streamed_file_that_breaks_midway_loads_nothing(pg_url, tmp_path):
     from models.db import session_scope
 
     stack = Stack(pg_url, "", tmp_path)
-    doc = definition("load-broken", runs.now() + timedelta(hours=1))
+    doc = definition("load-broken", periods.now() + timedelta(hours=1))
     (tmp_path / "definition.json").write_text(json.dumps(doc))
     stack.tally("load", "--definition", str(tmp_path / "definition.json"))
     whole = json.dumps({"election": "load-broken", "period": "main", "ballots": sample_ballots(doc["contests"], 50, 1)})

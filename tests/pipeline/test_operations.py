@@ -13,7 +13,7 @@ import counting
 from models import entities as m
 from models.db import session_scope
 from services import runs
-from counting.contest import contest_operation
+from counting.definition import contest_operation
 from services.contests import engine_contest
 from services.results import published
 from tests import factories as f
