@@ -24,7 +24,7 @@ from models.db import session_scope
 from services import periods, runs, sealing
 from services.errors import ServiceError
 from services.export_store import ExportStore
-from services.exports import INT32_MAX
+from services.limits import INT32_MAX, unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
@@ -56,14 +56,9 @@ def error_response(status: int, message: str, headers: dict | None = None) -> JS
 
 def _storable(value: Optional[str], name: str) -> Optional[str]:
     """Text that PostgreSQL can store: no NUL character, valid UTF-8."""
-    if value is None:
-        return value
-    if "\x00" in value:
-        raise ValueError(f"{name} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{name} must be valid Unicode text") from None
+    reason = None if value is None else unstorable(value)
+    if reason:
+        raise ValueError(f"{name} {reason}")
     return value
 
 

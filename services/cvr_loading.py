@@ -25,13 +25,13 @@ from cvr.rctab_config import Plan, read_config, source_of
 from cvr.records import Names, Record
 
 from .loading import LoadError, _contest, load_ballots
-from .results import election_by_key
+from .elections import election_by_key
+from .limits import KEY_LIMIT
 
 ROOT = "root"
 # A CVR import has no polling hours: its period stays open until the operator seals it (`tally
 # seal E P`, which closes it: its ballots are imported, so it is sealed by hand) and tallies it.
 OPEN_UNTIL = datetime(9999, 12, 31, tzinfo=timezone.utc)
-AREA_KEY_LIMIT = 200
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _replay(spool) -> Iterator[tuple]:
 
 
 def _area_key(precinct: str | None) -> str | None:
-    return None if precinct is None else precinct[:AREA_KEY_LIMIT]
+    return None if precinct is None else precinct[:KEY_LIMIT]
 
 
 def _ensure_areas(session, election, contest, root, precincts: dict) -> None:

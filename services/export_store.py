@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models import entities as m
 
 from . import exports, storage
+from .elections import find_election
 from .errors import NotFound
 
 _RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
@@ -46,7 +47,7 @@ class Blob:
 
 def version(session: Session, kind: str, ref: str) -> str:
     """The published state an export is made of; NotFound when nothing is published."""
-    election = exports.election_for(session, ref)
+    election = find_election(session, ref)
     runs = session.execute(
         select(m.TallyRun.id, m.TallyRun.status).where(
             m.TallyRun.election_id == election.id,

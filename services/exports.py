@@ -28,7 +28,8 @@ from . import audit, definition
 from .public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, classification, link, sha256
 from .contests import engine_contest
 from .errors import NotFound
-from .results import completed_runs, election_by_key, find_election, published
+from .elections import find_election
+from .results import completed_runs, published
 
 NOT_PUBLISHED = "No completed tally for this election: nothing is published yet"
 _FETCH = 10_000
@@ -186,21 +187,6 @@ def completion_record(
     }
 
 
-INT32_MAX = 2**31 - 1
-
-
-def election_for(session: Session, ref: str | int) -> m.Election:
-    """The election named by a public URL: its numeric id or its key. Anything that cannot be an
-    id or a key (too long, NUL, not UTF-8) is simply not found, never a database error."""
-    text = str(ref)
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
-        return find_election(session, int(text))
-    election = election_by_key(session, text)
-    if election is None:
-        raise NotFound(f"no election {text!r}")
-    return election
-
-
 def _completed(session: Session, election: m.Election) -> list[m.TallyRun]:
     runs = completed_runs(session, election.id)
     if not runs:
@@ -211,7 +197,7 @@ def _completed(session: Session, election: m.Election) -> list[m.TallyRun]:
 def ballots_chunks(session: Session, ref: str | int) -> Iterator[str]:
     """ballots.json as a stream of text pieces; joined, they are exactly `canonical_json` of the
     document (keys in sorted order, so `ballots` is written before `chain_head`)."""
-    election = election_for(session, ref)
+    election = find_election(session, ref)
     runs = _completed(session, election)
     entries = BallotEntries(session, election)
     period_ids = [r.voting_period_id for r in runs]
@@ -259,7 +245,7 @@ def ballots_document(session: Session, ref: str | int) -> str:
 
 def audit_document(session: Session, ref: str | int) -> str:
     """audit.json: each contest's method and parameters, and every audit event in seq order."""
-    election = election_for(session, ref)
+    election = find_election(session, ref)
     ever = session.scalar(
         select(m.TallyRun.id).where(
             m.TallyRun.election_id == election.id,
@@ -288,7 +274,7 @@ def audit_document(session: Session, ref: str | int) -> str:
 
 
 def results_document(session: Session, ref: str | int) -> str:
-    election = election_for(session, ref)
+    election = find_election(session, ref)
     _completed(session, election)
     return canonical_json(published(session, election.id))
 
@@ -298,7 +284,7 @@ def nist_err_document(session: Session, ref: str | int) -> str:
     JSON: generated at the latest completed tally, so the same results give the same bytes."""
     from cvr.nist_err import Area, ContestInfo, election_report
 
-    election = election_for(session, ref)
+    election = find_election(session, ref)
     runs = _completed(session, election)
     parents = {a.id: a.key for a in election.areas}
     areas = [Area(a.key, a.name, parents.get(a.parent_id)) for a in election.areas]

@@ -31,15 +31,14 @@ from . import batches, definition, sealing, storage
 from .errors import ServiceError
 from .exports import BallotEntries, period_chain_state
 from .public_format import chain_over, content_digest
-from .results import election_by_key
+from .elections import election_by_key
+from .limits import GENDER_LIMIT, INT32_MAX, INT64_MAX, KEY_LIMIT, NAME_LIMIT, unstorable
 
 # Longest original record kept verbatim: the engine's record-size limit, so a record the engine reads has a
 # stored form that fits (its original, or else the record as read).
 RAW_LIMIT = MAX_RECORD_CHARS
 # The columns' limits (models.entities), checked here so that a long text or a big number is a
 # clear error naming its field instead of a database exception.
-ID_LIMIT, NAME_LIMIT, GENDER_LIMIT = 200, 500, 50
-INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 YEARS = (1900, 9999)
 NESTING_LIMIT = 64
 # Distinct record texts whose rows are kept for a text seen again (about 250 bytes each).
@@ -76,10 +75,10 @@ def _within(value: int | str, limit: int, where: str) -> None:
 
 
 def _key(obj: Mapping, where: str) -> str:
-    """An id: a string or an integer, at most ID_LIMIT characters as text."""
+    """An id: a string or an integer, at most KEY_LIMIT characters as text."""
     key = str(_field(obj, "id", (str, int), where))
-    if len(key) > ID_LIMIT:
-        raise LoadError(f"{where}.id: longer than {ID_LIMIT} characters")
+    if len(key) > KEY_LIMIT:
+        raise LoadError(f"{where}.id: longer than {KEY_LIMIT} characters")
     return key
 
 
@@ -105,12 +104,9 @@ def _check_values(doc: Any) -> None:
 
 
 def _check_text(value: str, where: str) -> None:
-    if "\x00" in value:
-        raise LoadError(f"{where}: contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise LoadError(f"{where}: is not valid Unicode text (a lone surrogate)") from None
+    reason = unstorable(value)
+    if reason:
+        raise LoadError(f"{where}: {reason}")
 
 
 def _time(obj: Mapping, key: str, where: str, required: bool) -> datetime | None:
@@ -162,7 +158,7 @@ def load_definition(session: Session, doc: Any) -> DefinitionReport:
         where = f"voting_periods[{i}]"
         if not isinstance(p, Mapping):
             raise LoadError(f"{where}: must be an object")
-        name = _field(p, "name", str, where, limit=ID_LIMIT)
+        name = _field(p, "name", str, where, limit=KEY_LIMIT)
         if name in names:
             raise LoadError(f"{where}.name: duplicate period name {name!r}")
         names.add(name)
@@ -325,20 +321,20 @@ def _area_annotations(raw: Mapping, areas: Mapping[str, m.Area], where: str) -> 
 
 def _check_contest_limits(contest: counting.Contest, raw: Mapping, where: str) -> None:
     """What the engine accepts but the tables cannot hold: long texts, integers past 32 bits."""
-    _within(contest.id, ID_LIMIT, f"{where}.id")
+    _within(contest.id, KEY_LIMIT, f"{where}.id")
     _within(raw.get("name") or "", NAME_LIMIT, f"{where}.name")
     for name in ("seats", "min_votes", "max_votes"):
         if getattr(contest, name) is not None:
             _within(getattr(contest, name), INT32_MAX, f"{where}.{name}")
     for i, c in enumerate(contest.candidates):
         cw = f"{where}.candidates[{i}]"
-        for name, limit in (("id", ID_LIMIT), ("name", NAME_LIMIT), ("category", ID_LIMIT), ("gender", GENDER_LIMIT)):
+        for name, limit in (("id", KEY_LIMIT), ("name", NAME_LIMIT), ("category", KEY_LIMIT), ("gender", GENDER_LIMIT)):
             if getattr(c, name) is not None:
                 _within(getattr(c, name), limit, f"{cw}.{name}")
         if c.tie_break_key is not None:
             _within(c.tie_break_key, INT32_MAX, f"{cw}.tie_break_key")
     for i, g in enumerate(contest.exclusion_groups):
-        _within(g.name, ID_LIMIT, f"{where}.exclusion_groups[{i}].name")
+        _within(g.name, KEY_LIMIT, f"{where}.exclusion_groups[{i}].name")
         _within(g.max_elected, INT32_MAX, f"{where}.exclusion_groups[{i}].max_elected")
 
 

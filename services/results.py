@@ -7,34 +7,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .errors import NotFound
-
-
-KEY_LIMIT = 200  # elections.key is VARCHAR(200)
-
-
-def election_by_key(session: Session, key: str) -> m.Election | None:
-    """The election with this key. Text that no key can be (too long, a NUL, not UTF-8) is simply
-    not found, never sent to the database, which would refuse it with an error."""
-    if not key or len(key) > KEY_LIMIT or "\x00" in key:
-        return None
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return session.scalar(select(m.Election).where(m.Election.key == key))
-
-
-def find_election(session: Session, ref: str | int) -> m.Election:
-    """By numeric id or by key."""
-    election = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        election = session.get(m.Election, int(ref))
-    if election is None:
-        election = election_by_key(session, str(ref))
-    if election is None:
-        raise NotFound(f"no election {ref!r}")
-    return election
+from .elections import find_election
 
 
 def completed_runs(session: Session, election_id: int) -> list[m.TallyRun]:

@@ -47,7 +47,7 @@ def test_refused_ballots_file_loads_and_prints_nothing(embedded, tmp_path):
 
 
 def test_ballots_for_an_election_no_key_can_name_are_refused_in_one_line(embedded, tmp_path):
-    # One lookup by key for every caller (services.results.election_by_key): a key with a NUL is not
+    # One lookup by key for every caller (services.elections.election_by_key): a key with a NUL is not
     # found, where the loader's own query once sent it to PostgreSQL and printed its DataError.
     ballots = {"election": "a\x00b", "period": "main", "ballots": []}
     result = embedded.tally("load", "--ballots", str(write_json(tmp_path / "b.json", ballots)), check=False)
