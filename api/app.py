@@ -1,7 +1,7 @@
 """The FastAPI application: the admin tally API (ADMIN token) and the public exports (no auth).
 
 Every error answers `{timestamp, status, error, message}`; service errors keep their exact
-messages (services.runs) and their status. `uvicorn api.app:app` or `tally api`."""
+messages (services.lifecycle.runs) and their status. `uvicorn api.app:app` or `tally api`."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
-from services import periods, runs, sealing
+from services.lifecycle import periods, runs, sealing
 from services.errors import ServiceError
-from services.export_store import ExportStore
+from services.read.export_store import ExportStore
 from services.limits import INT32_MAX, unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
@@ -151,7 +151,7 @@ ElectionRef = Annotated[str, Path(description="Election id or key", max_length=2
 
 
 class PublicExports:
-    """Serves the rendered export files (services.export_store). The database is used only for the
+    """Serves the rendered export files (services.read.export_store). The database is used only for the
     short version lookup and, once per version, the render; never while a client reads. At most
     TALLY_EXPORT_CONCURRENCY renders run at once, and a version is rendered once however many ask."""
 

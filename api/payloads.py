@@ -4,7 +4,7 @@ here too."""
 
 from __future__ import annotations
 
-from services import periods, runs
+from services.lifecycle import periods, runs
 
 # The status of a period never tallied: every field null.
 _NO_TALLY = (
@@ -64,7 +64,7 @@ def rolled_back(done: runs.RolledBack) -> dict:
 
 
 def sealed(seal: dict) -> dict:
-    """From the seal's audit payload (services.sealing.seal_period)."""
+    """From the seal's audit payload (services.lifecycle.sealing.seal_period)."""
     return {
         "votingPeriodId": seal["voting_period_id"],
         "sealedAt": seal["sealed_at"],

@@ -139,7 +139,7 @@ def child_read(config: str) -> dict:
 
 def child_load(config: str, url: str) -> dict:
     from models.db import session_scope
-    from services.cvr_loading import load_rctab
+    from services.loading.cvr import load_rctab
 
     started = time.perf_counter()
     with session_scope(url) as session:

@@ -52,8 +52,8 @@ import counting
 from bench.engine_bench import rankings
 from models import entities as m
 from models.db import session_scope
-from services.loading import load_definition
-from services.results import published
+from services.loading.definition import load_definition
+from services.read.results import published
 from tests.support import BIN, Stack, own_redis, postgres_database, wait_for
 
 TIME = "/usr/bin/time"

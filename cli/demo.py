@@ -14,9 +14,11 @@ from counting.methods import METHODS
 from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
-from services import periods, results, runs, sealing
-from services.dispatch import send_pending
-from services.loading import load_ballots, load_definition
+from services.lifecycle import periods, runs, sealing
+from services.read import results
+from services.lifecycle.dispatch import send_pending
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from .dispatcher import install_dispatcher

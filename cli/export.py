@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.db import session_scope
-from services import exports
+from services.read import exports
 
 from .common import handles_errors
 

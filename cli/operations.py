@@ -19,11 +19,14 @@ from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
-from services import batches, dispatch, periods, results, runs, sealing
-from services.ballot_file import open_ballot_file
-from services.cvr_loading import load_cvr, load_rctab
+from services.lifecycle import batches, dispatch, periods, runs, sealing
+from services.read import results
+from services.loading.ballot_file import open_ballot_file
+from services.loading.cvr import load_cvr, load_rctab
 from services.errors import ServiceError
-from services.loading import LoadError, load_ballots, load_definition, read_json
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
+from services.loading.fields import LoadError, read_json
 from config.settings import load_settings
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json

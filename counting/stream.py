@@ -16,7 +16,7 @@ parsed whole. Anything this reading cannot settle exactly as `json.loads` would 
 second `ballots` key, a document that is not JSON) raises `NotStreamable`, and the caller reads the
 document whole; so the result, and every error message, is the same either way.
 
-The cutting is `RecordCuts`, which the loader shares (services.ballot_file): it reads with its own
+The cutting is `RecordCuts`, which the loader shares (services.loading.ballot_file): it reads with its own
 `loads`, one that refuses whatever its streaming parser would read otherwise, and holds no more than a
 bounded tail, so that a document it cannot settle is read by that parser from the first unsettled record.
 """

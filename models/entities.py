@@ -65,7 +65,7 @@ LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED")
 
 
 class ElectionStatus(enum.StrEnum):
-    """Follows all the election's periods (services.periods.refresh_election_status). A StrEnum: its
+    """Follows all the election's periods (services.lifecycle.periods.refresh_election_status). A StrEnum: its
     lower-case values are what the results and the export cache key show, and str() gives them."""
 
     OPEN = "open"
@@ -105,10 +105,10 @@ class VotingPeriod(Base):
         Enum(PeriodStatus, native_enum=False, length=10), default=PeriodStatus.OPEN
     )
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    # The period's ballot hash chain (services.exports), extended by every load in cast order.
+    # The period's ballot hash chain (services.read.exports), extended by every load in cast order.
     ballots_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
-    # Sealing (services.sealing): "at-close" seals the ballots when voting closes; "manual" waits
+    # Sealing (services.lifecycle.sealing): "at-close" seals the ballots when voting closes; "manual" waits
     # for `tally seal` (ballots imported after the polls close). Only a sealed period is tallied.
     seal_mode: Mapped[str] = mapped_column(String(10), default=SEAL_AT_CLOSE, server_default=SEAL_AT_CLOSE)
     sealed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))

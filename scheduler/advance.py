@@ -21,10 +21,10 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from services import sealing
+from services.lifecycle import sealing
 from services.errors import ServiceError
-from services.periods import now
-from services.runs import request_tally
+from services.lifecycle.periods import now
+from services.lifecycle.runs import request_tally
 
 log = logging.getLogger("tally")
 
@@ -51,7 +51,7 @@ def _due(session: Session, lock: bool) -> list[tuple[int, int]]:
 
 
 def _counted():
-    """A period's ballots that count (services.batches.counted_ballots), as a column."""
+    """A period's ballots that count (services.lifecycle.batches.counted_ballots), as a column."""
     p, b = m.VotingPeriod, m.LoadBatch
     voided = (
         select(func.coalesce(func.sum(b.records), 0))

@@ -5,7 +5,7 @@ is still stuck a deadline after that, it is failed (nothing published, the perio
 Re-dispatches are counted from the audit log ("tally redispatched" events of the run), not from
 `run.dispatches`: that counter only moves when a `tally.start` task actually runs, so a re-dispatch
 that is itself lost (no worker, broker trouble) would otherwise be repeated forever. A run whose
-dispatch is still in the outbox (services.dispatch: the broker was down) is waiting, not stuck."""
+dispatch is still in the outbox (services.lifecycle.dispatch: the broker was down) is waiting, not stuck."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import entities as m
-from services import audit, dispatch
-from services.periods import now
-from services.runs import fail_run
+from services import audit
+from services.lifecycle import dispatch
+from services.lifecycle.periods import now
+from services.lifecycle.runs import fail_run
 from config.settings import load_settings
 
 MAX_REDISPATCHES = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from services.dispatch import send_pending
+from services.lifecycle.dispatch import send_pending
 from tasks.base import TallyTask
 from worker.app import app
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.entities import AuditEvent, Election
 
-from .public_format import GENESIS, event_hash
+from services.public_format import GENESIS, event_hash
 
 def append(
     session: Session,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .public_format import definition_digest
+from services.public_format import definition_digest
 
 FORMAT = "tally-definition/1"
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .errors import NotFound
-from .limits import INT32_MAX, KEY_LIMIT, unstorable
+from services.errors import NotFound
+from services.limits import INT32_MAX, KEY_LIMIT, unstorable
 
 
 def election_by_key(session: Session, key: str) -> m.Election | None:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from models.entities import ApiToken
 
-from .errors import NotFound, ServiceError
-from .periods import iso, now
+from services.errors import NotFound, ServiceError
+from services.lifecycle.periods import iso, now
 
 ADMIN = "ADMIN"
 PREFIX = "tly_"

@@ -30,11 +30,11 @@ from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
 from counting.validation import classify
 from counting.vocabulary import TallyOperation
 
-from .public_format import (
+from services.public_format import (
     EXTENDED, GENESIS, LOADED, SEALED, VOIDED, canonical_json, classification, content_digest, definition_digest,
     event_hash, link, sha256,
 )
-from .verify_schema import Malformed, check_shape
+from services.verify_schema import Malformed, check_shape
 
 MAX_FIELDS = 5  # differing fields reported per compared object
 _DEFINITION_FIELDS = ("method", "seats", "min_votes", "max_votes", "blank_policy", "options", "annotations")

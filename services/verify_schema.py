@@ -11,8 +11,8 @@ from typing import Any
 
 import fastjsonschema
 
-from .errors import ServiceError
-from .public_format import AUDIT_FORMAT, BALLOTS_FORMAT
+from services.errors import ServiceError
+from services.public_format import AUDIT_FORMAT, BALLOTS_FORMAT
 
 
 class Malformed(ServiceError):

@@ -1,4 +1,4 @@
-"""How the dispatch outbox (services.dispatch) reaches Celery: the `Sender` that sends a run's
+"""How the dispatch outbox (services.lifecycle.dispatch) reaches Celery: the `Sender` that sends a run's
 `tally.start`. Installed once per process by whoever runs the tally application: the Celery worker
 (at worker start, below: worker.app includes this module), the admin API (api.app.create_app) and
 the `tally` commands that start runs (cli)."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery.signals import worker_init
 
-from services import dispatch
+from services.lifecycle import dispatch
 
 from .tally import start_tally
 

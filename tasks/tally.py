@@ -18,7 +18,7 @@ from services.pipeline import area as area_stage
 from services.pipeline import contest as contest_stage
 from services.pipeline import plan as plan_stage
 from services.pipeline import publish as publish_stage
-from services.runs import fail_run
+from services.lifecycle.runs import fail_run
 from worker import logging as tally_logging
 from worker.app import app
 from worker.logging import task_options

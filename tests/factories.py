@@ -10,7 +10,8 @@ from sqlalchemy import select
 import counting
 from counting.interchange import load_document
 from models.db import session_scope
-from services.loading import load_ballots, load_definition
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 
 
 def area_tree(levels: tuple[int, ...] = (3, 3), census: int = 100) -> list[dict]:
@@ -195,7 +196,7 @@ def started_run(url: str, election_id: int, period_id: int):
     """Close and seal the period and start a run in-process without dispatching anything (the
     caller plays the area tasks); returns (run id, plan: one list of AreaBatches per contest)."""
     from models import entities as m
-    from services import periods, sealing
+    from services.lifecycle import periods, sealing
     from services.pipeline.plan import start
 
     with session_scope(url) as session:

@@ -13,8 +13,9 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services import periods, runs, sealing
-from services.loading import load_ballots, load_definition
+from services.lifecycle import periods, runs, sealing
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 from tests.support import BIN, REPO, postgres_database
 
 RUNBOOKS = sorted((REPO / "docs" / "runbooks").glob("*.md"))

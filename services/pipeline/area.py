@@ -19,10 +19,12 @@ from counting.vocabulary import TallyOperation
 from models import entities as m
 from models.marks import pack_multiset
 
-from .. import batches, storage
-from ..area_count import StoredBallotJudge, count_area
-from ..periods import now
-from .plan import contest_context
+from services import storage
+
+from services.lifecycle import batches
+from services.pipeline.area_count import StoredBallotJudge, count_area
+from services.lifecycle.periods import now
+from services.pipeline.plan import contest_context
 
 
 @dataclass(frozen=True)

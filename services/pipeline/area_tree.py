@@ -20,7 +20,7 @@ from counting.validation import Participation
 from counting.vocabulary import TallyOperation
 from models.pooling import merge_multisets
 
-from ..area_count import StoredBallotJudge
+from services.pipeline.area_count import StoredBallotJudge
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from counting.definition import contest_operation
 from models import entities as m
 
-from .. import storage
-from ..periods import now
-from ..runs import lock_run
-from .area_tree import AreaTree, StagedArea, TreeArea, contest_payload, silent
-from .area import contest_plan
-from .plan import contest_context
+from services import storage
+from services.lifecycle.periods import now
+from services.lifecycle.runs import lock_run
+from services.pipeline.area_tree import AreaTree, StagedArea, TreeArea, contest_payload, silent
+from services.pipeline.area import contest_plan
+from services.pipeline.plan import contest_context
 
 
 def aggregate_contest(session: Session, run_id: int, contest_id: int, report=None) -> bool:

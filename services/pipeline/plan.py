@@ -14,10 +14,10 @@ from counting.methods import METHODS
 from models import entities as m
 from models.marks import Decoder
 
-from .. import audit, storage
-from ..contests import engine_contest
-from ..periods import now
-from ..runs import fail_run, lock_run, transition
+from services import audit, storage
+from services.contests import engine_contest
+from services.lifecycle.periods import now
+from services.lifecycle.runs import fail_run, lock_run, transition
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ from sqlalchemy.orm import Session
 from counting.result import no_winners, rounds_of
 from models import entities as m
 
-from .. import audit, batches, definition, exports, storage
-from ..periods import iso, now, refresh_election_status
-from ..runs import lock_run, transition
+from services import audit, definition, storage
+
+from services.lifecycle import batches
+
+from services.read import exports
+from services.lifecycle.periods import iso, now, refresh_election_status
+from services.lifecycle.runs import lock_run, transition
 
 
 def finalize(session: Session, run_id: int) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from .common import Storage
-from .postgres import PostgresStorage
-from .sqlite import SQLiteStorage
+from services.storage.common import Storage
+from services.storage.postgres import PostgresStorage
+from services.storage.sqlite import SQLiteStorage
 
 _BY_DIALECT: dict[str, Storage] = {"postgresql": PostgresStorage(), "sqlite": SQLiteStorage()}
 

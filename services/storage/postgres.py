@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .common import BALLOT_COLUMNS, GROUPED, Storage, not_voided
+from services.storage.common import BALLOT_COLUMNS, GROUPED, Storage, not_voided
 
 # Several areas of one contest in one statement, each still read by its own index scan and hash
 # aggregate (the LATERAL subquery runs once per area, as GROUPED does): one round trip instead of

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .common import BALLOT_COLUMNS, GROUPED, Storage
+from services.storage.common import BALLOT_COLUMNS, GROUPED, Storage
 
 
 class SQLiteStorage(Storage):

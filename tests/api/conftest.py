@@ -16,8 +16,10 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import periods, tokens
-from services.loading import load_ballots, load_definition
+from services import tokens
+from services.lifecycle import periods
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 from tests.support import BIN, postgres_database
 
 BASE = "/api/v1/admin/elections/{e}/voting-periods/{p}/tally"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import services.dispatch
+import services.lifecycle.dispatch
 from models import entities as m
 from models.db import session_scope
-from services import runs, tokens
+from services import tokens
+from services.lifecycle import runs
 
 from .conftest import BASE, add_period, assert_error, bearer, make_election, make_token
 
@@ -121,7 +122,7 @@ def test_period_not_closed(client, admin, election):
 
 
 def test_tally_already_in_progress(client, admin, election, monkeypatch):
-    monkeypatch.setattr(services.dispatch, "send_pending", lambda *args: None)  # no worker picks it up
+    monkeypatch.setattr(services.lifecycle.dispatch, "send_pending", lambda *args: None)  # no worker picks it up
     assert client.post(election.base() + "/run", json={"force": True}, headers=admin).status_code == 202
     assert_error(client.post(election.base() + "/run", json={"force": True}, headers=admin), 400,
                  "Tally is already in progress")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from models import entities as m
-from services import runs
+from services.lifecycle import runs
 from tests.support import wait_for
 
 from .conftest import assert_error, bearer, make_election, start_api

@@ -14,9 +14,11 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import exports, periods, runs
+from services.lifecycle import periods, runs
+from services.read import exports
 from services.public_format import canonical_json, event_hash, link, sha256
-from services.loading import load_ballots, load_definition
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 from services.verify import verify
 from tests.support import BIN
 

@@ -12,9 +12,10 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services import batches, periods
+from services.lifecycle import batches, periods
 from services.public_format import event_hash
-from services.loading import load_ballots, load_definition
+from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 from services.verify import Malformed, verify
 from tests.support import BIN
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope
-from services.results import published
+from services.read.results import published
 from tests.support import BIN, REPO, Stack, wait_for
 
 SWEEP_APP = "tests.faults.sweep_app"

@@ -18,7 +18,7 @@ import pytest
 import counting
 from counting.ballots import MAX_MARKS, parse_ballot
 from counting.validation import classify
-from services.loading import RAW_LIMIT
+from services.loading.ballots import RAW_LIMIT
 from tests import factories as f
 
 from .helpers import results, runs, wait_run_over
@@ -202,7 +202,8 @@ def test_a_record_nested_too_deeply_to_keep_is_counted_malformed(pg_url):
         deep = [deep]
     ballots = [{"contest": "mayor", "area": "root", "marks": [deep]}]
     from models.db import session_scope
-    from services.loading import load_ballots, load_definition
+    from services.loading.ballots import load_ballots
+    from services.loading.definition import load_definition
 
     with session_scope(pg_url) as session:
         load_definition(session, definition)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from models import entities as m
 from models.db import session_scope
-from services.loading import LoadError, load_definition
+from services.loading.definition import load_definition
+from services.loading.fields import LoadError
 from tests import factories as f
 from tests.support import postgres_database
 

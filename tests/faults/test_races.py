@@ -25,7 +25,7 @@ def test_two_beats_and_a_hundred_api_calls_make_one_run(stack):
     # The period ends now: both beats and the API callers all see it due at about the same time.
     with stack.session() as session:
         from models import entities as m
-        from services.periods import now
+        from services.lifecycle.periods import now
 
         session.get(m.VotingPeriod, election.period_id).ends_at = now()
     stack.start_beat("beat1")

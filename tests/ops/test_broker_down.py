@@ -1,5 +1,5 @@
 """Nothing half done when the broker is down: the run and its dispatch commit together (the outbox,
-services/dispatch.py); with a broker that does not answer (a port nothing listens on) `tally run`
+services/lifecycle/dispatch.py); with a broker that does not answer (a port nothing listens on) `tally run`
 fails within seconds in one line and leaves the run PENDING with its dispatch unsent; once a real
 redis-server listens on that port, beat starts the run by itself, or `tally run` does."""
 
@@ -95,7 +95,7 @@ def test_broker_down_then_back_tally_run_starts_the_run(dead_broker_stack):
 UNINSTALLED = (
     "import sys\n"
     "from models.db import session_scope\n"
-    "from services import runs\n"
+    "from services.lifecycle import runs\n"
     "with session_scope() as session:\n"
     "    runs.request_tally(session, int(sys.argv[1]), int(sys.argv[2]), force=True, by='test')\n"
 )

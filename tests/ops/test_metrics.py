@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models import entities as m
 from models.db import session_scope
-from services import runs
+from services.lifecycle import runs
 from services.pipeline.area import process_areas
 from tests import factories as f
 from tests.support import wait_for

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from models import entities as m
 from models.db import session_scope
 from services.pipeline.area import process_areas
-from services.results import published
+from services.read.results import published
 from tests import factories as f
 from tests.support import period_runs, run_status, wait_for
 

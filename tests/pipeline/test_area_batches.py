@@ -95,7 +95,7 @@ def _staged(url: str, run_id: int) -> list[tuple]:
 
 
 def _published(url: str, election_id: int) -> dict[str, dict]:
-    from services.results import published
+    from services.read.results import published
 
     with session_scope(url) as session:
         tallies = published(session, election_id)["tallies"]

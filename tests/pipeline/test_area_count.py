@@ -1,6 +1,6 @@
 """The area tasks' arithmetic, without servers: staged multisets round-trip, an area counted from
 its grouped stored rows (each distinct ballot judged once, its figures scaled by weight) equals the
-plain count (services.area_count.count_area_plainly: the engine's classification of the same
+plain count (services.pipeline.area_count.count_area_plainly: the engine's classification of the same
 ballots), and so does everything the area stage stages for it."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from models.pooling import merge_multisets
 from counting.numbers import exact_json
 from counting.result import ContestResult
 from counting.vocabulary import TallyOperation
-from services.area_count import StoredBallotJudge, count_area, count_area_plainly
+from services.pipeline.area_count import StoredBallotJudge, count_area, count_area_plainly
 from services.pipeline.area import AreaSpec, ContestPlan, staged_area
 from tests.pipeline import area_rows as rows
 from tests.pipeline.area_rows import CANDIDATES

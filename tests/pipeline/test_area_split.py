@@ -8,8 +8,8 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services import runs
-from services.results import published
+from services.lifecycle import runs
+from services.read.results import published
 from tests import factories as f
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import counting
 from counting.result import ContestResult
 from counting.vocabulary import TallyOperation
 from models.marks import Decoder
-from services.area_count import StoredBallotJudge, count_area_plainly
+from services.pipeline.area_count import StoredBallotJudge, count_area_plainly
 from services.pipeline.area import AreaSpec, ContestPlan, staged_area
 from services.pipeline.area_tree import AreaTree, StagedArea, TreeArea, contest_payload
 from tests.pipeline import area_rows as rows

@@ -12,9 +12,11 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope, upgrade
-from services import exports, runs, storage
-from services.loading import load_ballots
-from services.results import published
+from services import storage
+from services.lifecycle import runs
+from services.read import exports
+from services.loading.ballots import load_ballots
+from services.read.results import published
 from tests import factories as f
 from tests.support import postgres_database
 

@@ -1,4 +1,4 @@
-"""The loader reads a ballots file as record texts (services.ballot_file: cut at `},`, each distinct text
+"""The loader reads a ballots file as record texts (services.loading.ballot_file: cut at `},`, each distinct text
 parsed once, texts that differ only in their area spliced from one template) and must read exactly the
 records, and refuse exactly the files, that ijson's parser reads and refuses (`BallotFile.records()`,
 the reading the loader had before): the same values of the same types, in the same order, or the same
@@ -15,10 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services import ballot_file, public_format
+from services import public_format
+
+from services.loading import ballot_file
 from services.public_format import canonical_json
-from services.ballot_file import open_ballot_file
-from services.loading import LoadError, Spliced
+from services.loading.ballot_file import open_ballot_file
+from services.loading.ballots import Spliced
+from services.loading.fields import LoadError
 from tests.engine.test_properties import HOSTILE_RECORDS, JSON_VALUES, SETTINGS
 
 HEAD = b'{"election": "e", "period": "p", "ballots": ['
@@ -228,7 +231,8 @@ def test_the_texts_store_the_rows_ijson_and_write_row_stored(pg_url, tmp_path, m
     in the same order, and the same batch (chain heads, content digest) as ijson's records written row by
     row through `write_row`: the loader and its COPY before this reading."""
     from models.db import session_scope
-    from services.loading import load_ballots, load_definition
+    from services.loading.ballots import load_ballots
+    from services.loading.definition import load_definition
     from services.storage import postgres
     from tests import factories as f
 
@@ -251,7 +255,7 @@ def test_the_texts_store_the_rows_ijson_and_write_row_stored(pg_url, tmp_path, m
             ballots_file = open_ballot_file(path)
             if key == "texts":
                 patch.setattr(ballot_file, "BLOCK", 256)
-                patch.setattr("services.loading.TEXTS_KEPT", 20)
+                patch.setattr("services.loading.ballots.TEXTS_KEPT", 20)
                 records = ballots_file.texts()
             else:
                 patch.setattr(postgres._CopyWriter, "write", _write_rows)

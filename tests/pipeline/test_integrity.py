@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 from models.db import get_engine, session_scope
-from services import runs
+from services.lifecycle import runs
 from services.pipeline.publish import finalize
 from tasks.tally import _record_failure
 from tests import factories as f

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from cli.demo import definition, sample_ballots
-from services import periods
+from services.lifecycle import periods
 from tests.support import BIN, Stack
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def test_a_streamed_file_that_breaks_midway_loads_nothing(pg_url, tmp_path):
 
 def test_brackets_inside_strings_never_refuse_a_file_that_is_not_deep(tmp_path):
     """The fast depth scan counts brackets inside strings too; the parser then decides, and the file loads."""
-    from services.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
+    from services.loading.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
 
     name = "[" * (FILE_NESTING_LIMIT + 500)
     path = tmp_path / "ballots.json"
@@ -86,8 +86,8 @@ def test_brackets_inside_strings_never_refuse_a_file_that_is_not_deep(tmp_path):
 
 
 def test_a_file_nested_past_the_limit_is_refused_before_it_is_parsed(tmp_path):
-    from services.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
-    from services.loading import LoadError
+    from services.loading.ballot_file import FILE_NESTING_LIMIT, open_ballot_file
+    from services.loading.fields import LoadError
 
     depth = FILE_NESTING_LIMIT + 1
     path = tmp_path / "ballots.json"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 import counting
 from models import entities as m
 from models.db import session_scope
-from services.results import published
+from services.read.results import published
 from tests import factories as f
 from tests.support import wait_for
 

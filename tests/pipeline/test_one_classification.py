@@ -12,9 +12,10 @@ from cli.main import main as tally
 from counting.ballots import MAX_RECORD_CHARS, Ballot, record_json
 from models import entities as m
 from models.db import session_scope
-from services import exports, runs
+from services.lifecycle import runs
+from services.read import exports
 from services.public_format import canonical_json, link, sha256
-from services.results import published
+from services.read.results import published
 from services.verify import verify
 from tests import factories as f
 

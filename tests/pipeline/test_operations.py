@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 import counting
 from models import entities as m
 from models.db import session_scope
-from services import runs
+from services.lifecycle import runs
 from counting.definition import contest_operation
 from services.contests import engine_contest
-from services.results import published
+from services.read.results import published
 from tests import factories as f
 
 pytestmark = pytest.mark.integration

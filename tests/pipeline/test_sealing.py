@@ -13,8 +13,8 @@ from cli.main import main as tally
 from counting.result import NO_BALLOTS
 from models import entities as m
 from models.db import session_scope
-from services import runs
-from services.results import published
+from services.lifecycle import runs
+from services.read.results import published
 from tests import factories as f
 from tests.support import period_runs, wait_for, write_json
 

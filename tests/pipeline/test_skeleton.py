@@ -13,8 +13,8 @@ from models.db import session_scope
 from services.pipeline.area import process_areas
 from services.pipeline.contest import aggregate_contest
 from services.pipeline.publish import finalize
-from services.results import published
-from services.runs import fail_run
+from services.read.results import published
+from services.lifecycle.runs import fail_run
 from tests import factories as f
 from tests.support import BIN, iso_in, period_runs, wait_for
 

@@ -24,9 +24,13 @@ from cvr.providers import READERS, read_all
 from cvr.rctab_config import Plan, read_config, source_of
 from cvr.records import Names, Record
 
-from .loading import LoadError, _contest, load_ballots
-from .elections import election_by_key
-from .limits import KEY_LIMIT
+from services.loading.ballots import load_ballots
+
+from services.loading.definition import contest_row
+
+from services.loading.fields import LoadError
+from services.elections import election_by_key
+from services.limits import KEY_LIMIT
 
 ROOT = "root"
 # A CVR import has no polling hours: its period stays open until the operator seals it (`tally
@@ -127,7 +131,7 @@ def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Con
     areas = {a.key: a for a in election.areas}
     if existing is None:
         raw = {**plan.contest, "name": plan.output.get("contestName") or plan.contest["id"], "areas": list(areas)}
-        contest = _contest(raw, len(election.contests), areas)
+        contest = contest_row(raw, len(election.contests), areas)
         election.contests.append(contest)
         session.flush()
         return contest

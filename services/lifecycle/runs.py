@@ -1,5 +1,5 @@
 """Tally runs: request, status, rollback, failure. One implementation for the API, CLI and beat (the
-periods they belong to, and the clock: services.periods).
+periods they belong to, and the clock: services.lifecycle.periods).
 
 Error messages are the admin API's contract (shared/design/api.md): keep them word for word."""
 
@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, batches, dispatch, sealing, storage
-from .errors import ServiceError
-from .periods import latest_run, live_run, locate, now, refresh_election_status
+from services import audit, storage
+
+from services.lifecycle import batches, dispatch, sealing
+from services.errors import ServiceError
+from services.lifecycle.periods import latest_run, live_run, locate, now, refresh_election_status
 
 IN_PROGRESS = "Tally is already in progress"
 NOT_CLOSED = "Voting period must be CLOSED to tally results"
@@ -58,7 +60,7 @@ def request_tally(
     trigger: str = "api",
     allow_empty: bool = False,
 ) -> tuple[m.TallyRun, bool]:
-    """Create a PENDING run and its dispatch (services.dispatch: sent after commit). Returns (run, created); an existing
+    """Create a PENDING run and its dispatch (services.lifecycle.dispatch: sent after commit). Returns (run, created); an existing
     COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
     callers; the partial unique index makes a second live run impossible even so. Only a sealed
     period is tallied (`force` closes and seals it first), and one without ballots only when

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, periods
-from .errors import ServiceError
-from .public_format import LOADED, VOIDED
+from services import audit
+
+from services.lifecycle import periods
+from services.errors import ServiceError
+from services.public_format import LOADED, VOIDED
 
 
 

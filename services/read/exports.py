@@ -24,12 +24,12 @@ from counting.result import ROUND_FIELDS
 from models import entities as m
 from models.marks import Decoder, stored_ballot
 
-from . import audit, definition
-from .public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, classification, link, sha256
-from .contests import engine_contest
-from .errors import NotFound
-from .elections import find_election
-from .results import completed_runs, published
+from services import audit, definition
+from services.public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, classification, link, sha256
+from services.contests import engine_contest
+from services.errors import NotFound
+from services.elections import find_election
+from services.read.results import completed_runs, published
 
 NOT_PUBLISHED = "No completed tally for this election: nothing is published yet"
 _FETCH = 10_000
@@ -174,7 +174,7 @@ def completion_record(
     """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
     contest's result (rounds are in the 'tally round' events), so the audit log alone says what
     was counted and what came out. Refuses when the tally did not read exactly the `expected`
-    ballots: those loaded, less the voided batches' (services.batches.counted_ballots)."""
+    ballots: those loaded, less the voided batches' (services.lifecycle.batches.counted_ballots)."""
     count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
     if counted != expected:
         voided = f" and not voided ({count} in all)" if count != expected else ""

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit, batches, definition, periods
-from .errors import ServiceError
-from .exports import period_chain_state
-from .public_format import EXTENDED, SEALED
+from services import audit, definition
+
+from services.lifecycle import batches, periods
+from services.errors import ServiceError
+from services.read.exports import period_chain_state
+from services.public_format import EXTENDED, SEALED
 
 ALREADY_SEALED = "Voting period is already sealed"
 STILL_OPEN = "Voting period is OPEN until its end; it can be sealed once voting has ended"

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from .elections import find_election
+from services.elections import find_election
 
 
 def completed_runs(session: Session, election_id: int) -> list[m.TallyRun]:

@@ -31,7 +31,9 @@ import ijson
 
 from counting.stream import NotStreamable, RecordCuts
 
-from .loading import LoadError, Spliced, Template
+from services.loading.ballots import Spliced, Template
+
+from services.loading.fields import LoadError
 
 SHAPE = "ballots: must be an object with election, period and a ballots list"
 # As deep as Python's json module reads a document. ijson keeps a prefix per open level, each as long as the
@@ -61,7 +63,7 @@ class BallotFile:
                 raise LoadError(f"ballots: not valid JSON ({exc})") from None
 
     def texts(self) -> "RecordTexts":
-        """The same records as their texts (services.loading.RecordTexts), cut as the module says."""
+        """The same records as their texts (services.loading.ballots.RecordTexts), cut as the module says."""
         return RecordTexts(self)
 
 

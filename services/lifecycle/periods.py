@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import audit
-from .errors import ServiceError
+from services import audit
+from services.errors import ServiceError
 
 
 def now() -> datetime:

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from . import exports, storage
-from .elections import find_election
-from .errors import NotFound
+from services import storage
+
+from services.read import exports
+from services.elections import find_election
+from services.errors import NotFound
 
 _RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
     "ballots.json": exports.ballots_chunks,

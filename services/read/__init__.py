@@ -1,0 +1,1 @@
+"""Reading what is published: results, the public files and their cache."""
