@@ -28,7 +28,7 @@ from services.limits import INT32_MAX, unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
-from . import payloads
+from services.read import payloads
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
 

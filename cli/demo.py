@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from api import payloads
+from services.read import payloads
 from counting.methods import METHODS
 from models import entities as m
 from models.db import session_scope, upgrade

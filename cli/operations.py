@@ -11,7 +11,7 @@ import time
 
 from sqlalchemy import select
 
-from api import payloads
+from services.read import payloads
 from counting.errors import DefinitionError
 from counting.table import format_table
 from cvr.errors import ConfigError, CvrError

@@ -12,7 +12,8 @@ from celery.signals import task_postrun, task_prerun
 from celery.worker.request import Request
 from sqlalchemy.exc import OperationalError
 
-from models.db import session_scope
+from models.db import after_commit, session_scope
+from services.lifecycle.runs import fail_run
 from worker import logging as tally_logging
 
 log = logging.getLogger("tally")
@@ -85,6 +86,30 @@ class TallyTask(Task):
     def transaction(self):
         with session_scope() as session:
             yield session
+
+    def enqueue_after_commit(self, session, run_id: int, what: str, send) -> None:
+        """The one way a tally step sends the next: once its transaction has committed (never a task
+        for a state that rolled back), and when the broker refuses it (e.g. a full Redis) the run
+        ends FAILED with the reason, rather than stay RUNNING for the reconciler, which could not
+        send it either."""
+
+        def send_or_fail() -> None:
+            try:
+                send()
+            except Exception as exc:
+                record_failure(run_id, f"could not enqueue {what}: {exc}")
+
+        after_commit(session, send_or_fail)
+
+
+def record_failure(run_id: int, message: str) -> None:
+    """End the run FAILED with `message`, in a transaction of its own (unless it had already ended)."""
+    with session_scope() as session:
+        failed = fail_run(session, run_id, message)
+    if failed:
+        log.error("tally run %s failed: %s", run_id, message)
+    else:
+        log.warning("tally run %s had already ended; its late failure is not recorded: %s", run_id, message)
 
 
 @task_prerun.connect

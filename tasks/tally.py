@@ -13,17 +13,15 @@ from celery import chord, group
 from celery.exceptions import ChordError
 from celery.result import allow_join_result
 
-from models.db import after_commit, session_scope
 from services.pipeline import area as area_stage
 from services.pipeline import contest as contest_stage
 from services.pipeline import plan as plan_stage
 from services.pipeline import publish as publish_stage
-from services.lifecycle.runs import fail_run
 from worker import logging as tally_logging
 from worker.app import app
 from worker.logging import task_options
 
-from .base import TallyTask
+from .base import TallyTask, record_failure
 
 log = logging.getLogger("tally")
 
@@ -33,7 +31,7 @@ def start_tally(self, run_id: int) -> dict:
     with self.transaction() as session:
         plan = plan_stage.start(session, run_id)
         if plan:
-            after_commit(session, lambda: _enqueue_or_fail(run_id, "the area tasks", lambda: _dispatch(run_id, plan)))
+            self.enqueue_after_commit(session, run_id, "the area tasks", lambda: _dispatch(run_id, plan))
     tasks = sum(len(batches) for batches in plan or [])
     areas = sum(len(b.area_ids) for batches in plan or [] for b in batches)
     log.info("tally run %s started: %s contests, %s areas in %s area tasks", run_id, len(plan or []), areas, tasks)
@@ -136,8 +134,7 @@ def aggregate_contest(self, run_id: int, contest_id: int) -> dict:
     with _collector_paused(), self.transaction() as session:
         if contest_stage.aggregate_contest(session, run_id, contest_id, _StageEvents(self)):
             last = True
-            after_commit(session, lambda: _enqueue_or_fail(
-                run_id, "finalize", lambda: finalize.apply_async((run_id,))))
+            self.enqueue_after_commit(session, run_id, "finalize", lambda: finalize.apply_async((run_id,)))
     return {"finalize_sent": last}  # True from the last contest to finish
 
 
@@ -161,7 +158,7 @@ def _finalize_failed(self, exc, task_id, args, kwargs, einfo) -> None:
     """Finalize failed for good: a lost connection (the base task's OperationalError) once its
     retries are spent, or at once for any other error. Its transaction rolled back whole, so
     nothing was published and each retry was safe; now the run ends FAILED."""
-    _record_failure(args[0], f"finalize failed: {exc!r}")
+    record_failure(args[0], f"finalize failed: {exc!r}")
 
 
 @app.task(base=TallyTask, bind=True, name="tally.finalize", on_failure=_finalize_failed)
@@ -182,24 +179,8 @@ def tally_failed(request, exc, traceback, run_id: int) -> None:
     if isinstance(exc, ChordError):  # a header task failed: name the contest, not the body task
         args = getattr(request, "args", None) or ()
         where = f"contest {args[1]}: " if len(args) > 1 else ""
-        _record_failure(run_id, f"{where}an area task failed: {exc}")
+        record_failure(run_id, f"{where}an area task failed: {exc}")
     else:
-        _record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
+        record_failure(run_id, f"task {getattr(request, 'task', '?')} failed: {exc!r}")
 
 
-def _enqueue_or_fail(run_id: int, what: str, send) -> None:
-    """Send the next step; when the broker refuses it (e.g. a full Redis), end the run FAILED with
-    the reason rather than leave it RUNNING for the reconciler, which could not send it either."""
-    try:
-        send()
-    except Exception as exc:
-        _record_failure(run_id, f"could not enqueue {what}: {exc}")
-
-
-def _record_failure(run_id: int, message: str) -> None:
-    with session_scope() as session:
-        failed = fail_run(session, run_id, message)
-    if failed:
-        log.error("tally run %s failed: %s", run_id, message)
-    else:
-        log.warning("tally run %s had already ended; its late failure is not recorded: %s", run_id, message)

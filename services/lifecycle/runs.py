@@ -124,7 +124,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class RunState:
-    """A period's latest run as `status` reads it (api.payloads shapes it for the API and the CLI)."""
+    """A period's latest run as `status` reads it (services.read.payloads shapes it for the API and the CLI)."""
 
     run_id: int
     status: str

@@ -15,7 +15,7 @@ from models import entities as m
 from models.db import get_engine, session_scope
 from services.lifecycle import runs
 from services.pipeline.publish import finalize
-from tasks.tally import _record_failure
+from tasks.base import record_failure
 from tests import factories as f
 from tests.support import write_json
 
@@ -42,7 +42,7 @@ def test_a_failure_recorded_while_finalize_commits_never_overwrites_the_publishe
     run_id = f.staged_run(embedded_db, election_id, period_id)
     finalizing = Session(get_engine(embedded_db), expire_on_commit=False)
     assert finalize(finalizing, run_id)  # published, not yet committed
-    failure = threading.Thread(target=_record_failure, args=(run_id, "finalize failed: retries spent"))
+    failure = threading.Thread(target=record_failure, args=(run_id, "finalize failed: retries spent"))
     failure.start()
     deadline = time.monotonic() + 30
     while not _waiting_for_a_lock(embedded_db):  # the failure waits on the run's row lock
@@ -68,12 +68,12 @@ def test_a_run_failed_first_is_never_published_by_a_late_finalize(embedded_db):
     definition = f.election("race-fail", [f.contest("mayor", "plurality-at-large", candidates=3)])
     election_id, period_id = f.load(embedded_db, definition, f.random_ballots(definition, 100, seed=4))
     run_id = f.staged_run(embedded_db, election_id, period_id)
-    _record_failure(run_id, "stuck")
+    record_failure(run_id, "stuck")
     with session_scope(embedded_db) as session:
         assert not finalize(session, run_id)
         assert session.get(m.TallyRun, run_id).status == m.RunStatus.FAILED
         assert session.scalar(select(m.CertifiedResult.id).limit(1)) is None
-    _record_failure(run_id, "a second, later failure")  # changes nothing, records nothing
+    record_failure(run_id, "a second, later failure")  # changes nothing, records nothing
     assert _kinds(embedded_db, election_id).count("tally failed") == 1
 
 
