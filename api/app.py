@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
-from services.lifecycle import periods, runs, sealing
+from services.lifecycle import periods, runs
 from services.errors import ServiceError
 from services.read.export_store import ExportStore
 from services.limits import INT32_MAX, unstorable
@@ -29,6 +29,7 @@ from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
 from services.read import payloads
+from services.lifecycle.commands import RequestTally, RollBack, SealPeriod
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
 
@@ -271,10 +272,10 @@ def _admin_routes(app: FastAPI) -> None:
     ):
         body = body or RunRequest()
         with session_scope() as session:
-            run, created = runs.request_tally(
-                session, election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api",
+            run, created = RequestTally(
+                election_id, period_id, force=body.force, remarks=body.remarks, by=who.actor, trigger="api",
                 allow_empty=body.allowEmpty,
-            )
+            ).run(session)
             answer = payloads.run_started(run, "Tally started" if created else "Tally already completed (idempotent)")
         return JSONResponse(answer, status_code=202 if created else 200)
 
@@ -300,13 +301,13 @@ def _admin_routes(app: FastAPI) -> None:
         if not reason.strip():
             raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
-            return JSONResponse(payloads.rolled_back(runs.rollback(session, election_id, period_id, reason, by=who.actor)))
+            return JSONResponse(payloads.rolled_back(RollBack(election_id, period_id, reason, by=who.actor).run(session)))
 
     @app.post(SEAL_PATH, response_model=SealResponse, responses=ADMIN_ERRORS, tags=admin_tags,
               summary="Seal the voting period's ballots (closing it if its end has passed); only sealed periods are tallied")
     def seal_period(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
         with session_scope() as session:
-            return JSONResponse(payloads.sealed(sealing.seal(session, election_id, period_id, by=who.actor)))
+            return JSONResponse(payloads.sealed(SealPeriod(election_id, period_id, by=who.actor).run(session)))
 
 
 def _public_routes(app: FastAPI, settings: Settings) -> None:

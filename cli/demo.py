@@ -14,11 +14,12 @@ from counting.methods import METHODS
 from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
-from services.lifecycle import periods, runs, sealing
+from services.lifecycle import periods, runs
 from services.read import results
 from services.lifecycle.dispatch import send_pending
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
+from services.lifecycle.commands import SealPeriod
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from .dispatcher import install_dispatcher
@@ -127,7 +128,7 @@ def cmd_demo(args) -> int:
         print(f"loaded election {key!r} (id {election_id}, period id {period_id}): {loaded.loaded} ballots in "
               "6 precincts")
         with session_scope() as session:  # imported after the polls closed: sealed by hand, then tallied
-            sealing.seal(session, election_id, period_id, by="demo")
+            SealPeriod(election_id, period_id, by="demo").run(session)
     with session_scope() as session:
         advance(session)
     send_pending()

@@ -19,7 +19,7 @@ from models import entities as m
 from models.db import session_scope, upgrade
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
-from services.lifecycle import batches, dispatch, periods, runs, sealing
+from services.lifecycle import batches, dispatch, periods, runs
 from services.read import results
 from services.loading.ballot_file import open_ballot_file
 from services.loading.cvr import load_cvr, load_rctab
@@ -27,6 +27,7 @@ from services.errors import ServiceError
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
 from services.loading.fields import LoadError, read_json
+from services.lifecycle.commands import RequestTally, RollBack, SealPeriod, VoidBatch
 from config.settings import load_settings
 
 from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json
@@ -245,10 +246,10 @@ def cmd_run(args) -> int:
     if waiting is None:
         try:
             with session_scope() as session:
-                run, created = runs.request_tally(
-                    session, args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks,
+                run, created = RequestTally(
+                    args.election_id, args.voting_period_id, force=args.force, remarks=args.remarks,
                     by="cli", trigger="cli", allow_empty=args.allow_empty,
-                )
+                ).run(session)
                 run_id = run.id
         except ServiceError as exc:
             if exc.message == runs.NOT_CLOSED:
@@ -335,7 +336,7 @@ def cmd_reconcile(args) -> int:
 @handles_errors
 def cmd_seal(args) -> int:
     with session_scope() as session:
-        print_json(payloads.sealed(sealing.seal(session, args.election_id, args.voting_period_id, by="cli")))
+        print_json(payloads.sealed(SealPeriod(args.election_id, args.voting_period_id, by="cli").run(session)))
     return 0
 
 
@@ -349,7 +350,7 @@ def cmd_batch_list(args) -> int:
 @handles_errors
 def cmd_batch_void(args) -> int:
     with session_scope() as session:
-        print_json(payloads.load_batch(batches.void(session, args.batch_id, args.reason, by="cli")))
+        print_json(payloads.load_batch(VoidBatch(args.batch_id, args.reason, by="cli").run(session)))
     return 0
 
 
@@ -366,7 +367,7 @@ def cmd_status(args) -> int:
 def cmd_rollback(args) -> int:
     with session_scope() as session:
         print_json(payloads.rolled_back(
-            runs.rollback(session, args.election_id, args.voting_period_id, args.reason, by="cli")))
+            RollBack(args.election_id, args.voting_period_id, args.reason, by="cli").run(session)))
     return 0
 
 

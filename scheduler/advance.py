@@ -24,7 +24,7 @@ from models import entities as m
 from services.lifecycle import sealing
 from services.errors import ServiceError
 from services.lifecycle.periods import now
-from services.lifecycle.runs import request_tally
+from services.lifecycle.commands import RequestTally
 
 log = logging.getLogger("tally")
 
@@ -118,7 +118,7 @@ def _close(session: Session, plan: Plan, period_id: int) -> None:
 def _tally(session: Session, plan: Plan, period_id: int) -> None:
     period = session.get(m.VotingPeriod, period_id)
     try:
-        run, created = request_tally(session, period.election_id, period.id, trigger="schedule", by="scheduler")
+        run, created = RequestTally(period.election_id, period.id, trigger="schedule", by="scheduler").run(session)
     except ServiceError:
         return  # another beat process got there first
     plan.tally.append((period.election_id, period.id))

@@ -16,6 +16,7 @@ from models.db import session_scope
 from services.lifecycle import periods, runs, sealing
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
+from services.lifecycle.commands import RequestTally
 from tests.support import BIN, REPO, postgres_database
 
 RUNBOOKS = sorted((REPO / "docs" / "runbooks").glob("*.md"))
@@ -67,7 +68,7 @@ def _setup(url: str, kind: str) -> None:
         periods.close_period(session, period, "voting period ended")
         sealing.seal_period(session, period, "sealed by cli")
         if kind == "completed-run":
-            runs.request_tally(session, 1, 1, trigger="cli")  # embedded: tallied right after commit
+            RequestTally(1, 1, trigger="cli").run(session)  # embedded: tallied right after commit
             return
         run = m.TallyRun(election_id=1, voting_period_id=1, status=m.RunStatus.RUNNING, started_at=periods.now(),
                          heartbeat_at=periods.now() - timedelta(hours=1), dispatches=1, areas_total=4)

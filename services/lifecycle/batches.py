@@ -4,7 +4,7 @@ A batch's ballots are the positions [count_before, count_after) of its period's 
 its chain heads before and after pin them. Its content digest does not depend on order: the
 sha256 of the canonical JSON of the sorted [entry hash, occurrences] pairs of its ballots, so the
 same ballots loaded again, in any order, are found. Before a period is sealed a batch can be
-voided: an appended audit event (and `voided_at`), never a delete; its ballots stay stored and
+voided (commands.VoidBatch): an appended audit event (and `voided_at`), never a delete; its ballots stay stored and
 published, and are not counted."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from models import entities as m
 from services import audit
 
 from services.lifecycle import periods
-from services.errors import ServiceError
-from services.public_format import LOADED, VOIDED
+from services.public_format import LOADED
 
 
 
@@ -87,26 +86,3 @@ def listing(session: Session, election_id: int, period_id: int) -> list[m.LoadBa
     ))
 
 
-def void(session: Session, batch_id: int, reason: str, by: str | None = None) -> m.LoadBatch:
-    """Void a batch of a period not yet sealed: its ballots stay stored and are not counted."""
-    batch = session.get(m.LoadBatch, batch_id)
-    if batch is None:
-        raise ServiceError(f"No load batch {batch_id}")
-    period = periods.locate(session, batch.election_id, batch.voting_period_id, lock=True)
-    session.refresh(batch)
-    if period.sealed_at is not None:
-        raise ServiceError(f"Batch {batch_id} cannot be voided: voting period {period.name!r} is sealed")
-    if batch.voided_at is not None:
-        raise ServiceError(f"Batch {batch_id} is already voided")
-    if not reason or not reason.strip():
-        raise ServiceError("reason: is required")
-    batch.voided_at = periods.now()
-    batch.void_reason = reason
-    audit.append(
-        session,
-        batch.election_id,
-        VOIDED,
-        {"batch_id": batch.id, "voting_period_id": period.id, "period": period.name, "records": batch.records,
-         "weight": batch.weight, "reason": reason, "by": by},
-    )
-    return batch

@@ -1,5 +1,5 @@
-"""Tally runs: request, status, rollback, failure. One implementation for the API, CLI and beat (the
-periods they belong to, and the clock: services.lifecycle.periods).
+"""Tally runs: their status changes (each a compare-and-set), failure and status. Requesting and
+rolling back a tally are commands the API, the CLI and beat share (services.lifecycle.commands).
 
 Error messages are the admin API's contract (shared/design/api.md): keep them word for word."""
 
@@ -8,17 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
 from services import audit, storage
 
-from services.lifecycle import batches, dispatch, sealing
-from services.errors import ServiceError
-from services.lifecycle.periods import latest_run, live_run, locate, now, refresh_election_status
+from services.lifecycle.periods import latest_run, locate, now
 
 IN_PROGRESS = "Tally is already in progress"
 NOT_CLOSED = "Voting period must be CLOSED to tally results"
@@ -47,57 +44,6 @@ def lock_run(session: Session, run_id: int) -> m.TallyRun | None:
     return session.scalar(
         select(m.TallyRun).where(m.TallyRun.id == run_id).with_for_update().execution_options(populate_existing=True)
     )
-
-
-def request_tally(
-    session: Session,
-    election_id: int,
-    period_id: int,
-    *,
-    force: bool = False,
-    remarks: str | None = None,
-    by: str | None = None,
-    trigger: str = "api",
-    allow_empty: bool = False,
-) -> tuple[m.TallyRun, bool]:
-    """Create a PENDING run and its dispatch (services.lifecycle.dispatch: sent after commit). Returns (run, created); an existing
-    COMPLETED run is returned as is (idempotent). The period row lock serialises concurrent
-    callers; the partial unique index makes a second live run impossible even so. Only a sealed
-    period is tallied (`force` closes and seals it first), and one without ballots only when
-    `allow_empty` says so."""
-    period = locate(session, election_id, period_id, lock=True)
-    existing = live_run(session, period.id)
-    if existing is not None:
-        if existing.status == m.RunStatus.COMPLETED:
-            return existing, False
-        raise ServiceError(IN_PROGRESS)
-    if period.status != m.PeriodStatus.CLOSED:
-        if not force:
-            raise ServiceError(NOT_CLOSED)
-        sealing.close(session, period, f"forced by tally request ({by or trigger})")
-    if period.sealed_at is None:  # a manual period: force seals it too, recorded like any seal
-        if not force:
-            raise ServiceError(NOT_SEALED)
-        sealing.seal_period(session, period, f"forced by tally request ({by or trigger})")
-    if not allow_empty and batches.counted_ballots(session, period) == 0:
-        raise ServiceError(EMPTY)
-    run = m.TallyRun(
-        election_id=election_id, voting_period_id=period.id, remarks=remarks, started_by=by, trigger=trigger,
-        allow_empty=allow_empty,
-    )
-    session.add(run)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ServiceError(IN_PROGRESS) from None
-    audit.append(
-        session, election_id, "tally requested",
-        {"voting_period_id": period.id, "trigger": trigger, **({"allow_empty": True} if allow_empty else {})},
-        run_id=run.id,
-    )
-    dispatch.enqueue(session, run.id, "requested")
-    return run, True
 
 
 def fail_run(session: Session, run: m.TallyRun | int, message: str) -> bool:
@@ -177,27 +123,3 @@ def status(session: Session, election_id: int, period_id: int) -> RunState | Non
     )
 
 
-def rollback(
-    session: Session, election_id: int, period_id: int, reason: str | None, by: str | None = None
-) -> RolledBack:
-    """Remove winner assignments and mark the run ROLLED_BACK; results and audit history stay."""
-    period = locate(session, election_id, period_id, lock=True)
-    run = latest_run(session, period.id)
-    if run is None:
-        raise ServiceError("No tally found for this election and voting period")
-    if run.status != m.RunStatus.COMPLETED:
-        raise ServiceError("Can only rollback COMPLETED tallies")
-    if not transition(
-        session, run, (m.RunStatus.COMPLETED,), m.RunStatus.ROLLED_BACK, rolled_back_at=now(), rollback_reason=reason
-    ):
-        raise ServiceError("Can only rollback COMPLETED tallies")
-    removed = session.execute(delete(m.WinnerAssignment).where(m.WinnerAssignment.run_id == run.id)).rowcount
-    refresh_election_status(session, election_id)
-    audit.append(
-        session,
-        election_id,
-        "tally rolled back",
-        {"voting_period_id": period.id, "reason": reason, "winners_removed": removed, "by": by},
-        run_id=run.id,
-    )
-    return RolledBack(run_id=run.id, status=run.status.value, winners_removed=removed, rolled_back_at=run.rolled_back_at)

@@ -2,7 +2,7 @@
 
 "at-close" periods (ballots arrive while voting is open) are sealed when they close; "manual"
 periods (ballots imported after the polls close; the default for a period whose end has already
-passed when its definition is loaded) are sealed by `tally seal` or `POST .../seal`. The seal
+passed when its definition is loaded) are sealed by `tally seal` or `POST .../seal` (commands.SealPeriod). The seal
 event records the ballots, the chain head and the definition hash. Only a sealed period with
 ballots is tallied by beat; loads into a sealed period are refused, naming its state."""
 
@@ -99,16 +99,3 @@ def close(session: Session, period: m.VotingPeriod, reason: str) -> None:
         seal_period(session, period, "voting closed")
 
 
-def seal(session: Session, election_id: int, period_id: int, by: str | None = None) -> dict:
-    """`tally seal` / `POST .../seal`: close the period, then seal it (returns the seal's audit payload). An at-close period is
-    refused before its end (`tally run --force` closes one early); a manual one, whose ballots are
-    imported, is sealed whenever the operator says so."""
-    period = periods.locate(session, election_id, period_id, lock=True)
-    if period.sealed_at is not None:
-        raise ServiceError(ALREADY_SEALED)
-    reason = f"sealed by {by or 'an operator'}"
-    if period.status == m.PeriodStatus.OPEN:
-        if m.aware(period.ends_at) > periods.now() and period.seal_mode == m.SEAL_AT_CLOSE:  # voters may still cast ballots
-            raise ServiceError(STILL_OPEN)
-        periods.close_period(session, period, reason)
-    return seal_period(session, period, reason)

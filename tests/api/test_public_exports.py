@@ -14,12 +14,13 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import periods, runs
+from services.lifecycle import periods
 from services.read import exports
 from services.public_format import canonical_json, event_hash, link, sha256
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
 from services.verify import verify
+from services.lifecycle.commands import RequestTally
 from tests.support import BIN
 
 from .conftest import Election, assert_error, make_election
@@ -357,7 +358,7 @@ def test_concurrent_first_requests_render_a_version_once(db, admin):
 
     election = make_election(db, "exports-burst", ballots=300)
     with session_scope(db) as session:
-        runs.request_tally(session, election.id, election.period_id, force=True, by="test")
+        RequestTally(election.id, election.period_id, force=True, by="test").run(session)
     app = create_app()
     store = app.state.exports.store
     assert app.state.exports.slots.value == 2  # TALLY_EXPORT_CONCURRENCY: renders at once

@@ -12,11 +12,12 @@ import pytest
 from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import batches, periods
+from services.lifecycle import periods
 from services.public_format import event_hash
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
 from services.verify import Malformed, verify
+from services.lifecycle.commands import VoidBatch
 from tests.support import BIN
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,7 @@ def _publish(db, client, admin, key: str, void_second: bool) -> dict[str, dict]:
         period_id = session.get(m.Election, report.election_id).periods[0].id
     if void_second:
         with session_scope(db) as session:
-            batches.void(session, second.batch_id, "the precinct's count was loaded by mistake")
+            VoidBatch(second.batch_id, "the precinct's count was loaded by mistake").run(session)
     base = f"/api/v1/admin/elections/{report.election_id}/voting-periods/{period_id}"
     assert client.post(base + "/seal", headers=admin).status_code == 200
     assert client.post(base + "/tally/run", json={}, headers=admin).status_code == 202

@@ -11,9 +11,9 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import runs
 from services.read import exports
 from services.read.results import published
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def test_nist_err_of_a_published_election_is_valid_and_equals_the_results(embedd
     ballots = f.random_ballots(definition, 300, seed=5)
     election_id, period_id = f.load(embedded_db, definition, ballots)
     with session_scope() as session:
-        runs.request_tally(session, election_id, period_id, force=True, by="test")
+        RequestTally(election_id, period_id, force=True, by="test").run(session)
     with session_scope() as session:
         assert session.scalar(m.TallyRun.__table__.select().with_only_columns(m.TallyRun.status)) == m.RunStatus.COMPLETED
         text = exports.nist_err_document(session, election_id)

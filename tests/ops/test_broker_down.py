@@ -95,9 +95,9 @@ def test_broker_down_then_back_tally_run_starts_the_run(dead_broker_stack):
 UNINSTALLED = (
     "import sys\n"
     "from models.db import session_scope\n"
-    "from services.lifecycle import runs\n"
+    "from services.lifecycle.commands import RequestTally\n"
     "with session_scope() as session:\n"
-    "    runs.request_tally(session, int(sys.argv[1]), int(sys.argv[2]), force=True, by='test')\n"
+    "    RequestTally(int(sys.argv[1]), int(sys.argv[2]), force=True, by='test').run(session)\n"
 )
 
 

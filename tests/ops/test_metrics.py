@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import runs
 from services.pipeline.area import process_areas
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 from tests.support import wait_for
 from worker import metrics
@@ -36,7 +36,7 @@ def _completed(url: str) -> tuple[int, int, int]:
     ballots = f.random_ballots(definition, 400, seed=8)
     election_id, period_id = f.load(url, definition, ballots)
     with session_scope(url) as session:  # Celery embedded: the tally runs once the request commits
-        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run, _ = RequestTally(election_id, period_id, force=True, by="test").run(session)
         run_id = run.id
     with session_scope(url) as session:
         run = session.get(m.TallyRun, run_id)

@@ -8,8 +8,8 @@ import pytest
 
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import runs
 from services.read.results import published
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def _contests() -> list[dict]:
 def _tally(url: str, definition: dict, ballots: list[dict]) -> dict:
     election_id, period_id = f.load(url, definition, ballots)
     with session_scope(url) as session:
-        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run, _ = RequestTally(election_id, period_id, force=True, by="test").run(session)
         run_id = run.id
     with session_scope(url) as session:
         run = session.get(m.TallyRun, run_id)

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, text
 from models import entities as m
 from models.db import session_scope, upgrade
 from services import storage
-from services.lifecycle import runs
 from services.read import exports
 from services.loading.ballots import load_ballots
 from services.read.results import published
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 from tests.support import postgres_database
 
@@ -29,7 +29,7 @@ def _definition(key: str) -> dict:
 
 def _tally(url: str, election_id: int, period_id: int) -> m.TallyRun:
     with session_scope(url) as session:
-        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run, _ = RequestTally(election_id, period_id, force=True, by="test").run(session)
         run_id = run.id
     with session_scope(url) as session:
         return session.get(m.TallyRun, run_id)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 from models.db import get_engine, session_scope
-from services.lifecycle import runs
 from services.pipeline.publish import finalize
+from services.lifecycle.commands import RequestTally, RollBack
 from tasks.base import record_failure
 from tests import factories as f
 from tests.support import write_json
@@ -56,12 +56,12 @@ def test_a_failure_recorded_while_finalize_commits_never_overwrites_the_publishe
         run = session.get(m.TallyRun, run_id)
         assert run.status == m.RunStatus.COMPLETED and run.error is None
         assert session.get(m.Election, election_id).status == "tallied"
-        again, created = runs.request_tally(session, election_id, period_id)
+        again, created = RequestTally(election_id, period_id).run(session)
         assert (again.id, created) == (run_id, False)  # no second run can publish other winners
     kinds = _kinds(embedded_db, election_id)
     assert "tally completed" in kinds and "tally failed" not in kinds
     with session_scope(embedded_db) as session:  # and the rollback the runbook asks for works
-        assert runs.rollback(session, election_id, period_id, "check").status == "ROLLED_BACK"
+        assert RollBack(election_id, period_id, "check").run(session).status == "ROLLED_BACK"
 
 
 def test_a_run_failed_first_is_never_published_by_a_late_finalize(embedded_db):
@@ -87,10 +87,10 @@ def test_rolling_back_one_period_leaves_the_election_tallied_while_another_is_pu
         with session_scope(embedded_db) as session:
             assert finalize(session, f.staged_run(embedded_db, election_id, period_id))
     with session_scope(embedded_db) as session:
-        runs.rollback(session, election_id, first, "recount")
+        RollBack(election_id, first, "recount").run(session)
         assert session.get(m.Election, election_id).status == "tallied"
     with session_scope(embedded_db) as session:
-        runs.rollback(session, election_id, second, "recount")
+        RollBack(election_id, second, "recount").run(session)
         assert session.get(m.Election, election_id).status == "closed"
 
 

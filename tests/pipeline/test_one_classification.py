@@ -12,11 +12,11 @@ from cli.main import main as tally
 from counting.ballots import MAX_RECORD_CHARS, Ballot, record_json
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import runs
 from services.read import exports
 from services.public_format import canonical_json, link, sha256
 from services.read.results import published
 from services.verify import verify
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 
 
@@ -88,7 +88,7 @@ def test_the_same_records_get_the_same_reasons_in_the_pipeline_tally_count_and_v
     # The unreadable "not a record" cannot name its contest in a ballots file: `tally count` gets it directly.
     election_id, period_id = f.load(embedded_db, definition, ballots)
     with session_scope(embedded_db) as session:  # Celery embedded: the tally runs once the request commits
-        run, _ = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run, _ = RequestTally(election_id, period_id, force=True, by="test").run(session)
         run_id = run.id
     with session_scope(embedded_db) as session:
         assert session.get(m.TallyRun, run_id).status == m.RunStatus.COMPLETED

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 import counting
 from models import entities as m
 from models.db import session_scope
-from services.lifecycle import runs
 from counting.definition import contest_operation
 from services.contests import engine_contest
 from services.read.results import published
+from services.lifecycle.commands import RequestTally
 from tests import factories as f
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ def _tally(url: str, definition: dict, ballots: list[dict]) -> tuple[int, m.Tall
     """Load, then request the tally: with Celery embedded it runs to its end once the request commits."""
     election_id, period_id = f.load(url, definition, ballots)
     with session_scope(url) as session:
-        run, created = runs.request_tally(session, election_id, period_id, force=True, by="test")
+        run, created = RequestTally(election_id, period_id, force=True, by="test").run(session)
         run_id = run.id
     assert created
     with session_scope(url) as session:
@@ -189,7 +189,7 @@ def test_preferential_aggregate_results_fails_the_run_before_it_starts(embedded_
     # The definition was sealed with the period: mended in place, it is no longer what was sealed,
     # so the retry counts but publishes nothing (issue 13).
     with session_scope(embedded_db) as session:
-        retry, created = runs.request_tally(session, election_id, period_id, by="test")
+        retry, created = RequestTally(election_id, period_id, by="test").run(session)
         retry_id = retry.id
     with session_scope(embedded_db) as session:
         retry = session.get(m.TallyRun, retry_id)
