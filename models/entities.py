@@ -105,7 +105,7 @@ class VotingPeriod(Base):
         Enum(PeriodStatus, native_enum=False, length=10), default=PeriodStatus.OPEN
     )
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    # The period's ballot hash chain (services.read.exports), extended by every load in cast order.
+    # The period's ballot hash chain (services.ballot_chain), extended by every load in cast order.
     ballots_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     ballots_chain_head: Mapped[Optional[str]] = mapped_column(String(64))
     # Sealing (services.lifecycle.sealing): "at-close" seals the ballots when voting closes; "manual" waits

@@ -16,7 +16,7 @@ from services import audit, definition
 
 from services.lifecycle import batches, periods
 from services.errors import ServiceError
-from services.read.exports import period_chain_state
+from services.ballot_chain import period_chain_state
 from services.public_format import EXTENDED, SEALED
 
 ALREADY_SEALED = "Voting period is already sealed"

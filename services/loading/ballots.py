@@ -26,7 +26,7 @@ from models.marks import encode
 from services import storage
 from services.lifecycle import batches, sealing
 from services.elections import election_by_key
-from services.read.exports import BallotEntries, period_chain_state
+from services.ballot_chain import BallotEntries, period_chain_state
 from services.loading.fields import LoadError
 from services.public_format import chain_over, content_digest
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from counting.result import no_winners, rounds_of
+from counting.result import ROUND_FIELDS, no_winners, rounds_of
 from models import entities as m
 
 from services import audit, definition, storage
+from services.ballot_chain import period_chain_state
 
 from services.lifecycle import batches
 
-from services.read import exports
 from services.lifecycle.periods import iso, now, refresh_election_status
 from services.lifecycle.runs import lock_run, transition
 
@@ -44,7 +44,7 @@ def finalize(session: Session, run_id: int) -> bool:
         winners_total += winners
         ties_total += ties
     # Before COMPLETED, which the database lets change only through a rollback: it records the chain head.
-    completion = exports.completion_record(
+    completion = _completion_record(
         session, run, {c.key: staged[c.id]["contest"] for c in election.contests}, ballots,
         batches.counted_ballots(session, period),
     )
@@ -111,3 +111,22 @@ def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload:
     for rnd in rounds_of(result):
         audit.append(session, run.election_id, "tally round", {"contest": row.key, **rnd}, run_id=run.id)
     return len(result["winners"]), len(result["ties"])
+
+
+def _completion_record(
+    session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int, expected: int
+) -> dict:
+    """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
+    contest's result (rounds are in the 'tally round' events), so the audit log alone says what
+    was counted and what came out. Refuses when the tally did not read exactly the `expected`
+    ballots: those loaded, less the voided batches' (services.lifecycle.batches.counted_ballots)."""
+    count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
+    if counted != expected:
+        voided = f" and not voided ({count} in all)" if count != expected else ""
+        raise RuntimeError(f"the tally read {counted} ballot(s) but {expected} were loaded into the period{voided}")
+    run.ballots_chain_head = head
+    return {
+        "ballots_chain_head": head,
+        "ballots_published": count,
+        "results": {key: {k: v for k, v in r.items() if k not in ROUND_FIELDS} for key, r in contest_results.items()},
+    }

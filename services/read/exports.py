@@ -1,4 +1,5 @@
-"""The public exports: ballots.json, audit.json and results.json, and the ballot hash chain.
+"""The public exports: ballots.json, audit.json and results.json (the ballot hash chain they carry:
+services.ballot_chain).
 
 Every export is canonical JSON (services.public_format.canonical_json) built only from committed data of
 COMPLETED runs, with no generation timestamp: the same database state gives the same bytes.
@@ -12,28 +13,21 @@ so editing, dropping or reordering a published ballot shows against the audit lo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import counting
-from counting.methods import METHODS
-from counting.result import ROUND_FIELDS
 from models import entities as m
-from models.marks import Decoder, stored_ballot
 
 from services import audit, definition
-from services.public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, classification, link, sha256
-from services.contests import engine_contest
+from services.public_format import AUDIT_FORMAT, BALLOTS_FORMAT, GENESIS, canonical_json, link
+from services.ballot_chain import BallotEntries, ballot_rows
 from services.errors import NotFound
 from services.elections import find_election
 from services.read.results import completed_runs, published
 
 NOT_PUBLISHED = "No completed tally for this election: nothing is published yet"
-_FETCH = 10_000
-_CACHE_LIMIT = 200_000
 
 
 def contest_definition(row: m.Contest) -> dict:
@@ -63,127 +57,6 @@ def contest_definition(row: m.Contest) -> dict:
         "options": dict(row.options or {}),
         "annotations": dict(row.annotations or {}),
         "areas": [s.area.key for s in row.ballot_styles],
-    }
-
-
-@dataclass
-class _ContestCodec:
-    key: str
-    contest: counting.Contest
-    decoder: Decoder
-
-
-class BallotEntries:
-    """Turns stored ballot rows into export entries (without hash/chain), caching identical ones:
-    distinct ballots are a small share of all, so most rows cost one dictionary lookup."""
-
-    def __init__(self, session: Session, election: m.Election):
-        self.periods = {p.id: p.name for p in election.periods}
-        self.areas = {a.id: a.key for a in election.areas}
-        self.contests = {}
-        for row in election.contests:
-            contest = engine_contest(row)
-            decoder = Decoder([c.key for c in row.candidates], METHODS[contest.method].mark_kind)
-            self.contests[row.id] = _ContestCodec(row.key, contest, decoder)
-        self._cache: dict[tuple, tuple[dict, str]] = {}
-        self._area_json = {a.id: '{"area":' + canonical_json(a.key) + "," for a in election.areas}
-
-    def entry(self, period_id, contest_id, marks, weight, explicit, defect, raw) -> dict:
-        """An export entry without its area (the area is added per row, see `hashed`)."""
-        codec = self.contests[contest_id]
-        ballot = stored_ballot(codec.decoder, marks, weight, explicit, defect, raw)
-        kind, reason = classification(codec.contest, ballot)
-        return {
-            "period": self.periods[period_id],
-            "contest": codec.key,
-            "marks": [list(mark) for mark in ballot.marks],
-            "weight": weight,
-            "explicit_invalid": ballot.explicit_invalid,
-            "defect": ballot.defect,
-            "raw": raw,
-            "classification": kind,
-            "reason": reason,
-        }
-
-    def hashed(self, row) -> tuple[dict, str]:
-        """(the entry, sha256 of its canonical JSON) for one stored row."""
-        rest, rest_json = self._rest(row)
-        return {"area": self.areas[row[2]], **rest}, sha256(self._area_json[row[2]] + rest_json)
-
-    def area_json(self, area_id: int) -> str:
-        """The start of the canonical JSON of an entry in this area (see `_rest`): an entry's hash, as
-        `hashed` gives it, is that of `area_json` then `rest_json`."""
-        return self._area_json[area_id]
-
-    def rest_json(self, period_id: int, contest_id: int, content: tuple) -> str:
-        """The rest of the canonical JSON of an entry of these marks, weight, explicit_invalid, defect, raw."""
-        return self._rest((period_id, contest_id, None, *content))[1]
-
-    def _rest(self, row) -> tuple[dict, str]:
-        """The entry without its area, and its canonical JSON without the opening brace.
-
-        Identical ballots of one contest share everything but their area, so the canonical JSON of
-        the rest is made once and the area spliced in front: "area" sorts before every other key,
-        so the text is exactly canonical_json(entry)."""
-        period_id, contest_id, _area_id, *content = row
-        key = (period_id, contest_id, *content)
-        found = self._cache.get(key)
-        if found is None:
-            rest = self.entry(period_id, contest_id, *content)
-            found = (rest, canonical_json(rest)[1:])
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key] = found
-        return found
-
-
-def _rows(session: Session, period_ids: list[int]):
-    """The periods' ballots in cast order, streamed (Core rows: the ORM layer would double the cost)."""
-    b = m.Ballot.__table__.c
-    return session.connection().execute(
-        select(b.voting_period_id, b.contest_id, b.area_id, b.marks, b.weight, b.explicit_invalid, b.defect, b.raw)
-        .where(b.voting_period_id.in_(period_ids))
-        .order_by(b.voting_period_id, b.id)
-        .execution_options(yield_per=_FETCH)
-    )
-
-
-def period_chain(session: Session, period_id: int) -> tuple[int, str]:
-    """(ballots, chain head) of one period's ballots, chained from 64 zeros: what a run's
-    'tally completed' event records and what `tally verify` recomputes from ballots.json."""
-    period = session.get(m.VotingPeriod, period_id)
-    entries = BallotEntries(session, session.get(m.Election, period.election_id))
-    chain, count = GENESIS, 0
-    for row in _rows(session, [period_id]):
-        chain = link(chain, entries.hashed(row)[1])
-        count += 1
-    return count, chain
-
-
-def period_chain_state(session: Session, period: m.VotingPeriod) -> tuple[int, str]:
-    """(ballots, chain head) of a period as the loader keeps them; for ballots loaded before
-    migration 0004 kept the chain, computed from the rows once."""
-    if period.ballots_chain_head is None and period.ballots_count:
-        period.ballots_count, period.ballots_chain_head = period_chain(session, period.id)
-    return period.ballots_count, period.ballots_chain_head or GENESIS
-
-
-def completion_record(
-    session: Session, run: m.TallyRun, contest_results: dict[str, dict], counted: int, expected: int
-) -> dict:
-    """What finalize adds to the 'tally completed' event: the period's ballot chain head and each
-    contest's result (rounds are in the 'tally round' events), so the audit log alone says what
-    was counted and what came out. Refuses when the tally did not read exactly the `expected`
-    ballots: those loaded, less the voided batches' (services.lifecycle.batches.counted_ballots)."""
-    count, head = period_chain_state(session, session.get(m.VotingPeriod, run.voting_period_id))
-    if counted != expected:
-        voided = f" and not voided ({count} in all)" if count != expected else ""
-        raise RuntimeError(f"the tally read {counted} ballot(s) but {expected} were loaded into the period{voided}")
-    run.ballots_chain_head = head
-    return {
-        "ballots_chain_head": head,
-        "ballots_published": count,
-        "results": {key: {k: v for k, v in r.items() if k not in ROUND_FIELDS} for key, r in contest_results.items()},
     }
 
 
@@ -230,7 +103,7 @@ def ballots_chunks(session: Session, ref: str | int) -> Iterator[str]:
     yield canonical_json(head)[:-1] + ',"ballots":['
     chain = GENESIS
     first = True
-    for row in _rows(session, period_ids):
+    for row in ballot_rows(session, period_ids):
         entry, digest = entries.hashed(row)
         chain = link(chain, digest)
         piece = canonical_json({**entry, "hash": digest, "chain": chain})

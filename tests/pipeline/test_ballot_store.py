@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from models import entities as m
 from models.db import session_scope, upgrade
-from services import storage
+from services import ballot_chain, storage
 from services.read import exports
 from services.loading.ballots import load_ballots
 from services.read.results import published
@@ -44,7 +44,7 @@ def test_each_load_extends_the_chain_that_the_stored_rows_give(embedded_db):
     with session_scope(embedded_db) as session:
         period = session.get(m.VotingPeriod, period_id)
         stored = (period.ballots_count, period.ballots_chain_head)
-        assert stored == exports.period_chain(session, period_id)  # recomputed from the rows, in cast order
+        assert stored == ballot_chain.period_chain(session, period_id)  # recomputed from the rows, in cast order
     assert stored[0] == 400
     with session_scope(embedded_db) as session:  # what sizes a tally's area tasks, as each load recorded it
         b = m.Ballot
@@ -149,6 +149,6 @@ def test_ballots_loaded_before_the_chain_was_kept_still_get_one(database_at_0003
         load_ballots(session, "old", "main", [{"contest": "mayor", "area": "a1", "marks": [["A", 1]]}] * 3)
     with session_scope(database_at_0003) as session:
         period = session.get(m.VotingPeriod, 1)
-        assert (period.ballots_count, period.ballots_chain_head) == exports.period_chain(session, 1)
+        assert (period.ballots_count, period.ballots_chain_head) == ballot_chain.period_chain(session, 1)
         assert period.ballots_count == 8
         assert storage.of(session).ballot_counts(session, 1) == {(1, 1): 8}

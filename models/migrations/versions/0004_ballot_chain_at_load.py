@@ -7,7 +7,7 @@ so that no ballot is ever orphaned, a period, contest or area that has ballots c
 (before, the cascade ran into the append-only trigger). SQLite keeps its keys: there they cost
 little and the embedded default loads small elections.
 
-voting_periods.ballots_count / ballots_chain_head: the period's ballot hash chain (services.read.exports),
+voting_periods.ballots_count / ballots_chain_head: the period's ballot hash chain (services.ballot_chain),
 extended by each load in cast order, so finalize reads it instead of hashing every ballot again.
 
 Revision ID: 0004
@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.add_column("voting_periods", sa.Column("ballots_count", sa.BigInteger(), nullable=False, server_default="0"))
     op.add_column("voting_periods", sa.Column("ballots_chain_head", sa.String(64), nullable=True))
     # Periods loaded before this revision: their chain is computed from the rows on first use
-    # (services.read.exports.period_chain_state), which needs to know they have ballots.
+    # (services.ballot_chain.period_chain_state), which needs to know they have ballots.
     op.execute(
         "UPDATE voting_periods SET ballots_count = "
         "(SELECT count(*) FROM ballots WHERE ballots.voting_period_id = voting_periods.id)"
