@@ -22,9 +22,9 @@ from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
 from services.lifecycle import periods, runs
-from services.errors import ServiceError
+from services.errors import NotFound, ServiceError
 from services.read.export_store import ExportStore
-from services.limits import INT32_MAX, unstorable
+from services.limits import INT32_MAX, KEY_LIMIT, unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
@@ -144,11 +144,14 @@ ADMIN_ERRORS = {
     401: {"model": ErrorBody, "description": "No, unknown or revoked token"},
     403: {"model": ErrorBody, "description": "The token lacks the ADMIN role"},
 }
-PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": "No such election, or nothing published yet"}}
+# One answer whether the election does not exist or has published nothing yet: a public URL must not
+# tell who can enumerate ids or guess keys which elections exist.
+PUBLIC_NOT_FOUND = "Nothing is published for this election"
+PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": PUBLIC_NOT_FOUND + " (none such, or not tallied yet)"}}
 
 ElectionId = Annotated[int, Path(alias="electionId", ge=1, le=INT32_MAX, description="Election id")]
 PeriodId = Annotated[int, Path(alias="votingPeriodId", ge=1, le=INT32_MAX, description="Voting period id")]
-ElectionRef = Annotated[str, Path(description="Election id or key", max_length=200)]
+ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
 
 
 class PublicExports:
@@ -170,6 +173,12 @@ class PublicExports:
             return self.store.render(session, kind, ref)
 
     async def answer(self, request: Request, kind: str, ref: str) -> Response:
+        try:
+            return await self._answer(request, kind, ref)
+        except NotFound:
+            raise NotFound(PUBLIC_NOT_FOUND) from None
+
+    async def _answer(self, request: Request, kind: str, ref: str) -> Response:
         key, blob = await anyio.to_thread.run_sync(self._find, kind, ref)
         if blob is None:
             lock = self.locks[key]

@@ -22,7 +22,11 @@ def _compose() -> dict:
 def test_compose_has_every_service_with_health_and_auth():
     services = _compose()["services"]
     assert SERVICES <= set(services)
-    assert "noeviction" in services["redis"]["command"]
+    redis = services["redis"]["command"]
+    assert "noeviction" in redis
+    # issue 29: without a maxmemory, noeviction never refuses anything and Redis grows until the host runs out
+    assert redis[redis.index("--maxmemory") + 1] == "${TALLY_REDIS_MAXMEMORY:-256mb}"
+    assert "TALLY_REDIS_MAXMEMORY=256mb" in (REPO / ".env.example").read_text()
     for name in ("postgres", "redis", "worker", "api"):
         assert "healthcheck" in services[name], name
     assert any("--basic-auth=" in arg for arg in services["flower"]["entrypoint"])

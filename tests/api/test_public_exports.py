@@ -23,6 +23,8 @@ from services.verify import verify
 from services.lifecycle.commands import RequestTally
 from tests.support import BIN
 
+from api.app import PUBLIC_NOT_FOUND
+
 from .conftest import Election, assert_error, make_election
 
 pytestmark = pytest.mark.integration
@@ -50,7 +52,7 @@ def published(db, client, admin):
         period_id = session.get(m.Election, report.election_id).periods[0].id
     election = Election(report.election_id, key, period_id)
     for name in ("ballots.json", "audit.json", "results.json"):  # nothing published before the tally
-        assert_error(client.get(f"/elections/{election.id}/public/{name}"), 404, exports.NOT_PUBLISHED)
+        assert_error(client.get(f"/elections/{election.id}/public/{name}"), 404, PUBLIC_NOT_FOUND)
     sealed = client.post(election.base().removesuffix("/tally") + "/seal", headers=admin)  # imported: sealed by hand
     assert sealed.status_code == 200, sealed.text
     response = client.post(election.base() + "/run", json={"force": True}, headers=admin)
@@ -129,6 +131,18 @@ def test_public_lookup_errors(client):
     assert_error(client.get("/elections/999999/public/ballots.json"), 404)
     assert_error(client.get("/elections/no-such-election/public/audit.json"), 404)
     assert_error(client.get("/elections/99999999999999999999/public/results.json"), 404)
+
+
+def test_a_missing_and_an_unpublished_election_look_the_same(client, db):
+    """Issue 29: the public 404 said "no election 'X'" for one and "No completed tally" for the other,
+    so whoever walks the (sequential) ids learns which elections exist before they publish."""
+    unpublished = make_election(db, "not-yet", ballots=10)
+    for name in ("ballots.json", "audit.json", "results.json"):
+        answers = [client.get(f"/elections/{ref}/public/{name}")
+                   for ref in (unpublished.id, unpublished.key, 999_999, "no-such-election")]
+        bodies = [assert_error(r, 404, PUBLIC_NOT_FOUND) for r in answers]
+        assert len({(b["status"], b["error"], b["message"]) for b in bodies}) == 1, bodies
+        assert len({(r.headers["content-type"], r.headers["content-length"]) for r in answers}) == 1
 
 
 def test_verify_passes_on_the_real_export(published):
