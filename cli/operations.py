@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from services.read import payloads
 from counting.errors import DefinitionError
-from counting.table import format_table
+from counting.table import format_table, printable
 from cvr.errors import ConfigError, CvrError
 from models import entities as m
 from models.db import session_scope, upgrade
@@ -404,15 +404,15 @@ def only_area(published: dict, area: str) -> dict:
 
 
 def render(published: dict, area: str | None = None) -> str:
-    parts = [f"Election {published['election']}: {published['name']} ({published['status']})"]
+    parts = [f"Election {printable(published['election'])}: {printable(published['name'])} ({published['status']})"]
     for tally in published["tallies"]:
         for contest in tally["contests"]:
             if area is None:
-                parts.append(f"\n== {contest['contest']} (period {tally['voting_period']}) ==")
+                parts.append(f"\n== {printable(contest['contest'])} (period {printable(tally['voting_period'])}) ==")
                 parts.append(format_table(contest["result"]))
                 continue
             for scope, label in (("areas", "area"), ("subtrees", "area subtree")):
                 if area in contest[scope]:
-                    parts.append(f"\n== {contest['contest']}, {label} {area} ==")
+                    parts.append(f"\n== {printable(contest['contest'])}, {label} {printable(area)} ==")
                     parts.append(format_table(contest[scope][area]))
     return "\n".join(parts)

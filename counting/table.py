@@ -1,7 +1,8 @@
 """A readable plain-text table of a result JSON (`ContestResult.to_json()`), laid out by `rich`.
 
 It only lays out what the JSON says: every figure is printed as the result carries it, so the
-table and the published JSON can never disagree. Long exact decimals are cut for display and
+table and the published JSON can never disagree. Names are shown as `printable` makes them: a
+control character in a stored name is written as its escape, never sent to the terminal. Long exact decimals are cut for display and
 marked with "…"; the JSON keeps them whole. A candidate who left the count says when, and with
 what count (the round's own figure), and why when an exclusion group excluded them.
 """
@@ -32,7 +33,32 @@ ALERTS = {
 }
 
 
+# Characters a name could use on a terminal: C0 and C1 controls (ESC, CR, LF, DEL...), line and
+# paragraph separators, and the bidirectional embeddings, overrides and isolates, which reorder text.
+_UNSHOWN = {*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def printable(text: str) -> str:
+    """`text` as a terminal may show it: each character of `_UNSHOWN` written as its Python escape
+    (`\\x1b`, `\\n`, `\\u202e`), so that a stored name can neither colour the screen, move the cursor
+    nor forge a line of a table. Stored and published, names stay verbatim."""
+    if not any(ord(ch) in _UNSHOWN for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if ord(ch) in _UNSHOWN else ch for ch in text)
+
+
+def _printable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable_json(k): _printable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_json(v) for v in value]
+    return value
+
+
 def format_table(result: dict) -> str:
+    result = _printable_json(result)
     console = Console(file=io.StringIO(), width=WIDTH, color_system=None, force_terminal=False, highlight=False)
     for section in (_heading(result), _participation(result), _candidates(result), *_rounds(result), _ties(result),
                     _notes(result)):

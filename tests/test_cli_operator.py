@@ -8,7 +8,10 @@ import time
 
 import pytest
 
+from cli.main import main as tally
 from models import entities as m
+from models.db import session_scope
+from services.read.results import published
 from tests import factories as f
 from tests.support import write_json
 
@@ -86,3 +89,25 @@ def test_demo_twice_shows_the_existing_sample(embedded):
     assert "loaded election 'demo-2'" in fresh.stdout
     with embedded.session() as session:
         assert sorted(e.key for e in session.query(m.Election)) == ["demo", "demo-2"]
+
+
+def test_names_holding_control_characters_are_printed_escaped(embedded_db, capsys):
+    """Issue 29: `tally results` printed a name holding ESC or CR/LF raw, so its colours worked and a
+    newline forged a line of the table. Stored and published verbatim, a name is printed escaped."""
+    evil = "Eve\x1b[31m red\r\nWinners: Mallory\u202e"
+    definition = f.election("ctrl", [f.contest("mayor", "plurality-at-large", candidates=2)])
+    definition["election"]["name"] = "City\x1b]0;owned\x07 vote"
+    definition["contests"][0]["candidates"][0]["id"] = evil
+    ballots = [{"contest": "mayor", "area": "a1", "marks": [[evil, 1]]}] * 3
+    election_id, period_id = f.load(embedded_db, definition, ballots)
+    assert tally(["run", str(election_id), str(period_id), "--force"]) == 0
+    capsys.readouterr()
+    assert tally(["results", "ctrl"]) == 0
+    out = capsys.readouterr().out
+    assert not {"\x1b", "\r", "\x07", "\u202e"} & set(out), out
+    assert "Election ctrl: City\\x1b]0;owned\\x07 vote" in out
+    assert "Winners: Eve\\x1b[31m red\\r\\nWinners: Mallory\\u202e" in out
+    assert sum(line.startswith("Winners:") for line in out.splitlines()) == 1  # no line forged
+    with session_scope(embedded_db) as session:
+        result = published(session, election_id)["tallies"][0]["contests"][0]["result"]
+    assert result["winners"] == [evil]  # kept verbatim
