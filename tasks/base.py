@@ -10,6 +10,7 @@ from functools import cached_property
 from celery import Task
 from celery.signals import task_postrun, task_prerun
 from celery.worker.request import Request
+import psycopg
 from sqlalchemy.exc import OperationalError
 
 from models.db import after_commit, session_scope
@@ -43,7 +44,9 @@ class TallyTask(Task):
 
     abstract = True
     Request = TallyRequest
-    autoretry_for = (OperationalError,)
+    # A lost or terminated connection, as SQLAlchemy reports it, or as psycopg does to the raw
+    # cursors of services/storage/postgres.py (AdminShutdown is one of its OperationalErrors).
+    autoretry_for = (OperationalError, psycopg.OperationalError)
     retry_backoff = 2
     retry_backoff_max = 60
     max_retries = 5

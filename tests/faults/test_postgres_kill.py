@@ -98,3 +98,41 @@ def test_finalize_backend_terminated_mid_commit(stack):
     with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
         assert conn.execute("SELECT last_value FROM fault_finalize_commits").fetchone()[0] >= 2
     print(f"finalize backend {pid} terminated mid-commit; runs: {[(s, e) for _, s, e in history]}")
+
+
+# The first statement that stages area partials ends its own backend, as pg_terminate_backend from
+# an operator or a failover would: the area task meets AdminShutdown on the raw psycopg cursor.
+KILL_FIRST_STAGING = """
+CREATE SEQUENCE fault_stagings;
+CREATE FUNCTION fault_kill_first_staging() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('fault_stagings') = 1 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        PERFORM pg_sleep(10);  -- the termination is served here
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fault_kill_first_staging AFTER INSERT ON staged_area_results
+    FOR EACH STATEMENT EXECUTE FUNCTION fault_kill_first_staging();
+"""
+
+
+@pytest.mark.slow
+def test_an_area_task_whose_connection_is_terminated_retries_and_the_tally_completes(stack):
+    """Issue 29: an area task's raw psycopg cursor raised AdminShutdown, which the base task did not
+    retry (it retried SQLAlchemy's OperationalError only), so the run ended FAILED where the
+    contest step and finalize would have retried."""
+    definition = f.election("pgkill-area", [f.contest("mayor", "plurality-at-large", candidates=3)],
+                            areas=f.area_tree((2,)))
+    ballots = f.random_ballots(definition, 300, seed=5)
+    election_id, period_id = f.load(stack.database_url, definition, ballots)
+    with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
+        conn.execute(KILL_FIRST_STAGING)
+    stack.start_worker("w1")
+    stack.tally("advance")
+    run_id, status, error = wait_run_over(stack.database_url, period_id, 90)
+    assert (status, error) == ("COMPLETED", None), stack.log("w1")[-3000:]
+    assert results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+    with psycopg.connect(_libpq(stack.database_url), autocommit=True) as conn:
+        assert conn.execute("SELECT last_value FROM fault_stagings").fetchone()[0] >= 2  # killed, then staged
+    assert "AdminShutdown" in stack.log("w1") and "Retry in" in stack.log("w1")
