@@ -19,8 +19,8 @@ from services.elections import election_by_key
 from services.limits import GENDER_LIMIT, INT32_MAX, INT64_MAX, KEY_LIMIT, NAME_LIMIT, unstorable
 from services.loading.fields import LoadError, read_field, read_key, check_within
 
-# The columns' limits (models.entities), checked here so that a long text or a big number is a
-# clear error naming its field instead of a database exception.
+# The years a period may fall in, and how deep a definition may nest: a clear error naming the
+# field instead of a database exception or an exhausted stack (the columns' limits: services.limits).
 YEARS = (1900, 9999)
 NESTING_LIMIT = 64
 
