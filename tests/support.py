@@ -19,9 +19,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
+import pytest
 import redis
 from celery import Celery
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from models.db import get_engine, session_scope, upgrade
 
@@ -277,6 +279,13 @@ class Stack:
 
     def session(self):
         return session_scope(self.database_url)
+
+
+def refused(url: str, statement: str, match: str) -> None:
+    """The statement, run in a transaction of its own at `url`, is refused by the database with `match`."""
+    with pytest.raises(DBAPIError, match=match):
+        with session_scope(url) as session:
+            session.execute(text(statement))
 
 
 def wait_for(predicate, timeout: float = 120, interval: float = 0.2, what: str = "condition"):

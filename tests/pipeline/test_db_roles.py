@@ -9,19 +9,12 @@ import json
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from models.db import session_scope
 from tests.api.conftest import make_election
-from tests.support import Stack
+from tests.support import Stack, refused
 
 pytestmark = pytest.mark.integration
-
-
-def _refused(url: str, statement: str, match: str) -> None:
-    with pytest.raises(DBAPIError, match=match):
-        with session_scope(url) as session:
-            session.execute(text(statement))
 
 
 @pytest.mark.slow
@@ -42,16 +35,16 @@ def test_the_app_role_does_the_job_and_cannot_empty_the_append_only_tables(roles
     assert ballots == 150 and events > 0
 
     for table in ("ballots", "audit_events"):
-        _refused(app_url, f"TRUNCATE {table}", "permission denied")
-        _refused(app_url, f"ALTER TABLE {table} DISABLE TRIGGER ALL", "must be owner")
-        _refused(app_url, f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate", "must be owner")
-        _refused(app_url, f"UPDATE {table} SET id = id", "permission denied")
-        _refused(app_url, f"DELETE FROM {table}", "permission denied")
-        _refused(app_url, f"DROP TABLE {table}", "must be owner")
+        refused(app_url, f"TRUNCATE {table}", "permission denied")
+        refused(app_url, f"ALTER TABLE {table} DISABLE TRIGGER ALL", "must be owner")
+        refused(app_url, f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate", "must be owner")
+        refused(app_url, f"UPDATE {table} SET id = id", "permission denied")
+        refused(app_url, f"DELETE FROM {table}", "permission denied")
+        refused(app_url, f"DROP TABLE {table}", "must be owner")
         # the owner cannot TRUNCATE either without first dropping the trigger in plain sight
-        _refused(owner_url, f"TRUNCATE {table} CASCADE", "append-only: TRUNCATE refused")
-    _refused(app_url, "CREATE TABLE sneaky (id int)", "permission denied")
-    _refused(app_url, "UPDATE alembic_version SET version_num = '0001'", "permission denied")
+        refused(owner_url, f"TRUNCATE {table} CASCADE", "append-only: TRUNCATE refused")
+    refused(app_url, "CREATE TABLE sneaky (id int)", "permission denied")
+    refused(app_url, "UPDATE alembic_version SET version_num = '0001'", "permission denied")
     with session_scope(app_url) as session:
         assert session.execute(text(
             "SELECT (SELECT count(*) FROM ballots), (SELECT count(*) FROM audit_events) > 0")).one() == (150, True)

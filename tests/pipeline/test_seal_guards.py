@@ -19,15 +19,9 @@ from cli.main import main as tally
 from models import entities as m
 from models.db import session_scope
 from tests import factories as f
-from tests.support import PG_ADMIN
+from tests.support import PG_ADMIN, refused
 
 pytestmark = pytest.mark.integration
-
-
-def _refused(url: str, statement: str, match: str) -> None:
-    with pytest.raises(DBAPIError, match=match):
-        with session_scope(url) as session:
-            session.execute(text(statement))
 
 
 def _two_batches(app_url: str, key: str) -> tuple[int, int]:
@@ -57,18 +51,18 @@ def test_the_app_role_cannot_undo_a_seal_void_a_batch_or_add_ballots_after_it(ro
     for change in ("sealed_at = NULL", "ballots_count = 80", "ballots_chain_head = NULL",
                    "sealed_definition_hash = 'forged'", "status = 'OPEN'", "seal_mode = 'at-close'",
                    "name = 'other'"):
-        _refused(app_url, f"UPDATE voting_periods SET {change} {where}", f"voting period {period_id} is sealed")
-    _refused(app_url, f"DELETE FROM voting_periods {where}", "DELETE refused")
-    _refused(app_url, "UPDATE load_batches SET voided_at = now(), void_reason = 'late' WHERE id = 2",
+        refused(app_url, f"UPDATE voting_periods SET {change} {where}", f"voting period {period_id} is sealed")
+    refused(app_url, f"DELETE FROM voting_periods {where}", "DELETE refused")
+    refused(app_url, "UPDATE load_batches SET voided_at = now(), void_reason = 'late' WHERE id = 2",
              f"voting period {period_id} is sealed: load batches cannot be added, changed or voided")
-    _refused(app_url, "INSERT INTO load_batches (election_id, voting_period_id, created_at, records, weight, "
+    refused(app_url, "INSERT INTO load_batches (election_id, voting_period_id, created_at, records, weight, "
                       f"count_before, count_after) VALUES ({election_id}, {period_id}, now(), 1, 1, 95, 96)",
              "load batches cannot be added")
-    _refused(app_url, "DELETE FROM load_batches WHERE id = 1", "load batch 1 is kept: DELETE refused")
+    refused(app_url, "DELETE FROM load_batches WHERE id = 1", "load batch 1 is kept: DELETE refused")
     columns = "voting_period_id, batch_id, contest_id, area_id, marks, weight, explicit_invalid, defect, raw"
-    _refused(app_url, f"INSERT INTO ballots ({columns}) SELECT {columns} FROM ballots LIMIT 3",
+    refused(app_url, f"INSERT INTO ballots ({columns}) SELECT {columns} FROM ballots LIMIT 3",
              f"ballots: voting period {period_id} is sealed: INSERT refused")
-    _refused(app_url, "INSERT INTO area_ballot_counts (voting_period_id, batch_id, contest_id, area_id, records) "
+    refused(app_url, "INSERT INTO area_ballot_counts (voting_period_id, batch_id, contest_id, area_id, records) "
                       "SELECT voting_period_id, batch_id, contest_id, area_id, 1 FROM area_ballot_counts LIMIT 1",
              f"area_ballot_counts: voting period {period_id} is sealed: INSERT refused")
     with psycopg.connect(app_url.replace("+psycopg", "")) as conn:  # the loader's own path: COPY
@@ -129,12 +123,12 @@ def test_a_completed_run_and_its_results_move_only_through_the_audited_rollback(
     run = f"WHERE id = {run_id}"
     for change in ("status = 'RUNNING'", "status = 'FAILED'", "winners_applied = 0", "ballots_chain_head = 'x'",
                    "status = 'ROLLED_BACK', rolled_back_at = now(), winners_applied = 0"):
-        _refused(app_url, f"UPDATE tally_runs SET {change} {run}", f"tally run {run_id} is COMPLETED")
-    _refused(app_url, f"DELETE FROM tally_runs {run}", "DELETE refused")
+        refused(app_url, f"UPDATE tally_runs SET {change} {run}", f"tally run {run_id} is COMPLETED")
+    refused(app_url, f"DELETE FROM tally_runs {run}", "DELETE refused")
     for table in ("certified_results", "certified_candidate_results", "winner_assignments"):
-        _refused(app_url, f"UPDATE {table} SET run_id = run_id", f"{table} is published: UPDATE refused")
-        _refused(app_url, f"DELETE FROM {table}", f"{table} is published: DELETE refused")
-    _refused(app_url, "INSERT INTO winner_assignments (run_id, contest_id, candidate_id, seat) "
+        refused(app_url, f"UPDATE {table} SET run_id = run_id", f"{table} is published: UPDATE refused")
+        refused(app_url, f"DELETE FROM {table}", f"{table} is published: DELETE refused")
+    refused(app_url, "INSERT INTO winner_assignments (run_id, contest_id, candidate_id, seat) "
                       "SELECT run_id, contest_id, candidate_id, seat + 1 FROM certified_candidate_results "
                       "JOIN (SELECT 1 AS seat) s ON true WHERE NOT is_winner LIMIT 1",
              f"winner_assignments: tally run {run_id} is COMPLETED: results are written only while it runs")
@@ -151,7 +145,7 @@ def test_a_completed_run_and_its_results_move_only_through_the_audited_rollback(
         assert session.execute(text("SELECT count(*) FROM winner_assignments")).scalar() == 0
         assert session.execute(text("SELECT count(*) FROM certified_results")).scalar() > 0
     for change in ("status = 'COMPLETED'", "rollback_reason = 'other'", "rolled_back_at = NULL"):
-        _refused(app_url, f"UPDATE tally_runs SET {change} {run}", f"tally run {run_id} is ROLLED_BACK")
+        refused(app_url, f"UPDATE tally_runs SET {change} {run}", f"tally run {run_id} is ROLLED_BACK")
     assert tally(["run", str(election_id), str(period_id)]) == 0  # a new run, counted afresh
     with session_scope(app_url) as session:
         assert [s for (s,) in session.execute(text("SELECT status FROM tally_runs ORDER BY id"))] == [
