@@ -105,6 +105,18 @@ def no_winners(result: dict) -> dict:
     }
 
 
+def scopes_without_winners(scopes: dict) -> dict:
+    """`no_winners` of a contest's results in every scope: `contest`, each of `areas` and
+    `subtrees` (an area without candidate results stays as it is); any other key is kept. The
+    pipeline publishes a tally with no ballots this way, and `tally verify` re-derives it so."""
+    return {
+        **scopes,
+        "contest": no_winners(scopes["contest"]),
+        "areas": {k: no_winners(r) if r else r for k, r in scopes["areas"].items()},
+        "subtrees": {k: no_winners(r) if r else r for k, r in scopes["subtrees"].items()},
+    }
+
+
 ROUND_FIELDS = ("rounds", "passes")  # the parts of a result JSON that hold rounds
 
 

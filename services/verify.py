@@ -26,7 +26,7 @@ from counting.ballots import oversized
 from counting.definition import area_operation, contest_operation
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
-from counting.result import ROUND_FIELDS, ContestResult, no_winners, rounds_of
+from counting.result import ROUND_FIELDS, ContestResult, rounds_of, scopes_without_winners
 from counting.validation import classify
 from counting.vocabulary import TallyOperation
 
@@ -443,10 +443,8 @@ def _retally_contests(report: Report, definition: Definition, by_contest: dict[s
         except (CountingError, DefinitionError) as exc:
             report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
             continue
-        if not any_counted:  # tallied with allow-empty: no winners (services.pipeline.publish.without_winners)
-            results = {"contest": no_winners(results["contest"]),
-                       "areas": {k: no_winners(r) for k, r in results["areas"].items()},
-                       "subtrees": {k: no_winners(r) for k, r in results["subtrees"].items()}}
+        if not any_counted:  # tallied with allow-empty: no winners, as the pipeline publishes it
+            results = scopes_without_winners(results)
         derived[key] = results
         report.contests_retallied += 1
         _compare_published(report, done, key, results["contest"], rounds_by_contest.get(key, []))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from counting.result import ROUND_FIELDS, no_winners, rounds_of
+from counting.result import ROUND_FIELDS, rounds_of, scopes_without_winners
 from models import entities as m
 
 from services import audit, definition, storage
@@ -37,7 +37,7 @@ def finalize(session: Session, run_id: int) -> bool:
         )
     ballots = sum(payload["ballots_read"] for payload in staged.values())
     if ballots == 0:  # only with --allow-empty: no winners chosen by tie-break from nothing
-        staged = {contest_id: without_winners(payload) for contest_id, payload in staged.items()}
+        staged = {contest_id: scopes_without_winners(payload) for contest_id, payload in staged.items()}
     winners_total = ties_total = 0
     for row in election.contests:
         winners, ties = _publish_contest(session, run, row, staged[row.id])
@@ -69,16 +69,6 @@ def finalize(session: Session, run_id: int) -> bool:
     audit.append(session, election.id, "tally completed", record, run_id=run.id)
     store.drop_staging(session, run_id)
     return True
-
-
-def without_winners(payload: dict) -> dict:
-    """A contest's staged results with no winners, each saying why in its notes."""
-    return {
-        **payload,
-        "contest": no_winners(payload["contest"]),
-        "areas": {k: no_winners(r) if r else r for k, r in payload["areas"].items()},
-        "subtrees": {k: no_winners(r) if r else r for k, r in payload["subtrees"].items()},
-    }
 
 
 def _publish_contest(session: Session, run: m.TallyRun, row: m.Contest, payload: dict) -> tuple[int, int]:
