@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("count", help="count one contest from an interchange JSON document or an RCTab configuration")
     parser.add_argument("file", metavar="FILE", nargs="?", help="interchange document; '-' reads standard input")
     parser.add_argument("--rctab-config", metavar="CONFIG", help="an RCTab contest configuration: count its CVR sources")
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="with --rctab-config: read CVR sources outside the configuration's folder")
     parser.add_argument("--format", choices=("json", "table", "rctab"), default="json", help="output format (default json)")
     parser.set_defaults(func=run)
 
@@ -42,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
     output, number_of_winners = {}, None
     try:
         if args.rctab_config:
-            result, plan = count_config(args.rctab_config)
+            result, plan, notes = count_config(args.rctab_config, args.allow_outside_paths)
             output, number_of_winners = plan.output, plan.number_of_winners
+            for line in notes.lines():
+                print(f"warning: {line}", file=sys.stderr)
         else:
             result = _count_file(args.file)
             if isinstance(result, int):

@@ -87,6 +87,8 @@ def _register_load(subparsers) -> None:
                       help="load ballots even if the same ones were already loaded into the period")
     load.add_argument("--rctab-config", metavar="CONFIG",
                       help="an RCTab configuration: create or extend --election from it and load its CVRs")
+    load.add_argument("--allow-outside-paths", action="store_true",
+                      help="with --rctab-config: read CVR sources outside the configuration's folder")
     load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
     load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
     load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
@@ -185,7 +187,8 @@ def _load_cvrs(args) -> int:
     try:
         with session_scope() as session:
             if args.rctab_config:
-                report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate)
+                report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate,
+                                    args.allow_outside_paths)
             else:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
                                   _options(args.cvr_options), args.allow_duplicate)
@@ -198,6 +201,8 @@ def _load_cvrs(args) -> int:
         f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s), "
         f"as batch {report.batch_id}; {report.stored_raw} kept verbatim for invalid content"
     )
+    for line in report.notes.lines():
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

@@ -1,10 +1,11 @@
 """NIST SP 1500-103 cast vote records (the Common Data Format), in JSON or XML.
 
-Both forms put the election's definitions (contests, their selections, candidates, reporting
-units) after the records, so a file is read twice: once for the definitions, keeping nothing
-else, then record by record. JSON is read with ijson (an incremental parser over the C yajl
-library: one `CVR` object in memory at a time), XML with lxml's iterparse (each `CVR` element is
-cleared once read). Several files are several sources; each maps its own selection ids.
+Both forms may put the election's definitions (contests, their selections, candidates, reporting
+units) after the records, so a file is read once: records met before the definitions are complete
+are spooled to a temporary file (marshal: tuples of strings and numbers) and replayed after them.
+JSON is read member by member (cvr.json_members: one `CVR` object in memory at a time), XML with
+lxml's iterparse (each `CVR` element is cleared once read). Several files are several sources;
+each maps its own selection ids.
 
 In a record, the current snapshot's choices for the configured contest are read: each indicated
 selection position at its `Rank` (1 when the format gives none) becomes a mark of the selection's
@@ -21,10 +22,14 @@ from typing import Iterator
 from counting.ballots import Ballot
 
 from . import cdf_json, cdf_xml
-from .cdf_parts import CdfContest, Position
+from .cdf_parts import DEFINITIONS, CdfContest, Contests, Position
 from .errors import CvrError
-from .records import Names, Record
+from .records import Names, Notes, Record
 from .source import Source
+from .spool import WHOLE, Pending
+
+DISTINCT_KEPT = 100_000  # distinct record contents remembered, each with its ballot
+_UNSEEN = object()
 
 
 @dataclass
@@ -33,14 +38,62 @@ class _Definitions:
     units: dict[str, str]  # reporting unit id -> name
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     form = cdf_xml if source.path.suffix.lower() == ".xml" else cdf_json
-    definitions = _definitions(source, *form.definitions(source))
-    for snapshot_contests, unit in form.records(source):
-        positions = snapshot_contests.get(definitions.contest.id)
-        if positions is None:
-            continue
-        yield Record(_ballot(positions, definitions.contest, names), definitions.units.get(unit, unit) if unit else None)
+    ballots: _Ballots | None = None
+    pending = Pending(fields=2)
+    try:
+        for kind, value in form.read(source):
+            if kind == DEFINITIONS:
+                ballots = _Ballots(_definitions(source, *value), names)
+                for (number, contests), (_, unit) in pending.replay():
+                    record = ballots.record(contests, unit, number)
+                    if record is not None:
+                        yield record
+            elif ballots is None:
+                pending.add(value)
+            else:
+                record = ballots.record(*value)
+                if record is not None:
+                    yield record
+    finally:
+        pending.close()
+
+
+class _Ballots:
+    """Records of the configured contest as ballots: each distinct content made a Ballot once."""
+
+    def __init__(self, definitions: _Definitions, names: Names):
+        self.definitions, self.names = definitions, names
+        self.by_content: dict[Contests, Ballot | None] = {}
+        self.by_number: dict[int, Ballot | None] = {}
+
+    def record(self, contests: Contests, unit: str | None, number: int = WHOLE) -> Record | None:
+        if number != WHOLE:
+            ballot = self.by_number.get(number, _UNSEEN)
+            if ballot is _UNSEEN:
+                ballot = self.by_number[number] = self._ballot(contests)
+        else:
+            try:
+                ballot = self.by_content.get(contests, _UNSEEN)
+            except TypeError:  # a rank or an id that is a list or an object
+                ballot = self._ballot(contests)
+            else:
+                if ballot is _UNSEEN:
+                    ballot = self._ballot(contests)
+                    if len(self.by_content) < DISTINCT_KEPT:
+                        self.by_content[contests] = ballot
+        if ballot is None:
+            return None
+        return Record(ballot, self.definitions.units.get(unit, unit) if unit else None)
+
+    def _ballot(self, contests: Contests) -> Ballot | None:
+        """The ballot of the configured contest, or None for a record that does not hold it."""
+        wanted = self.definitions.contest.id
+        for contest, positions in contests:
+            if contest == wanted:
+                return _ballot(positions, self.definitions.contest, self.names)
+        return None
 
 
 def _definitions(source: Source, contests: list[CdfContest], units: dict[str, str]) -> _Definitions:
@@ -53,20 +106,24 @@ def _definitions(source: Source, contests: list[CdfContest], units: dict[str, st
     return _Definitions(matches[0], units)
 
 
-def _ballot(positions: list[Position], contest: CdfContest, names: Names) -> Ballot:
+def _ballot(positions: tuple[Position, ...], contest: CdfContest, names: Names) -> Ballot:
     marks = []
-    for position in positions:
-        if not position.indicated:
+    for selection, rank, indicated, write_in in positions:
+        if not indicated:
             continue
-        rank = 1 if position.rank in (None, "") else position.rank
+        rank = 1 if rank in (None, "") else rank
+        if not isinstance(selection, (str, type(None))) or not isinstance(write_in, (str, type(None))):
+            return Ballot(defect="malformed-marks")
+        if isinstance(rank, bool) or (isinstance(rank, float) and not rank.is_integer()):
+            return Ballot(defect="malformed-marks")
         try:
             rank = int(rank)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: a rank of 1e400 reads as infinity
             return Ballot(defect="malformed-marks")
-        candidate, write_in = contest.selections.get(position.selection or "", (position.selection, False))
-        if write_in or (position.write_in is not None and not position.selection):
+        candidate, is_write_in = contest.selections.get(selection or "", (selection, False))
+        if is_write_in or (write_in is not None and not selection):
             # the undeclared write-in candidate; without one, the name written in (an unknown candidate)
-            candidate = names.uwi or position.write_in or candidate or "write-in"
+            candidate = names.uwi or write_in or candidate or "write-in"
         else:
             candidate = names.resolve(candidate or "")
         if candidate is None:

@@ -1,81 +1,100 @@
-"""The JSON form of NIST CDF CVRs, read incrementally with ijson (see cvr.cdf)."""
+"""The JSON form of NIST CDF CVRs, read in one pass member by member (cvr.json_members; see cvr.cdf)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
-from .cdf_parts import CdfContest, Position
+from .cdf_parts import DEFINITIONS, RECORD, CdfContest, Contests, Position
 from .errors import CvrError
+from .files import open_regular
 from .source import Source
 
-
-def _items(source: Source, prefix: str):
-    """The items of the top-level list `prefix` names, one at a time. Invalid JSON is named by the
-    last item read whole before it (`CVR 41` means: after the 40th record)."""
-    import ijson
-
-    name = prefix.split(".")[0]
-    number = 0
-    with open(source.path, "rb") as handle:
-        try:
-            # `number` is read by the except clause below: the record that could not be read
-            for number, item in enumerate(ijson.items(handle, prefix, use_float=True), start=1):  # noqa: B007
-                yield item
-        except (ijson.JSONError, ijson.IncompleteJSONError) as exc:
-            raise CvrError(source.path, f"{name} {number + 1}", name, f"invalid JSON: {exc}") from None
+_STREAMED = frozenset({"CVR"})
+_NO_WRITE_IN = object()
 
 
-def definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
-    """Contests and reporting units. The definitions follow the records, so invalid JSON among the
-    records is met here first: it is then named by the record it is in."""
-    try:
-        return _definitions(source)
-    except CvrError:
-        for _ in _items(source, "CVR.item"):
-            pass
-        raise
+def read(source: Source) -> Iterator[tuple[str, Any]]:
+    from .json_members import members
+
+    contests: list[CdfContest] | None = None
+    units: dict[str, str] | None = None
+    with open_regular(source.path, source.root) as handle:
+        for name, number, value in members(handle, str(source.path), _STREAMED):
+            if name == "CVR" and number is not None:
+                if not isinstance(value, dict):
+                    raise CvrError(source.path, f"CVR {number}", "CVR", "must be an object")
+                yield RECORD, (_contests(value, source, number), _unit(value))
+            elif name in ("Election", "GpUnit"):
+                if (contests if name == "Election" else units) is not None:
+                    raise CvrError(source.path, "", name, "appears twice")
+                if name == "Election":
+                    contests = _election(value, source)
+                else:
+                    units = _units(value, source)
+                if contests is not None and units is not None:
+                    yield DEFINITIONS, (contests, units)
+    if contests is None or units is None:
+        yield DEFINITIONS, (contests or [], units or {})
 
 
-def _definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
+def _list(value: Any, source: Source, where: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CvrError(source.path, "", where, "must be a list of objects")
+    return value
+
+
+def _election(value: Any, source: Source) -> list[CdfContest]:
     contests: list[CdfContest] = []
-    for election in _items(source, "Election.item"):
-        candidates = {c.get("@id"): c.get("Name", "") for c in election.get("Candidate", [])}
-        for raw in election.get("Contest", []):
+    for election in _list(value, source, "Election"):
+        candidates = {c.get("@id"): c.get("Name", "") for c in _list(election.get("Candidate"), source, "Election.Candidate")}
+        for raw in _list(election.get("Contest"), source, "Election.Contest"):
             contest = CdfContest(id=str(raw.get("@id", "")), name=str(raw.get("Name", "")))
-            for sel in raw.get("ContestSelection", []):
+            for sel in _list(raw.get("ContestSelection"), source, "Election.Contest.ContestSelection"):
                 ids = sel.get("CandidateIds") or []
+                if not isinstance(ids, list):
+                    raise CvrError(source.path, "", "ContestSelection.CandidateIds", "must be a list")
                 name = candidates.get(ids[0], ids[0]) if ids else ""
-                contest.selections[str(sel.get("@id"))] = (name, bool(sel.get("IsWriteIn")))
+                contest.selections[str(sel.get("@id"))] = (str(name), bool(sel.get("IsWriteIn")))
             contests.append(contest)
-    units = {u.get("@id"): u.get("Name") or u.get("@id") for u in _items(source, "GpUnit.item")}
-    return contests, units
+    return contests
 
 
-def records(source: Source) -> Iterator[tuple[dict[str, list[Position]], str | None]]:
-    for number, cvr in enumerate(_items(source, "CVR.item"), start=1):
-        if not isinstance(cvr, dict):
-            raise CvrError(source.path, f"CVR {number}", "CVR", "must be an object")
-        yield _contests(cvr, source, number), cvr.get("BallotStyleUnitId")
+def _units(value: Any, source: Source) -> dict[str, str]:
+    return {u.get("@id"): u.get("Name") or u.get("@id") for u in _list(value, source, "GpUnit")}
 
 
-def _contests(cvr: dict, source: Source, number: int) -> dict[str, list[Position]]:
-    snapshots = cvr.get("CVRSnapshot") or []
-    current = cvr.get("CurrentSnapshotId")
-    chosen = [s for s in snapshots if s.get("@id") == current] or snapshots[-1:]
-    out: dict[str, list[Position]] = {}
-    for snapshot in chosen:
-        for contest in snapshot.get("CVRContest") or []:
-            if "ContestId" not in contest:
-                raise CvrError(source.path, f"CVR {number}", "CVRContest.ContestId", "is missing")
-            positions = out.setdefault(str(contest["ContestId"]), [])
-            for selection in contest.get("CVRContestSelection") or []:
-                for pos in selection.get("SelectionPosition") or []:
-                    positions.append(
-                        Position(
-                            selection=selection.get("ContestSelectionId"),
-                            rank=pos.get("Rank"),
-                            indicated=pos.get("HasIndication", "yes") != "no",
-                            write_in=(pos["CVRWriteIn"] or {}).get("Text", "") if "CVRWriteIn" in pos else None,
-                        )
-                    )
-    return out
+def _unit(cvr: dict) -> str | None:
+    unit = cvr.get("BallotStyleUnitId")
+    return unit if isinstance(unit, str) or unit is None else str(unit)
+
+
+def _contests(cvr: dict, source: Source, number: int) -> Contests:
+    """The current snapshot's positions per contest. The hot loop of a CDF file: a wrong shape (a
+    list where an object belongs) is caught once, around it, rather than checked at every step."""
+    try:
+        snapshots = cvr.get("CVRSnapshot") or ()
+        if len(snapshots) > 1:
+            current = cvr.get("CurrentSnapshotId")
+            snapshots = [s for s in snapshots if s.get("@id") == current] or snapshots[-1:]
+        out: dict[str, list[Position]] = {}
+        for snapshot in snapshots:
+            for contest in snapshot.get("CVRContest") or ():
+                key = contest.get("ContestId")
+                if key is None:
+                    raise CvrError(source.path, f"CVR {number}", "CVRContest.ContestId", "is missing")
+                if not isinstance(key, str):
+                    key = str(key)
+                positions = out.get(key)
+                if positions is None:
+                    positions = out[key] = []
+                for selection in contest.get("CVRContestSelection") or ():
+                    chosen = selection.get("ContestSelectionId")
+                    for pos in selection.get("SelectionPosition") or ():
+                        write_in = pos.get("CVRWriteIn", _NO_WRITE_IN)
+                        write_in = None if write_in is _NO_WRITE_IN else (write_in or {}).get("Text", "")
+                        positions.append((chosen, pos.get("Rank"), pos.get("HasIndication", "yes") != "no", write_in))
+    except (AttributeError, TypeError, KeyError):  # a list where an object belongs, or the reverse
+        raise CvrError(source.path, f"CVR {number}", "CVRSnapshot", "is not shaped as the CDF schema says") from None
+    return tuple((contest, tuple(positions)) for contest, positions in out.items())

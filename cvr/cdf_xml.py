@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .cdf_parts import CdfContest, Position
+from .cdf_parts import DEFINITIONS, RECORD, CdfContest, Contests, Position
 from .errors import CvrError
+from .files import open_regular
 from .source import Source
 
 
@@ -35,40 +36,52 @@ def _elements(source: Source, names: tuple[str, ...]):
     from lxml import etree
 
     try:
-        for _, element in etree.iterparse(str(source.path), events=("end",), tag=[f"{{*}}{n}" for n in names]):
-            if element.getparent() is not None and _local(element.getparent()) != "CastVoteRecordReport":
-                continue  # e.g. a Candidate inside Election is read with its Election
-            yield element
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            while parent is not None and element.getprevious() is not None:
-                del parent[0]
+        with open_regular(source.path, source.root) as handle:
+            yield from _parsed(etree.iterparse(handle, events=("end",), tag=[f"{{*}}{n}" for n in names],
+                                               resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         raise CvrError(source.path, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
 
 
-def definitions(source: Source) -> tuple[list[CdfContest], dict[str, str]]:
+def _parsed(elements):
+    for _, element in elements:
+        if element.getparent() is not None and _local(element.getparent()) != "CastVoteRecordReport":
+            continue  # e.g. a Candidate inside Election is read with its Election
+        yield element
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        while parent is not None and element.getprevious() is not None:
+            del parent[0]
+
+
+def read(source: Source) -> Iterator[tuple[str, object]]:
+    """In one pass: each record as it is met, the definitions (which may be anywhere) at the end."""
     contests: list[CdfContest] = []
     units: dict[str, str] = {}
+    number = 0
     for element in _elements(source, ("Election", "GpUnit", "CVR")):
         kind = _local(element)
-        if kind == "GpUnit":
+        if kind == "CVR":
+            number += 1
+            yield RECORD, (_contests(element, source, number), _text(element, "BallotStyleUnitId"))
+        elif kind == "GpUnit":
             units[element.get("ObjectId")] = _text(element, "Name") or element.get("ObjectId")
-        elif kind == "Election":
-            candidates = {c.get("ObjectId"): _text(c, "Name") or "" for c in _children(element, "Candidate")}
-            for raw in _children(element, "Contest"):
-                contest = CdfContest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "")
-                for sel in _children(raw, "ContestSelection"):
-                    ids = _text(sel, "CandidateIds")
-                    name = candidates.get(ids, ids) if ids else ""
-                    contest.selections[sel.get("ObjectId")] = (name or "", (_text(sel, "IsWriteIn") or "") == "true")
-                contests.append(contest)
-    return contests, units
+        else:
+            contests.extend(_election(element))
+    yield DEFINITIONS, (contests, units)
 
 
-def records(source: Source) -> Iterator[tuple[dict[str, list[Position]], str | None]]:
-    for number, cvr in enumerate(_elements(source, ("CVR",)), start=1):
-        yield _contests(cvr, source, number), _text(cvr, "BallotStyleUnitId")
+def _election(element) -> list[CdfContest]:
+    candidates = {c.get("ObjectId"): _text(c, "Name") or "" for c in _children(element, "Candidate")}
+    contests = []
+    for raw in _children(element, "Contest"):
+        contest = CdfContest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "")
+        for sel in _children(raw, "ContestSelection"):
+            ids = _text(sel, "CandidateIds")
+            name = candidates.get(ids, ids) if ids else ""
+            contest.selections[sel.get("ObjectId")] = (name or "", (_text(sel, "IsWriteIn") or "") == "true")
+        contests.append(contest)
+    return contests
 
 
 def _write_in(position) -> str | None:
@@ -76,7 +89,7 @@ def _write_in(position) -> str | None:
     return None if element is None else _text(element, "Text") or ""
 
 
-def _contests(cvr, source: Source, number: int) -> dict[str, list[Position]]:
+def _contests(cvr, source: Source, number: int) -> Contests:
     snapshots = _children(cvr, "CVRSnapshot")
     current = _text(cvr, "CurrentSnapshotId")
     chosen = [s for s in snapshots if s.get("ObjectId") == current] or snapshots[-1:]
@@ -89,12 +102,6 @@ def _contests(cvr, source: Source, number: int) -> dict[str, list[Position]]:
             positions = out.setdefault(contest_id, [])
             for selection in _children(contest, "CVRContestSelection"):
                 for pos in _children(selection, "SelectionPosition"):
-                    positions.append(
-                        Position(
-                            selection=_text(selection, "ContestSelectionId"),
-                            rank=_text(pos, "Rank"),
-                            indicated=(_text(pos, "HasIndication") or "yes") != "no",
-                            write_in=_write_in(pos),
-                        )
-                    )
-    return out
+                    positions.append((_text(selection, "ContestSelectionId"), _text(pos, "Rank"),
+                                      (_text(pos, "HasIndication") or "yes") != "no", _write_in(pos)))
+    return tuple((contest, tuple(positions)) for contest, positions in out.items())

@@ -10,13 +10,13 @@ from counting.ballots import Ballot
 
 from .csv_rows import csv_rows
 from .errors import CvrError
-from .records import Names, Record
+from .records import Names, Notes, Record
 from .source import Source
 
 PRECINCT_COLUMN = "PrecinctID"
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     with csv_rows(source) as (header, rows):
         choices = _choices(header, source)
         precinct = header.index(PRECINCT_COLUMN) if PRECINCT_COLUMN in header else None

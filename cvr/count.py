@@ -8,12 +8,15 @@ from counting import count, parse_contest
 
 from .providers import read_all
 from .rctab_config import Plan, read_config
+from .records import Notes
 
 
-def count_config(path: str | Path) -> tuple[dict, Plan]:
-    """The result JSON of the configured contest, and the plan it was counted from."""
-    plan = read_config(path)
+def count_config(path: str | Path, allow_outside_paths: bool = False) -> tuple[dict, Plan, Notes]:
+    """The result JSON of the configured contest, the plan it was counted from, and what the
+    readers left out of it."""
+    plan = read_config(path, allow_outside_paths)
     contest = parse_contest(plan.contest)
-    result = count(contest, (record.ballot for record in read_all(plan.sources, plan.names))).to_json()
-    return result, plan
+    notes = Notes()
+    result = count(contest, (record.ballot for record in read_all(plan.sources, plan.names, notes))).to_json()
+    return result, plan, notes
 

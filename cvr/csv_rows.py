@@ -1,22 +1,50 @@
-"""The CSV providers' shared opening: a header row, then one ballot a row, read as a stream."""
+"""The CSV providers' shared opening: a header row, then one ballot a row, read as a stream.
+
+The file must be UTF-8 (a byte order mark is allowed, as Excel writes one); another encoding, a
+field longer than `TALLY_CVR_CSV_FIELD_BYTES` or a malformed quote is refused with the row it is in.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 from contextlib import contextmanager
 from typing import Iterator
 
 from .errors import CvrError
+from .files import limits, open_regular
 from .source import Source
 
 
 @contextmanager
 def csv_rows(source: Source) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
     """The header and the rows after it, each with its 1-based row number (the header is row 1)."""
-    with open(source.path, newline="", encoding="utf-8-sig") as handle:
+    csv.field_size_limit(limits().csv_field_bytes)
+    with open_regular(source.path, source.root) as raw:
+        handle = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = csv.reader(handle)
+        numbered = _rows(rows, source)
         try:
-            header = next(rows)
+            _, header = next(numbered)
         except StopIteration:
             raise CvrError(source.path, "row 1", "", "the header row is missing") from None
-        yield header, enumerate(rows, start=2)
+        yield header, numbered
+
+
+def _rows(rows, source: Source) -> Iterator[tuple[int, list[str]]]:
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise CvrError(source.path, f"row {number}", "", f"is not UTF-8 text (byte {exc.object[exc.start]:#04x}): "
+                           "save the file as UTF-8") from None
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise CvrError(source.path, f"row {number}", "", f"a field is longer than {limits().csv_field_bytes:,} "
+                               "characters (TALLY_CVR_CSV_FIELD_BYTES)") from None
+            raise CvrError(source.path, f"row {number}", "", f"is not valid CSV: {exc}") from None
+        yield number, row

@@ -1,56 +1,69 @@
 """ES&S cast vote records: an .xlsx sheet, one row per ballot, one column per rank.
 
-Read with openpyxl in read-only mode, which streams the sheet's XML row by row instead of building
-the workbook in memory. A cell holds a candidate's name (or an alias), the undervote label (a
-skipped rank), the overvote label, the undeclared write-in label, several names joined by the
-overvote delimiter, or nothing.
+Read with python-calamine (Rust's calamine): it reads a sheet about ten times faster than openpyxl,
+whatever wrote the file (shared or inline strings, with or without a `<dimension>`). It holds the
+sheet while its rows are read; a sheet has at most 1,048,576 rows, and its parts are checked not to
+inflate past `TALLY_CVR_MEMBER_BYTES` before it starts. A cell holds a candidate's name (or an
+alias), the undervote label (a skipped rank), the overvote label, the undeclared write-in label,
+several names joined by the overvote delimiter, or nothing.
 """
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from typing import Iterator
 
 from counting.ballots import Ballot
 
 from .errors import CvrError
-from .records import Names, Record, marks_of
+from .files import check_inflated, open_regular
+from .records import Names, Notes, Record, marks_of
 from .source import Source
 
-# openpyxl warns, while it reads rows, about workbook extensions it skips (data validation, ...).
-warnings.filterwarnings("ignore", message="Unknown extension is not supported", module="openpyxl")
+DISTINCT_KEPT = 100_000  # distinct rankings (and precinct cells) remembered at a time
+_UNSEEN = object()
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
-    import openpyxl
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
+    from python_calamine import CalamineWorkbook
 
-    try:
-        book = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise CvrError(source.path, "", "", f"not a readable .xlsx workbook: {exc}") from None
-    try:
-        sheet = book.worksheets[0]
-        first = source.first_vote_column - 1
-        last = None if source.max_rankings is None else first + source.max_rankings
-        rows = sheet.iter_rows(min_row=source.first_vote_row, values_only=True)
-        number = source.first_vote_row - 1
-        while True:
-            number += 1
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except Exception as exc:  # a damaged sheet: openpyxl raises whatever its parser met
-                raise CvrError(source.path, f"row {number}", "", f"cannot be read: {exc}") from None
-            if not any(cell is not None for cell in row):
-                continue  # trailing empty rows that spreadsheet tools leave behind
-            yield Record(
-                Ballot(marks=marks_of(_ranks(row[first:last], source, names), names)),
-                _text(row, source.precinct_column),
-            )
-    finally:
-        book.close()
+    with open_regular(source.path, source.root) as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                check_inflated(archive, str(source.path))
+            handle.seek(0)
+            sheet = CalamineWorkbook.from_filelike(handle).get_sheet_by_index(0)
+        except CvrError:
+            raise
+        except Exception as exc:  # zipfile's and calamine's errors: the file is not a workbook
+            raise CvrError(source.path, "", "", f"not a readable .xlsx workbook: {exc}") from None
+    # calamine's rows start at the sheet's first row, but its cells at the first used column.
+    pad = [""] * sheet.start[1] if sheet.start else []
+    first = source.first_vote_column - 1
+    last = None if source.max_rankings is None else first + source.max_rankings
+    # A county's rankings repeat: each distinct one is resolved once (and its Ballot shared).
+    ballots: dict[tuple, Ballot] = {}
+    precincts: dict[object, object] = {}
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        if number < source.first_vote_row or row.count("") == len(row):
+            continue  # headers, and the empty rows that spreadsheet tools leave behind
+        if pad:
+            row = pad + row
+        cells = tuple(row[first:last])
+        ballot = ballots.get(cells)
+        if ballot is None:
+            if len(ballots) >= DISTINCT_KEPT:
+                ballots.clear()
+            ballot = ballots[cells] = Ballot(marks=marks_of(_ranks(cells, source, names), names))
+        precinct = None
+        if source.precinct_column is not None and source.precinct_column <= len(row):
+            cell = row[source.precinct_column - 1]
+            precinct = precincts.get(cell, _UNSEEN)
+            if precinct is _UNSEEN:
+                precinct = _cell_text(cell)
+                if len(precincts) < DISTINCT_KEPT:
+                    precincts[cell] = precinct
+        yield Record(ballot, precinct)
 
 
 def _ranks(cells, source: Source, names: Names):
@@ -65,15 +78,9 @@ def _ranks(cells, source: Source, names: Names):
 
 
 def _cell_text(cell) -> str | None:
-    if cell is None:
-        return None
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
     text = str(cell).strip()
     return text or None
 
 
-def _text(row, column: int | None) -> str | None:
-    if column is None or column - 1 >= len(row):
-        return None
-    return _cell_text(row[column - 1])

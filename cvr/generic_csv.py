@@ -9,11 +9,11 @@ from typing import Iterator
 from counting.ballots import Ballot
 
 from .csv_rows import csv_rows
-from .records import Names, Record
+from .records import Names, Notes, Record
 from .source import Source
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     with csv_rows(source) as (header, rows):
         first = source.first_vote_column - 1
         candidates = [names.resolve(name) for name in header[first:]]

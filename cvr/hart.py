@@ -8,13 +8,13 @@ aliases, then by the option's name. A file without the contest is not a ballot o
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 from typing import Iterator
 
 from counting.ballots import Ballot
 
 from .errors import CvrError
-from .records import Names, Record
+from .files import entries, folder, inside, limits, members, open_regular, read_capped
+from .records import Names, Notes, Record
 from .source import Source
 
 
@@ -32,12 +32,14 @@ def _text(element, name: str) -> str:
     return "" if child is None or child.text is None else child.text.strip()
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     from lxml import etree
 
-    for name, document in _documents(source.path):
+    # No entity is expanded and nothing fetched: a ballot document is data, never instructions.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    for name, document in _documents(source):
         try:
-            root = etree.fromstring(document)
+            root = etree.fromstring(document, parser)
         except etree.XMLSyntaxError as exc:
             raise CvrError(name, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
         contests = _child(root, "Contests")
@@ -51,18 +53,29 @@ def read(source: Source, names: Names) -> Iterator[Record]:
         yield Record(_ballot(contest, names), _text(_child(root, "PrecinctSplit"), "Name") or None)
 
 
-def _documents(path: Path) -> Iterator[tuple[str, bytes]]:
+def _documents(source: Source) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of each ballot's XML document, in name order: the files of a folder, the
-    members of a .zip archive (as Hart exports them), or the one file given."""
-    if path.is_dir():
-        for member in sorted(p for p in path.iterdir() if p.suffix.lower() == ".xml"):
-            yield str(member), member.read_bytes()
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for member in sorted(n for n in archive.namelist() if n.lower().endswith(".xml")):
-                yield f"{path}!{member}", archive.read(member)
-    else:
-        yield str(path), path.read_bytes()
+    members of a .zip archive (as Hart exports them), or the one file given; each one within
+    `TALLY_CVR_RECORD_BYTES`, and an archive's members read as streams up to it."""
+    limit = limits().record_bytes
+    if inside(source.path, source.root).is_dir():
+        directory = folder(source.path, source.root)
+        for path in entries(directory, suffix=".xml"):
+            with open_regular(path, directory) as handle:
+                yield str(path), read_capped(handle, limit, str(path), "the ballot document")
+        return
+    with open_regular(source.path, source.root) as handle:
+        if zipfile.is_zipfile(handle):
+            handle.seek(0)
+            try:
+                archive = zipfile.ZipFile(handle)
+            except zipfile.BadZipFile as exc:
+                raise CvrError(source.path, "", "", f"not a readable .zip archive: {exc}") from None
+            with archive:
+                yield from members(archive, str(source.path), ".xml")
+        else:
+            handle.seek(0)
+            yield str(source.path), read_capped(handle, limit, str(source.path), "the ballot document")
 
 
 def _ballot(contest, names: Names) -> Ballot:

@@ -6,7 +6,8 @@ import importlib
 from typing import Iterator
 
 from .errors import CvrError
-from .records import Names, Record
+from .files import inside
+from .records import Names, Notes, Record
 from .source import Source
 
 READERS = {
@@ -19,15 +20,15 @@ READERS = {
 }
 
 
-def read(source: Source, names: Names) -> Iterator[Record]:
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     """Stream the records of one source. A missing file is a CvrError like any unreadable one."""
     if source.provider not in READERS:
         raise CvrError(source.path, "", "provider", f"unknown provider {source.provider!r} (known: {', '.join(READERS)})")
-    if not source.path.exists():
-        raise CvrError(source.path, "", "", "no such file or directory")
-    return importlib.import_module(READERS[source.provider]).read(source, names)
+    inside(source.path, source.root)
+    return importlib.import_module(READERS[source.provider]).read(source, names, notes)
 
 
-def read_all(sources, names: Names) -> Iterator[Record]:
+def read_all(sources, names: Names, notes: Notes | None = None) -> Iterator[Record]:
+    notes = Notes() if notes is None else notes
     for source in sources:
-        yield from read(source, names)
+        yield from read(source, names, notes)

@@ -10,7 +10,6 @@ Paths in `cvrFileSources` are relative to the configuration's folder, as RCTab r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +18,9 @@ from counting.methods.rcv_rules import WinnerMode
 from counting.methods.rcv_ties import TieBreakMode
 from counting.vocabulary import DuplicateRule, OvervoteRule
 
-from .errors import ConfigError
+from .errors import ConfigError, CvrError
+from .files import limits, open_regular, read_capped
+from .json_members import load_whole
 from .records import Names
 from .source import Source
 
@@ -242,7 +243,7 @@ def _candidates(raw: Any) -> list[tuple[str, list[str], bool]]:
     return out
 
 
-def _source(i: int, raw: Any, folder: Path, legacy: dict) -> Source:
+def _source(i: int, raw: Any, folder: Path, legacy: dict, root: Path | None = None) -> Source:
     where = f"cvrFileSources[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(where, "must be an object")
@@ -268,9 +269,14 @@ def _source(i: int, raw: Any, folder: Path, legacy: dict) -> Source:
         value = raw.get(key, legacy.get(key, ""))
         return "" if value is None else str(value)
 
+    path = folder / str(raw["filePath"])
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        raise ConfigError(f"{where}.filePath", f"{raw['filePath']!r} leaves the configuration's folder {root}: "
+                          "not read (--allow-outside-paths reads it)")
     return Source(
         provider=provider,
-        path=folder / str(raw["filePath"]),
+        path=path,
+        root=root,
         contest_id=text("contestId"),
         first_vote_column=column("firstVoteColumnIndex", 1),
         first_vote_row=column("firstVoteRowIndex", 2),
@@ -288,27 +294,29 @@ def _source(i: int, raw: Any, folder: Path, legacy: dict) -> Source:
 # The whole configuration
 
 
-def read_config(path: str | Path) -> Plan:
+def read_config(path: str | Path, allow_outside_paths: bool = False) -> Plan:
+    """The plan of a configuration file. Its sources' paths are relative to its folder, and one
+    that leaves the folder (`..`, an absolute path, a symlink) is refused unless `allow_outside_paths`."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(str(path), exc.strerror or str(exc)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"invalid JSON: {exc}") from None
+        with open_regular(path) as handle:
+            raw = load_whole(read_capped(handle, limits().record_bytes, str(path), "the configuration"), str(path))
+    except CvrError as exc:
+        raise ConfigError(str(path), exc.message) from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "must be a JSON object")
-    return plan_of(raw, path)
+    return plan_of(raw, path, allow_outside_paths)
 
 
-def plan_of(raw: dict, path: Path) -> Plan:
+def plan_of(raw: dict, path: Path, allow_outside_paths: bool = False) -> Plan:
     build = map_rules(raw.get("rules", {}))
     candidates = _candidates(raw.get("candidates"))
     rules = raw.get("rules") or {}
     sources_raw = raw.get("cvrFileSources")
     if not isinstance(sources_raw, list) or not sources_raw:
         raise ConfigError("cvrFileSources", "must be a non-empty list")
-    sources = [_source(i, s, path.parent, rules) for i, s in enumerate(sources_raw)]
+    root = None if allow_outside_paths else path.parent
+    sources = [_source(i, s, path.parent, rules, root) for i, s in enumerate(sources_raw)]
     if build.options.get("overvote_rule") == OvervoteRule.EXHAUST_IF_MULTIPLE_CONTINUING:
         for i, source in enumerate(sources):
             if source.overvote_label:

@@ -7,8 +7,9 @@ unknown name all reach validation unchanged) and the precinct it was cast in, if
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, NamedTuple, Sequence
 
 from counting.ballots import Ballot
 
@@ -16,10 +17,23 @@ from counting.ballots import Ballot
 OVERVOTE = object()
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: a million of them are made in a few seconds' reading
     ballot: Ballot
     precinct: str | None = None
+
+
+@dataclass
+class Notes:
+    """What readers left out of the count, and why (RCTab leaves the same records out and logs them):
+    printed as warnings by `tally count`, kept in a load's report."""
+
+    left_out: Counter[str] = field(default_factory=Counter)
+
+    def leave_out(self, why: str) -> None:
+        self.left_out[why] += 1
+
+    def lines(self) -> list[str]:
+        return [f"{n:,} record{'s' * (n != 1)} left out: {why}" for why, n in sorted(self.left_out.items())]
 
 
 class Names:

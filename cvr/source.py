@@ -10,6 +10,7 @@ from pathlib import Path
 class Source:
     provider: str
     path: Path
+    root: Path | None = None  # the folder its files must stay in (None: wherever the path leads)
     contest_id: str = ""  # cdf, dominion, hart, clearBallot: which contest of the file
     first_vote_column: int = 1  # 1-based, like RCTab's configuration
     first_vote_row: int = 2  # 1-based: rows above it are headers

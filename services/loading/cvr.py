@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 import models as m
 from cvr.providers import READERS, read_all
 from cvr.rctab_config import Plan, read_config, source_of
-from cvr.records import Names, Record
+from cvr.records import Names, Notes, Record
 
 from services.loading.ballots import load_ballots
 
@@ -49,20 +49,23 @@ class CvrLoadReport:
     stored_raw: int = 0
     batch_id: int | None = None
     areas: set[str] = field(default_factory=set)
+    notes: Notes = field(default_factory=Notes)  # records the readers left out, and why
 
 
 def load_rctab(
     session: Session, config: str | Path, election_key: str, period_name: str = "main", allow_duplicate: bool = False,
+    allow_outside_paths: bool = False,
 ) -> CvrLoadReport:
     """Create (or extend) the election from the configuration, then load its CVR sources as one
     load batch (named after the configuration; the same ballots again are refused unless
-    `allow_duplicate`)."""
-    plan = read_config(config)
+    `allow_duplicate`). Sources outside the configuration's folder are refused unless `allow_outside_paths`."""
+    plan = read_config(config, allow_outside_paths)
     election = _election(session, election_key, plan.output.get("contestName") or election_key)
     period = _period(election, period_name)
     contest = _ensure_contest(session, election, plan)
-    records = read_all(plan.sources, plan.names)
-    return _load(session, election, period, contest, records, Path(config).name, allow_duplicate)
+    notes = Notes()
+    records = read_all(plan.sources, plan.names, notes)
+    return _load(session, election, period, contest, records, Path(config).name, allow_duplicate, notes)
 
 
 def load_cvr(
@@ -90,7 +93,9 @@ def load_cvr(
         overvote_labels=[source.overvote_label],
         skipped_labels=[source.skipped_rank_label],
     )
-    return _load(session, election, period, contest, read_all([source], names), Path(path).name, allow_duplicate)
+    notes = Notes()
+    return _load(session, election, period, contest, read_all([source], names, notes), Path(path).name,
+                 allow_duplicate, notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,13 +145,14 @@ def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Con
     return existing
 
 
-def _load(session, election, period, contest, records: Iterator[Record], source: str, allow_duplicate: bool) -> CvrLoadReport:
+def _load(session, election, period, contest, records: Iterator[Record], source: str, allow_duplicate: bool,
+          notes: Notes) -> CvrLoadReport:
     """Read the CVR once, spooling its records to a temporary file while collecting its precincts;
     create the precincts' areas; then hand the spooled records to the loader in one load. The
     definition is thus complete before the first ballot is stored, and memory holds the distinct
     precincts and the loader's per-record references, never the records themselves."""
     session.flush()
-    report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key)
+    report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key, notes=notes)
     root = _root(election)
     with tempfile.TemporaryFile() as spool:
         precincts: dict[str, str] = {}

@@ -52,7 +52,7 @@ def _rounds(rctab: dict) -> list:
 
 def test_portland_2015_end_to_end(embedded_db, capsys, tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
-    out = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "portland-2015")
+    out = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "portland-2015")
     assert "loaded 99 ballot(s)" in out
     election_id, period_id = _ids("portland-2015")
     _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
@@ -82,7 +82,7 @@ def test_precincts_become_areas_under_one_root(embedded_db, capsys, tmp_path):
     import openpyxl
 
     case = "precinct_example"
-    _run(capsys, "load", "--rctab-config", _config(case), "--election", "precincts")
+    _run(capsys, "load", "--rctab-config", _config(case), "--allow-outside-paths", "--election", "precincts")
     sheet = openpyxl.load_workbook(CORPUS / case / f"{case}_cvr.xlsx", read_only=True).worksheets[0]
     precincts = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] is not None}
     with session_scope() as session:
@@ -100,7 +100,7 @@ def test_precincts_become_areas_under_one_root(embedded_db, capsys, tmp_path):
 
 
 def test_a_cvr_without_precinct_data_goes_to_one_area(embedded_db, capsys):
-    _run(capsys, "load", "--rctab-config", _config("dominion_no_precinct_data"), "--election", "wy")
+    _run(capsys, "load", "--rctab-config", _config("dominion_no_precinct_data"), "--allow-outside-paths", "--election", "wy")
     with session_scope() as session:
         election = session.scalar(select(m.Election).where(m.Election.key == "wy"))
         assert [a.key for a in election.areas] == ["root"]
@@ -108,7 +108,7 @@ def test_a_cvr_without_precinct_data_goes_to_one_area(embedded_db, capsys):
 
 
 def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, capsys, tmp_path):
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "p")
     options = {"firstVoteColumnIndex": 4, "precinctColumnIndex": 2, "overvoteLabel": "overvote",
                "skippedRankLabel": "undervote", "undeclaredWriteInLabel": "UWI"}
     out = _run(capsys, "load", "--cvr", CORPUS / "2015_portland_mayor" / "2015_portland_mayor_cvr.xlsx",
@@ -126,7 +126,7 @@ def test_load_cvr_into_an_existing_contest_maps_candidates_by_name(embedded_db, 
 
 
 def test_bad_cvr_options_are_refused_naming_the_key(embedded_db, capsys):
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "p")
     code = main(["load", "--cvr", "x.xlsx", "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor",
                  "--cvr-options", '{"firstVoteColumnIndex": "fourth"}'])
     assert code == 2
@@ -136,7 +136,7 @@ def test_bad_cvr_options_are_refused_naming_the_key(embedded_db, capsys):
 def test_an_unreadable_cvr_is_refused_naming_the_file(embedded_db, capsys, tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_text("not a workbook")
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "p")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "p")
     code = main(["load", "--cvr", str(bad), "--provider", "ess", "--election", "p", "--contest", "2015_portland_mayor"])
     assert code == 2
     assert f"{bad}: not a readable .xlsx workbook" in capsys.readouterr().err
@@ -149,9 +149,9 @@ def test_rctab_rules_count_through_the_pipeline_as_tally_count_does(embedded_db,
     """Multi-seat STV, multi-pass IRV, a seeded draw and the percentage threshold: loaded with
     `tally load --rctab-config` (precincts as areas), counted through the per-area fan-out (areas ship
     their multisets, pooled for the count), published equal to `tally count --rctab-config`."""
-    counted = json.loads(_run(capsys, "count", "--rctab-config", _config(case)))
+    counted = json.loads(_run(capsys, "count", "--rctab-config", _config(case), "--allow-outside-paths"))
     key = case.replace("_", "-")
-    _run(capsys, "load", "--rctab-config", _config(case), "--election", key)
+    _run(capsys, "load", "--rctab-config", _config(case), "--allow-outside-paths", "--election", key)
     election_id, period_id = _ids(key)
     _run(capsys, "run", election_id, period_id, "--force")
     published = json.loads(_run(capsys, "results", key, "--format", "json"))
@@ -163,8 +163,8 @@ def test_rctab_rules_count_through_the_pipeline_as_tally_count_does(embedded_db,
 
 
 def test_a_second_configuration_extends_the_election_with_its_contest(embedded_db, capsys, tmp_path):
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "two")
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--election", "two")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "two")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor_codes"), "--allow-outside-paths", "--election", "two")
     election_id, period_id = _ids("two")
     _run(capsys, "seal", election_id, period_id)  # imported ballots: sealed by hand, which closes the period
     _run(capsys, "run", election_id, period_id)
@@ -200,7 +200,7 @@ def _exact(rounds: list) -> list:
 
 def test_each_provider_through_the_pipeline_equals_rctab(embedded_db, capsys, tmp_path):
     for case in ONE_PER_PROVIDER:
-        _run(capsys, "load", "--rctab-config", _config(case), "--election", case)
+        _run(capsys, "load", "--rctab-config", _config(case), "--allow-outside-paths", "--election", case)
         election_id, period_id = _ids(case)
         _run(capsys, "run", election_id, period_id, "--force")
         _run(capsys, "export", case, "--out", tmp_path / case)
@@ -213,7 +213,7 @@ def test_a_multi_pass_count_is_audited_and_verified_pass_by_pass(embedded_db, ca
     and finds an edited round of the second pass."""
     from services.verify import verify
 
-    _run(capsys, "load", "--rctab-config", _config("sequential_with_batch"), "--election", "sequential")
+    _run(capsys, "load", "--rctab-config", _config("sequential_with_batch"), "--allow-outside-paths", "--election", "sequential")
     election_id, period_id = _ids("sequential")
     _run(capsys, "run", election_id, period_id, "--force")
     _run(capsys, "export", "sequential", "--out", tmp_path)
@@ -230,13 +230,13 @@ def test_a_multi_pass_count_is_audited_and_verified_pass_by_pass(embedded_db, ca
 
 
 def test_the_same_cvrs_again_are_refused_naming_the_batch_unless_allowed(embedded_db, capsys):
-    first = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "again")
+    first = _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "again")
     assert "as batch " in first
-    code = main(["load", "--rctab-config", str(_config("2015_portland_mayor")), "--election", "again"])
+    code = main(["load", "--rctab-config", str(_config("2015_portland_mayor")), "--allow-outside-paths", "--election", "again"])
     err = capsys.readouterr().err
     assert code == 2
     assert "already loaded into voting period 'main'" in err and "2015_portland_mayor_config.json" in err
-    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--election", "again", "--allow-duplicate")
+    _run(capsys, "load", "--rctab-config", _config("2015_portland_mayor"), "--allow-outside-paths", "--election", "again", "--allow-duplicate")
     with session_scope() as session:
         election = session.scalar(select(m.Election).where(m.Election.key == "again"))
         assert election.periods[0].ballots_count == 2 * 99

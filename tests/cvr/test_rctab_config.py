@@ -22,7 +22,7 @@ BASE = {
 
 def _plan(rules=None, **top):
     doc = {**BASE, **top, "rules": {**BASE["rules"], **(rules or {})}}
-    return plan_of(doc, Path("/elections/x/mayor_config.json"))
+    return plan_of(doc, Path("/elections/x/mayor_config.json"), allow_outside_paths=True)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_cli_refuses_rules_the_engine_cannot_count_naming_the_option(tmp_path, c
     """A configuration RCTab itself would refuse (a random tie-break without a seed) exits 2."""
     config = tmp_path / "c_config.json"
     config.write_text(json.dumps({**BASE, "rules": {**BASE["rules"], "tiebreakMode": "random"}}))
-    assert main(["count", "--rctab-config", str(config)]) == 2
+    assert main(["count", "--rctab-config", str(config), "--allow-outside-paths"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: contest.options.random_seed: is required by tie_break_mode 'random'")
 

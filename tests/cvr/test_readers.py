@@ -131,7 +131,7 @@ def test_cdf_json_invalid_json_names_the_record(tmp_path, capsys):
     (tmp_path / "cvr.json").write_text(broken)
     code, _, err = _count(capsys, _config(tmp_path, CDF))
     assert code == 2
-    assert f"error: {tmp_path / 'cvr.json'}: CVR 1: CVR: invalid JSON" in err
+    assert f"error: {tmp_path / 'cvr.json'}: CVR 1: invalid JSON: Expecting ':' delimiter" in err
 
 
 def test_cdf_unknown_contest_names_contest_id_and_the_contests(tmp_path, capsys):
