@@ -9,7 +9,7 @@ from .errors import CvrError
 from .files import open_regular
 from .source import Source
 
-_STREAMED = frozenset({"CVR"})
+_STREAMED = {"CVR": "CVR"}
 _NO_WRITE_IN = object()
 
 

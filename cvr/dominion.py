@@ -27,7 +27,7 @@ from .records import Names, Notes, Record
 from .source import Source
 
 EXCLUDE_CONTEST = 7  # the outstack condition that takes a contest out of the count
-_SESSIONS = frozenset({"Sessions"})
+_SESSIONS = {"Sessions": "session"}
 
 
 def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:

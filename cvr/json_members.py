@@ -87,9 +87,10 @@ class _Text:
             return value
 
 
-def members(handle: BinaryIO, path: str, streamed: frozenset[str]) -> Iterator[tuple[str, int | None, Any]]:
+def members(handle: BinaryIO, path: str, streamed: dict[str, str]) -> Iterator[tuple[str, int | None, Any]]:
     """(name, None, value) for each member of the file's top-level object, in file order, except
-    that a member named in `streamed` whose value is an array gives (name, n, item) for each item."""
+    that a member named in `streamed` whose value is an array gives (name, n, item) for each item.
+    `streamed` maps such a member to what its items are called in errors ("session" makes "session 12")."""
     text = _Text(handle, path)
     text.take("{", "")
     if text.peek() == "}":
@@ -101,7 +102,7 @@ def members(handle: BinaryIO, path: str, streamed: frozenset[str]) -> Iterator[t
                 raise CvrError(path, "", "", "invalid JSON: a member name must be a string")
             text.take(":", name)
             if name in streamed and text.peek() == "[":
-                yield from _items(text, name)
+                yield from _items(text, name, streamed[name])
             else:
                 yield name, None, text.value(name)
             if text.take(",}", name) == "}":
@@ -110,7 +111,7 @@ def members(handle: BinaryIO, path: str, streamed: frozenset[str]) -> Iterator[t
         raise CvrError(path, "", "", "invalid JSON: more data after the top-level object")
 
 
-def _items(text: _Text, name: str) -> Iterator[tuple[str, int, Any]]:
+def _items(text: _Text, name: str, label: str) -> Iterator[tuple[str, int, Any]]:
     text.take("[", name)
     if text.peek() == "]":
         text.pos += 1
@@ -118,10 +119,10 @@ def _items(text: _Text, name: str) -> Iterator[tuple[str, int, Any]]:
     number = 0
     while True:
         number += 1
-        yield name, number, text.value(f"{name} {number}")
+        yield name, number, text.value(f"{label} {number}")
         if text.buf.startswith(",", text.pos):  # the usual case, without a call
             text.pos += 1
-        elif text.take(",]", f"{name} {number}") == "]":
+        elif text.take(",]", f"{label} {number}") == "]":
             return
 
 

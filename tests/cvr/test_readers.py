@@ -6,61 +6,23 @@ and the field)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import openpyxl
 import pytest
 
-from cli.main import main
 from cvr.errors import CvrError
-from cvr.providers import read_all
-from cvr.rctab_config import plan_of
-
-NAMES = ["Alice", "Bob", "Carol"]
-RULES = {"tiebreakMode": "useCandidateOrder", "overvoteRule": "alwaysSkipToNextRank", "maxRankingsAllowed": "3",
-         "maxSkippedRanksAllowed": "unlimited", "winnerElectionMode": "singleWinnerMajority"}
-
-
-def _config(folder: Path, source: dict, candidates=None, **rules) -> Path:
-    doc = {"outputSettings": {"contestName": "Test"}, "cvrFileSources": [source],
-           "candidates": candidates or [{"name": n} for n in NAMES], "rules": {**RULES, **rules}}
-    path = folder / "test_config.json"
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def _records(config: Path):
-    plan = plan_of(json.loads(config.read_text()), config)
-    return list(read_all(plan.sources, plan.names))
-
-
-def _count(capsys, config: Path) -> tuple[int, dict | None, str]:
-    code = main(["count", "--rctab-config", str(config)])
-    out = capsys.readouterr()
-    return code, json.loads(out.out) if code == 0 else None, out.err
-
-
-def _xlsx(path: Path, rows: list[list]) -> None:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    book.save(path)
-
-
-ESS = {"provider": "ess", "filePath": "cvr.xlsx", "firstVoteColumnIndex": "3", "firstVoteRowIndex": "2",
-       "precinctColumnIndex": "2", "overvoteDelimiter": "|", "overvoteLabel": "overvote",
-       "skippedRankLabel": "undervote", "undeclaredWriteInLabel": "UWI"}
-
+from tests.cvr.makers import (
+    CDF, ESS, NAMES, cdf_document, cdf_pick, dominion_session, make_config, read_records, run_count, write_dominion, write_hart, write_xlsx,
+)
 
 def test_ess_cells_become_marks_as_cast(tmp_path):
-    _xlsx(tmp_path / "cvr.xlsx", [
+    write_xlsx(tmp_path / "cvr.xlsx", [
         ["id", "precinct", "1", "2", "3"],
         [1, "P1", "Alice ", "undervote", "Bob"],          # a gap, trailing spaces trimmed
         [2, "P2", "Alice|Bob", "Carol", None],            # an overvote written with the delimiter
         [3, "P2", "overvote", "Carol", "Carol"],          # an explicit overvote, a repeat
         [4, None, "UWI", "Zed", None],                    # a write-in, an unknown name
     ])
-    records = _records(_config(tmp_path, ESS))
+    records = read_records(make_config(tmp_path, ESS))
     assert [r.precinct for r in records] == ["P1", "P2", "P2", None]
     marks = [set(r.ballot.marks) for r in records]
     assert marks[0] == {("Alice", 1), ("Bob", 3)}
@@ -70,73 +32,54 @@ def test_ess_cells_become_marks_as_cast(tmp_path):
 
 
 def test_ess_unknown_name_is_counted_invalid_never_dropped(tmp_path, capsys):
-    _xlsx(tmp_path / "cvr.xlsx", [["id", "p", "1", "2"], [1, "P", "Alice", None], [2, "P", "Zed", "Bob"]])
-    code, result, err = _count(capsys, _config(tmp_path, ESS))
+    write_xlsx(tmp_path / "cvr.xlsx", [["id", "p", "1", "2"], [1, "P", "Alice", None], [2, "P", "Zed", "Bob"]])
+    code, result, err = run_count(capsys, make_config(tmp_path, ESS))
     assert code == 0, err
     assert result["totals"]["total_votes"] == 2
     assert result["totals"]["invalid_reasons"] == {"unknown-candidate": 1}
 
 
 def test_ess_blank_cells_as_write_ins(tmp_path):
-    _xlsx(tmp_path / "cvr.xlsx", [["id", "p", "1", "2"], [1, "P", None, "Bob"]])
+    write_xlsx(tmp_path / "cvr.xlsx", [["id", "p", "1", "2"], [1, "P", None, "Bob"]])
     source = {**ESS, "treatBlankAsUndeclaredWriteIn": True}
-    (record,) = _records(_config(tmp_path, source, maxRankingsAllowed="2"))
+    (record,) = read_records(make_config(tmp_path, source, maxRankingsAllowed="2"))
     assert set(record.ballot.marks) == {("Undeclared Write-ins", 1), ("Bob", 2)}
 
 
 def test_an_unreadable_workbook_exits_2_naming_the_file(tmp_path, capsys):
     (tmp_path / "cvr.xlsx").write_text("not a workbook")
-    code, _, err = _count(capsys, _config(tmp_path, ESS))
+    code, _, err = run_count(capsys, make_config(tmp_path, ESS))
     assert code == 2
     assert err.startswith(f"error: {tmp_path / 'cvr.xlsx'}: not a readable .xlsx workbook")
 
 
-def _cdf(selections: list[dict], contest_name="Mayor") -> dict:
-    return {
-        "CVR": [{"CurrentSnapshotId": "s1", "BallotStyleUnitId": "p1", "CVRSnapshot": [
-            {"@id": "s1", "CVRContest": [{"ContestId": "k1", "CVRContestSelection": selections}]}]}],
-        "Election": [{"Candidate": [{"@id": f"c{i}", "Name": n} for i, n in enumerate(NAMES)] + [{"@id": "w"}],
-                      "Contest": [{"@id": "k1", "Name": contest_name, "ContestSelection": [
-                          {"@id": f"s{i}", "CandidateIds": [f"c{i}"]} for i in range(3)] + [
-                          {"@id": "sw", "CandidateIds": ["w"], "IsWriteIn": True}]}]}],
-        "GpUnit": [{"@id": "p1", "Name": "Precinct One"}],
-    }
-
-
-def _pick(selection: str, rank, indicated="yes") -> dict:
-    return {"ContestSelectionId": selection, "SelectionPosition": [{"HasIndication": indicated, "Rank": rank}]}
-
-
-CDF = {"provider": "cdf", "filePath": "cvr.json", "contestId": "Mayor", "undeclaredWriteInLabel": "UWI"}
-
-
 def test_cdf_json_selections_become_marks(tmp_path):
-    doc = _cdf([_pick("s0", 1), _pick("s1", 1), _pick("s2", 2, "no"), _pick("sw", 3), _pick("s2", 3)])
+    doc = cdf_document([cdf_pick("s0", 1), cdf_pick("s1", 1), cdf_pick("s2", 2, "no"), cdf_pick("sw", 3), cdf_pick("s2", 3)])
     (tmp_path / "cvr.json").write_text(json.dumps(doc))
-    (record,) = _records(_config(tmp_path, CDF))
+    (record,) = read_records(make_config(tmp_path, CDF))
     assert record.precinct == "Precinct One"
     assert set(record.ballot.marks) == {("Alice", 1), ("Bob", 1), ("Undeclared Write-ins", 3), ("Carol", 3)}
 
 
 def test_cdf_json_rank_that_is_not_a_number_is_kept_as_malformed(tmp_path, capsys):
-    (tmp_path / "cvr.json").write_text(json.dumps(_cdf([_pick("s0", "first")])))
-    code, result, err = _count(capsys, _config(tmp_path, CDF))
+    (tmp_path / "cvr.json").write_text(json.dumps(cdf_document([cdf_pick("s0", "first")])))
+    code, result, err = run_count(capsys, make_config(tmp_path, CDF))
     assert code == 0, err
     assert result["totals"]["invalid_reasons"] == {"malformed-marks": 1}
 
 
 def test_cdf_json_invalid_json_names_the_record(tmp_path, capsys):
-    text = json.dumps(_cdf([_pick("s0", 1)]))
+    text = json.dumps(cdf_document([cdf_pick("s0", 1)]))
     broken = text.replace('"CurrentSnapshotId": "s1"', '"CurrentSnapshotId" "s1"', 1)
     (tmp_path / "cvr.json").write_text(broken)
-    code, _, err = _count(capsys, _config(tmp_path, CDF))
+    code, _, err = run_count(capsys, make_config(tmp_path, CDF))
     assert code == 2
     assert f"error: {tmp_path / 'cvr.json'}: CVR 1: invalid JSON: Expecting ':' delimiter" in err
 
 
 def test_cdf_unknown_contest_names_contest_id_and_the_contests(tmp_path, capsys):
-    (tmp_path / "cvr.json").write_text(json.dumps(_cdf([_pick("s0", 1)], contest_name="Council")))
-    code, _, err = _count(capsys, _config(tmp_path, CDF))
+    (tmp_path / "cvr.json").write_text(json.dumps(cdf_document([cdf_pick("s0", 1)], contest_name="Council")))
+    code, _, err = run_count(capsys, make_config(tmp_path, CDF))
     assert code == 2
     assert "contestId: 'Mayor' names no contest of the file (contests: 'Council')" in err
 
@@ -164,14 +107,14 @@ CDF_XML = """<?xml version="1.0"?>
 
 def test_cdf_xml_is_streamed_and_a_record_without_the_contest_is_not_a_ballot_of_it(tmp_path):
     (tmp_path / "cvr.xml").write_text(CDF_XML)
-    (record,) = _records(_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
+    (record,) = read_records(make_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
     assert record.precinct == "Precinct One"
     assert set(record.ballot.marks) == {("Bob", 1), ("Alice", 2)}
 
 
 def test_cdf_xml_syntax_error_names_the_line(tmp_path, capsys):
     (tmp_path / "cvr.xml").write_text(CDF_XML.replace("</Rank>", "</Rnk>", 1))
-    code, _, err = _count(capsys, _config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
+    code, _, err = run_count(capsys, make_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
     assert code == 2
     assert f"error: {tmp_path / 'cvr.xml'}: line 6: invalid XML" in err
 
@@ -181,85 +124,54 @@ def test_clear_ballot_reads_quoted_commas_and_names_a_short_row(tmp_path, capsys
         f'"Choice_{i}_1:City, Ward 1:{r}:Number of Winners 1:{n}:NON"' for i, n in enumerate(NAMES) for r in (1, 2)]
     rows = ["1,7,1,0,0,1,0,0", "2,8,0,0,1,0,0,1"]
     (tmp_path / "cvr.csv").write_text("\n".join([",".join(header)] + rows) + "\n")
-    config = _config(tmp_path, {"provider": "clearBallot", "filePath": "cvr.csv", "contestId": "City, Ward 1"})
-    records = _records(config)
+    config = make_config(tmp_path, {"provider": "clearBallot", "filePath": "cvr.csv", "contestId": "City, Ward 1"})
+    records = read_records(config)
     assert [set(r.ballot.marks) for r in records] == [{("Alice", 1), ("Bob", 2)}, {("Bob", 1), ("Carol", 2)}]
     assert [r.precinct for r in records] == ["7", "8"]
     (tmp_path / "cvr.csv").write_text("\n".join([",".join(header), rows[0], "3,9,1"]) + "\n")
-    code, _, err = _count(capsys, config)
+    code, _, err = run_count(capsys, config)
     assert code == 2 and f"{tmp_path / 'cvr.csv'}: row 3: has 3 fields, the header 8" in err
 
 
 def test_generic_csv_ranks_per_candidate_column_and_a_bad_cell_is_malformed(tmp_path, capsys):
     (tmp_path / "cvr.csv").write_text("id,Alice,Bob,Carol\nr1,2,1,\nr2,1,x,\nr3,1,1,2\n")
-    config = _config(tmp_path, {"provider": "genericCsv", "filePath": "cvr.csv", "firstVoteColumnIndex": "2"},
+    config = make_config(tmp_path, {"provider": "genericCsv", "filePath": "cvr.csv", "firstVoteColumnIndex": "2"},
                      overvoteRule="exhaustImmediately")
-    records = _records(config)
+    records = read_records(config)
     assert set(records[0].ballot.marks) == {("Bob", 1), ("Alice", 2)}
     assert records[1].ballot.defect == "malformed-marks"
-    code, result, err = _count(capsys, config)
+    code, result, err = run_count(capsys, config)
     assert code == 0, err
     assert result["totals"]["invalid_reasons"] == {"malformed-marks": 1}
     assert result["rounds"][0]["exhausted_by"] == {"overvote": 1}
 
 
-def _dominion(folder: Path, sessions: list[dict], precincts: bool = True) -> None:
-    folder.mkdir()
-    manifest = lambda items: json.dumps({"Version": "5", "List": items})  # noqa: E731
-    (folder / "CandidateManifest.json").write_text(manifest(
-        [{"Description": n, "Id": i + 1, "ContestId": 1} for i, n in enumerate(NAMES)]))
-    (folder / "PrecinctPortionManifest.json").write_text(manifest([{"Description": "Portion", "Id": 5, "PrecinctId": 9}]))
-    if precincts:
-        (folder / "PrecinctManifest.json").write_text(manifest([{"Description": "Precinct 9", "Id": 9}]))
-    (folder / "CvrExport_1.json").write_text(json.dumps({"Version": "5", "Sessions": sessions}))
-
-
-def _session(marks: list[tuple[int, int]], modified: list[tuple[int, int]] | None = None) -> dict:
-    def card(ms):
-        return {"PrecinctPortionId": 5, "Cards": [{"Contests": [{"Id": 1, "Marks": [
-            {"CandidateId": c, "Rank": r, "IsAmbiguous": False} for c, r in ms]}]}]}
-
-    out = {"Original": card(marks)}
-    if modified is not None:
-        out["Modified"] = card(modified)
-    return out
-
-
 def test_dominion_reads_the_current_interpretation_and_its_precinct(tmp_path):
-    _dominion(tmp_path / "export", [_session([(1, 1), (2, 2)]), _session([(1, 1)], modified=[(3, 1), (3, 2)])])
-    config = _config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"})
-    records = _records(config)
+    write_dominion(tmp_path / "export", [dominion_session([(1, 1), (2, 2)]), dominion_session([(1, 1)], modified=[(3, 1), (3, 2)])])
+    config = make_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"})
+    records = read_records(config)
     assert [set(r.ballot.marks) for r in records] == [{("Alice", 1), ("Bob", 2)}, {("Carol", 1), ("Carol", 2)}]
     assert {r.precinct for r in records} == {"Precinct 9"}
 
 
 def test_dominion_without_precinct_manifest_has_no_precinct_data(tmp_path):
-    _dominion(tmp_path / "export", [_session([(1, 1)])], precincts=False)
-    (record,) = _records(_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"}))
+    write_dominion(tmp_path / "export", [dominion_session([(1, 1)])], precincts=False)
+    (record,) = read_records(make_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"}))
     assert record.precinct is None
 
 
 def test_dominion_folder_without_export_is_refused(tmp_path):
-    _dominion(tmp_path / "export", [])
+    write_dominion(tmp_path / "export", [])
     (tmp_path / "export" / "CvrExport_1.json").unlink()
     with pytest.raises(CvrError, match="no CvrExport"):
-        _records(_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"}))
-
-
-def _hart(folder: Path, name: str, options: list[tuple[str, str, str]]) -> None:
-    folder.mkdir(exist_ok=True)
-    opts = "".join(f"<Option><Name>{n}</Name><Id>{i}</Id><Value>{v}</Value></Option>" for n, i, v in options)
-    (folder / name).write_text(
-        '<?xml version="1.0" encoding="utf-8"?><Cvr xmlns="http://tempuri.org/CVRDesign.xsd"><Contests>'
-        f"<Contest><Name>Board</Name><Id>g-board</Id><Options>{opts}</Options></Contest></Contests>"
-        "<PrecinctSplit><Name>PRC1</Name><Id>x</Id></PrecinctSplit></Cvr>")
+        read_records(make_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"}))
 
 
 def test_hart_option_values_are_ranks_and_a_bad_value_is_malformed(tmp_path):
-    _hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "010"), ("Robert", "g-b", "100")])
-    _hart(tmp_path / "archive", "2.xml", [("Alice", "g-a", "1x0")])
+    write_hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "010"), ("Robert", "g-b", "100")])
+    write_hart(tmp_path / "archive", "2.xml", [("Alice", "g-a", "1x0")])
     candidates = [{"name": "Alice"}, {"name": "Bob", "aliases": ["g-b"]}, {"name": "Carol"}]
-    records = _records(_config(tmp_path, {"provider": "hart", "filePath": "archive", "contestId": "g-board"}, candidates))
+    records = read_records(make_config(tmp_path, {"provider": "hart", "filePath": "archive", "contestId": "g-board"}, candidates))
     assert set(records[0].ballot.marks) == {("Bob", 1), ("Alice", 2)}
     assert records[0].precinct == "PRC1"
     assert records[1].ballot.defect == "malformed-marks"
@@ -267,11 +179,11 @@ def test_hart_option_values_are_ranks_and_a_bad_value_is_malformed(tmp_path):
 
 def test_cdf_write_in_without_a_write_in_candidate_keeps_the_name_written(tmp_path, capsys):
     written = {"SelectionPosition": [{"HasIndication": "yes", "Rank": 1, "CVRWriteIn": {"Text": "John Smith"}}]}
-    (tmp_path / "cvr.json").write_text(json.dumps(_cdf([written])))
-    config = _config(tmp_path, {k: v for k, v in CDF.items() if k != "undeclaredWriteInLabel"})
-    (record,) = _records(config)
+    (tmp_path / "cvr.json").write_text(json.dumps(cdf_document([written])))
+    config = make_config(tmp_path, {k: v for k, v in CDF.items() if k != "undeclaredWriteInLabel"})
+    (record,) = read_records(config)
     assert record.ballot.marks == (("John Smith", 1),)
-    code, result, err = _count(capsys, config)
+    code, result, err = run_count(capsys, config)
     assert code == 0, err
     assert result["totals"]["invalid_reasons"] == {"unknown-candidate": 1}
 
@@ -279,12 +191,51 @@ def test_cdf_write_in_without_a_write_in_candidate_keeps_the_name_written(tmp_pa
 def test_hart_reads_a_zip_archive_like_a_folder(tmp_path):
     import zipfile
 
-    _hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "010"), ("Bob", "g-b", "100")])
-    _hart(tmp_path / "archive", "2.xml", [("Carol", "g-c", "100")])
+    write_hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "010"), ("Bob", "g-b", "100")])
+    write_hart(tmp_path / "archive", "2.xml", [("Carol", "g-c", "100")])
     with zipfile.ZipFile(tmp_path / "cvrs.zip", "w") as archive:
         for member in ("1.xml", "2.xml"):
             archive.write(tmp_path / "archive" / member, f"export/{member}")
-    folder = _records(_config(tmp_path, {"provider": "hart", "filePath": "archive", "contestId": "g-board"}))
-    zipped = _records(_config(tmp_path, {"provider": "hart", "filePath": "cvrs.zip", "contestId": "Board"}))
+    folder = read_records(make_config(tmp_path, {"provider": "hart", "filePath": "archive", "contestId": "g-board"}))
+    zipped = read_records(make_config(tmp_path, {"provider": "hart", "filePath": "cvrs.zip", "contestId": "Board"}))
     assert [r.ballot for r in zipped] == [r.ballot for r in folder]
     assert set(zipped[1].ballot.marks) == {("Carol", 1)}
+
+
+def test_dominion_takes_rctabs_interpretation_and_counts_left_out_records_apart(tmp_path, capsys):
+    """`Original` when it says IsCurrent (even with a `Modified`), else `Modified`; a session with
+    neither, and a contest under outstack condition 7, are left out and reported, as RCTab does."""
+    current = dominion_session([(1, 1)], modified=[(2, 1)])
+    current["Original"]["IsCurrent"] = True
+    adjudicated = dominion_session([(1, 1)], modified=[(3, 1)])
+    adjudicated["Original"]["IsCurrent"] = False
+    unadjudicated = dominion_session([(1, 1)])
+    unadjudicated["Original"]["IsCurrent"] = False
+    outstack = dominion_session([(2, 1)])
+    outstack["Original"]["Cards"][0]["Contests"][0]["OutstackConditionIds"] = [3, 7]
+    kept = dominion_session([(2, 1)])
+    kept["Original"]["Cards"][0]["Contests"][0]["OutstackConditionIds"] = [3]
+    write_dominion(tmp_path / "export", [current, adjudicated, unadjudicated, outstack, kept])
+    config = make_config(tmp_path, {"provider": "dominion", "filePath": "export", "contestId": "1"})
+    assert [r.ballot.marks for r in read_records(config)] == [(("Alice", 1),), (("Carol", 1),), (("Bob", 1),)]
+    code, result, err = run_count(capsys, config)
+    assert code == 0, err
+    assert result["totals"]["total_votes"] == 3
+    assert err.splitlines() == [
+        "warning: 1 record left out: a Dominion session with no current interpretation (Original not current, no Modified)",
+        "warning: 1 record left out: a contest with Dominion's outstack condition 7 (exclude the contest)",
+    ]
+
+
+def test_cdf_definitions_before_or_after_the_records_read_alike(tmp_path):
+    """The definitions may come first or last in the file: the one-pass reading spools what it
+    cannot map yet, and the records come out the same, in file order."""
+    document = cdf_document([cdf_pick("s0", 1), cdf_pick("s2", 2)])
+    document["CVR"] = document["CVR"] * 3 + [{**document["CVR"][0], "BallotStyleUnitId": "elsewhere"}]
+    (tmp_path / "cvr.json").write_text(json.dumps(document))
+    last = read_records(make_config(tmp_path, CDF))
+    first = {key: document[key] for key in ("Election", "GpUnit", "CVR")}
+    (tmp_path / "cvr.json").write_text(json.dumps(first))
+    assert read_records(make_config(tmp_path, CDF)) == last
+    assert [r.precinct for r in last] == ["Precinct One"] * 3 + ["elsewhere"]
+    assert {r.ballot.marks for r in last} == {(("Alice", 1), ("Carol", 2))}
