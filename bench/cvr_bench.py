@@ -5,10 +5,13 @@ records each, read in bounded memory and loaded through the pipeline's loader.
 
 For each format the file is generated once (ten candidates, rankings of 1 to 5, some undervotes
 and overvotes), with an RCTab configuration beside it. Then, each in a fresh child process so that
-its peak RSS is its own: `read` streams every record through the reader (records/s, peak RSS);
-`load` runs `tally load --rctab-config` into a scratch PostgreSQL database (records/s, peak RSS).
-A reader holding the file in memory would need a peak RSS growing with N; the streaming readers'
-stays flat (compare `--records 100000`). Last line: JSON.
+its peak RSS is its own: `floor` is the library alone on the file (calamine iterating the sheet's
+rows; the JSON scanner parsing each record, `cvr/json_members.py`), `read` streams every record
+through the reader into the engine's ballots (records/s, peak RSS, and its ratio to the floor
+measured in the same run); `load` runs `tally load --rctab-config` into a scratch PostgreSQL
+database (records/s, peak RSS). Each figure is printed beside its target (issue 26). A JSON reader's
+peak RSS stays flat in N (compare `--records 100000`); ES&S holds one sheet (at most 1,048,576 rows).
+Last line: JSON.
 """
 
 from __future__ import annotations
@@ -137,6 +140,23 @@ def child_read(config: str) -> dict:
     return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
 
 
+def child_floor(config: str) -> dict:
+    from cvr.rctab_config import read_config
+
+    source = read_config(config).sources[0]
+    started = time.perf_counter()
+    if source.provider == "ess":
+        from python_calamine import CalamineWorkbook
+
+        records = sum(1 for _ in CalamineWorkbook.from_path(str(source.path)).get_sheet_by_index(0).iter_rows()) - 1
+    else:
+        from cvr.json_members import members
+
+        with open(source.path, "rb") as handle:
+            records = sum(1 for _, number, _ in members(handle, str(source.path), {"CVR": "CVR"}) if number)
+    return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
+
+
 def child_load(config: str, url: str) -> dict:
     from models.db import session_scope
     from services.loading.cvr import load_rctab
@@ -164,6 +184,18 @@ def measured(*argv: str) -> dict:
     return figures
 
 
+def _against_targets(name: str, entry: dict) -> None:
+    rows = [("read, records/s", entry["read"]["records_per_second"], ">= 100000", entry["read"]["records_per_second"] >= 100_000),
+            ("read / library floor", entry["read_over_floor"], "<= 2.0", entry["read_over_floor"] <= 2.0),
+            ("read, peak RSS MB", entry["read"]["peak_rss_mb"], "flat in N", None)]
+    if "load" in entry:
+        rows.append(("load end to end, records/s", entry["load"]["records_per_second"], ">= 50000",
+                     entry["load"]["records_per_second"] >= 50_000))
+    for what, figure, target, met in rows:
+        verdict = "" if met is None else ("met" if met else "NOT met")
+        print(f"  {name:9} {what:28} {figure:>10}  target {target:10} {verdict}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -174,7 +206,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         step, *rest = args.child
-        print(json.dumps(child_read(*rest) if step == "read" else child_load(*rest)))
+        steps = {"read": child_read, "floor": child_floor, "load": child_load}
+        print(json.dumps(steps[step](*rest)))
         return
     from tests.support import postgres_database
 
@@ -195,12 +228,15 @@ def main() -> None:
             config = write_config(folder, name, source)
             entry = {"file_mb": round((folder / filename).stat().st_size / 2**20, 1),
                      "generate_seconds": round(time.perf_counter() - started, 1)}
+            entry["floor"] = measured("floor", str(config))
             entry["read"] = measured("read", str(config))
+            entry["read_over_floor"] = round(entry["read"]["seconds"] / entry["floor"]["seconds"], 2)
             if not args.skip_load:
                 with postgres_database() as url:
                     entry["load"] = measured("load", str(config), url)
             figures[name] = entry
             print(name, json.dumps(entry), flush=True)
+            _against_targets(name, entry)
     print(json.dumps(figures, sort_keys=True))
 
 

@@ -3,7 +3,8 @@
 An export is input from outside, so a reader opens nothing that is not a regular file (a device, a
 FIFO or a socket would be read forever, or block), follows no symlink out of the folder it was
 given, and never holds more of a file than a stated limit: an archive member is streamed and
-refused once it inflates past `Limits.member_bytes`, one record (a JSON object, a ballot's XML
+refused once it inflates past `Limits.record_bytes` (an .xlsx part past `Limits.member_bytes`, checked
+before the library that reads it inflates it), and so is one record (a JSON object, a ballot's XML
 document) past `Limits.record_bytes`. The limits are settings (`TALLY_CVR_*`, docs/settings.md).
 """
 
@@ -23,10 +24,9 @@ from .errors import CvrError
 
 @dataclass(frozen=True)
 class Limits:
-    member_bytes: int  # an archive member (an .xlsx part, a Hart .zip entry), inflated
-    record_bytes: int  # one record: a JSON record or session, a ballot's XML document, a manifest
+    member_bytes: int  # a part of an .xlsx workbook, inflated
+    record_bytes: int  # one record: a JSON record or session, a ballot's XML document (a Hart .zip entry), a manifest
     csv_field_bytes: int  # one CSV field
-    nesting: int  # JSON levels
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +39,6 @@ def limits() -> Limits:
         member_bytes=number("TALLY_CVR_MEMBER_BYTES", 2 << 30),
         record_bytes=number("TALLY_CVR_RECORD_BYTES", 64 << 20),
         csv_field_bytes=number("TALLY_CVR_CSV_FIELD_BYTES", 1 << 20),
-        nesting=number("TALLY_CVR_NESTING", 64),
     )
 
 

@@ -30,7 +30,8 @@ class _Text:
 
     def __init__(self, handle: BinaryIO, path: str):
         self.handle, self.path = handle, path
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        # surrogatepass: as `json.loads` reads bytes (and `tally count` a document), UTF-8 of a lone surrogate is kept
+        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
         self.buf, self.pos, self.eof = "", 0, False
         self.limit = limits().record_bytes
         self._fill()
@@ -79,6 +80,8 @@ class _Text:
                 raise CvrError(self.path, where, "", f"invalid JSON: {exc.msg}") from None
             except RecursionError:
                 raise CvrError(self.path, where, "", "invalid JSON: nested too deeply to read") from None
+            except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+                raise CvrError(self.path, where, "", f"invalid JSON: {exc}") from None
             if end == len(self.buf) and self._fill():
                 continue  # a number at the block's end may go on in the next
             if end - self.pos > self.limit:
@@ -87,10 +90,12 @@ class _Text:
             return value
 
 
-def members(handle: BinaryIO, path: str, streamed: dict[str, str]) -> Iterator[tuple[str, int | None, Any]]:
+def members(handle: BinaryIO, path: str, streamed: dict[str, str], announce: bool = False,
+            ) -> Iterator[tuple[str, int | None, Any]]:
     """(name, None, value) for each member of the file's top-level object, in file order, except
     that a member named in `streamed` whose value is an array gives (name, n, item) for each item.
-    `streamed` maps such a member to what its items are called in errors ("session" makes "session 12")."""
+    `streamed` maps such a member to what its items are called in errors ("session" makes "session 12").
+    With `announce`, such an array is announced by (name, 0, None) before its first item."""
     text = _Text(handle, path)
     text.take("{", "")
     if text.peek() == "}":
@@ -102,6 +107,8 @@ def members(handle: BinaryIO, path: str, streamed: dict[str, str]) -> Iterator[t
                 raise CvrError(path, "", "", "invalid JSON: a member name must be a string")
             text.take(":", name)
             if name in streamed and text.peek() == "[":
+                if announce:
+                    yield name, 0, None
                 yield from _items(text, name, streamed[name])
             else:
                 yield name, None, text.value(name)

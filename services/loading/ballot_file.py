@@ -2,49 +2,43 @@
 records' distinct contents and a reference per ballot, never the parsed file (`json.loads` of it
 took ten times the file's size).
 
-The election and period are read by a first pass, which stops as soon as it has both (they may
-come after the ballots: the format does not order an object's keys). A JSON error anywhere,
-found while the loader reads, refuses the file like any other bad input: nothing is stored.
+The records are read exactly as `tally count` reads a document (the `json` module: integers of any
+size, NaN and 1e400 read as numbers, lone surrogates kept), so that a record the engine counts as
+invalid (`value-out-of-range`, ...) is loaded, kept verbatim and counted invalid alike, never a
+reason to refuse the file. The election and period are read by a first pass, which stops as soon as
+it has both (they may come after the ballots: the format does not order an object's keys).
 
-The records are read as `tally count` reads a document (counting.stream): the ballots array is cut
-into record texts, and the loader works once per distinct text, each parsed once by the `json`
-module. What the loader stores must be what ijson's parser (`records()`, the reading the loader has
-always had) reads, so `json` reads a text only where the two agree: not NaN or Infinity, no float
-past the double range, no integer past 64 bits, no surrogate escape, valid UTF-8. Wherever the cut
-reading cannot settle the rest (a record holding `},` in a string, a number or escape it leaves to
-ijson, JSON that is not valid, a second `ballots` key), ijson reads the file from the start and the
-loader takes its records from the first one not read yet: the records, and every error, are ijson's.
+Most records are read as `tally count` reads them (counting.stream): the ballots array is cut into
+record texts, and the loader works once per distinct text, each parsed once. Wherever the cut
+reading cannot settle the rest (a record holding `},` in a string, JSON that is not valid), the file
+is read from the start member by member (cvr.json_members, the same `json` scanner, one record in
+memory at a time) and the loader takes its records from the first one not read yet. A second
+`ballots` member is refused: `json.loads` would keep the last, which a stream cannot know is last.
 Texts that differ only in their area are not parsed again (`_Splicer`)."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import ijson
-
-from counting.stream import NotStreamable, RecordCuts
+from counting.stream import NotStreamable, RecordCuts, json_loads
+from cvr.errors import CvrError
+from cvr.json_members import members
 
 from services.loading.ballots import Spliced, Template
 
 from services.loading.fields import LoadError
 
 SHAPE = "ballots: must be an object with election, period and a ballots list"
-# As deep as Python's json module reads a document. ijson keeps a prefix per open level, each as long as the
-# path to it, so its memory grows with the square of the depth: 100,000 levels (200 kB) took 10 GB.
-FILE_NESTING_LIMIT = 1000
-_BRACKETS = bytes.maketrans(b"[{]}", b"(())")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 BLOCK = 1 << 20
-# The most of the file after the last cut the cut reading holds; past it, ijson reads the rest.
+# The most of the file after the last cut the cut reading holds; past it, the file is read member by member.
 TAIL_LIMIT = 16 << 20
-CHUNK = 10_000  # records handed over at a time when ijson reads them
+CHUNK = 10_000  # records handed over at a time when read member by member
+_BALLOTS = {"ballots": "ballot"}
 
 
 @dataclass(frozen=True)
@@ -55,12 +49,15 @@ class BallotFile:
     sha256: str  # of the file's bytes, read in blocks
 
     def records(self) -> Iterator[Any]:
-        """Each record, in file order, parsed one at a time by ijson's C parser."""
-        with _open(self.path) as handle:
-            try:
-                yield from ijson.items(handle, "ballots.item", use_float=True)
-            except ijson.JSONError as exc:
-                raise LoadError(f"ballots: not valid JSON ({exc})") from None
+        """Each record, in file order, parsed one at a time (the `json` module's scanner)."""
+        lists = 0
+        for name, number, value in _members(self.path):
+            if name == "ballots" and number == 0:
+                lists += 1
+                if lists > 1:
+                    raise LoadError("ballots: the file has two `ballots` members; give one")
+            elif name == "ballots" and number is not None:
+                yield value
 
     def texts(self) -> "RecordTexts":
         """The same records as their texts (services.loading.ballots.RecordTexts), cut as the module says."""
@@ -74,10 +71,10 @@ class RecordTexts:
 
     def chunks(self) -> Iterator[tuple[list[bytes] | None, list | None]]:
         """(texts, their readings) for each block of record texts, then (None, records) for the rest."""
-        strict = _AsIjson()
         done = 0  # records in the texts handed over
         with _open(self.file.path) as handle:
-            cuts = RecordCuts(strict.blocks(handle), strict.loads, _Splicer(strict).parse, max_rest=TAIL_LIMIT)
+            blocks = iter(lambda: handle.read(BLOCK), b"")
+            cuts = RecordCuts(blocks, json_loads, _Splicer().parse, max_rest=TAIL_LIMIT)
             self.readings = cuts.read
             try:
                 for texts, readings in cuts:
@@ -99,107 +96,40 @@ class RecordTexts:
 def open_ballot_file(path: str | Path) -> BallotFile:
     path = Path(path)
     digest = hashlib.sha256()
-    depth: int | None = 0  # None once the fast scan cannot vouch for the depth
     with _open(path) as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
-            if depth is not None:
-                depth = _bracket_depth(block, depth)
-    if depth is None:  # before any ijson pass: it parses a read buffer ahead of the events it yields
-        _check_depth(path)
     found: dict[str, Any] = {}
     has_list = False
-    with _open(path) as handle:
-        try:
-            for prefix, event, value in ijson.parse(handle, use_float=True):
-                if prefix in ("election", "period") and event in ("string", "number", "boolean", "null"):
-                    found[prefix] = value
-                elif prefix == "ballots" and event == "start_array":
-                    has_list = True
-                elif prefix == "" and event not in ("start_map", "map_key", "end_map"):
-                    raise LoadError(SHAPE)
-                if has_list and len(found) == 2:
-                    break
-        except ijson.JSONError as exc:
-            raise LoadError(f"ballots: not valid JSON ({exc})") from None
+    for name, number, value in _members(path):
+        if name in ("election", "period") and number is None:
+            if not isinstance(value, (dict, list)):
+                found[name] = value
+        elif name == "ballots" and number == 0:
+            has_list = True
+        if has_list and len(found) == 2:
+            break
     if not has_list or len(found) < 2:
         raise LoadError(SHAPE)
     return BallotFile(path, str(found["election"]), str(found["period"]), digest.hexdigest())
 
 
-def _bracket_depth(block: bytes, depth: int) -> int | None:
-    """The nesting depth after `block`, or None if it may go past FILE_NESTING_LIMIT inside it.
-
-    Brackets alone, with every innermost pair removed per pass (C speed): the passes needed bound the
-    nesting within the block. Brackets inside strings count too, so None means "ask the parser"."""
-    brackets = block.translate(_BRACKETS, _NOT_BRACKETS)
-    passes = 0
-    while b"()" in brackets:
-        brackets = brackets.replace(b"()", b"")
-        passes += 1
-        if passes > FILE_NESTING_LIMIT:
-            return None
-    closers = brackets.count(b")")  # what is left reads ")))(((": closers of outer levels, then openers
-    openers = len(brackets) - closers
-    if depth + openers + passes > FILE_NESTING_LIMIT:
-        return None
-    return depth - closers + openers
-
-
-def _check_depth(path: Path) -> None:
-    """The parser's own events, without ijson's prefixes: refuse a file nested past the limit."""
-    depth = 0
+def _members(path: Path) -> Iterator[tuple[str, int | None, Any]]:
+    """The file's members as cvr.json_members reads them, each array of ballots announced by a
+    (ballots, 0, None) before its records; its errors as the loader's."""
     with _open(path) as handle:
         try:
-            for event, _ in ijson.basic_parse(handle, use_float=True):
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > FILE_NESTING_LIMIT:
-                        raise LoadError(f"ballots: JSON nested more than {FILE_NESTING_LIMIT} levels deep")
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-        except ijson.JSONError as exc:
-            raise LoadError(f"ballots: not valid JSON ({exc})") from None
+            yield from members(handle, str(path), _BALLOTS, announce=True)
+        except CvrError as exc:
+            if exc.message.startswith("invalid JSON: expected '{'") and not exc.where:
+                raise LoadError(SHAPE) from None
+            where = f"{exc.where}: " if exc.where else ""
+            raise LoadError(f"ballots: not valid JSON ({where}{exc.message.removeprefix('invalid JSON: ')})") from None
 
 
-_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))  # each digit a 0, the rest spaces
-_LONG_INTEGER = b"0" * 19  # an integer of 18 digits or fewer fits in 64 bits, as yajl needs
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-# A record's area key, and a plain string as its value: no escape, no quote, no control character.
 _AREA = re.compile(rb'"area"[ \t\n\r]*:[ \t\n\r]*"([^"\\\x00-\x1f]*)"')
 _SENTINEL = b"area spliced here: 5f0c9e1d"  # a template's area is not this (checked)
 TEMPLATES = 100_000  # texts read as templates, at most (each kept with its record: under 1 kB for a ballot)
-
-
-class _AsIjson:
-    """`json` reading a text only where ijson (yajl) reads it the same; ValueError elsewhere.
-
-    Checked as a text parses: NaN and Infinity (`json` reads them, yajl refuses them), a float past
-    the double range (`json` reads infinity, yajl refuses it), invalid UTF-8 (strict decoding: yajl
-    refuses it, and Python's decoder refuses what ijson's does). Checked on the bytes of each block as it
-    is read: an integer of 19 digits or more (yajl refuses one past 64 bits) or a surrogate escape
-    (yajl makes '?' of a lone high surrogate, and a pair of a high one and any escape). After such a
-    block `loads` refuses every text, so ijson reads from the first record not read yet."""
-
-    def __init__(self):
-        self.suspect = False
-
-    def blocks(self, handle) -> Iterator[bytes]:
-        carry = b""  # the end of the last block: a digit run or an escape may straddle two blocks
-        for block in iter(lambda: handle.read(BLOCK), b""):
-            if not self.suspect:
-                window = carry + block
-                self.suspect = _LONG_INTEGER in window.translate(_DIGITS) or bool(_SURROGATE_ESCAPE.search(window))
-                carry = window[-len(_LONG_INTEGER) :]
-            yield block
-
-    def loads(self, text: bytes, object_pairs_hook=None) -> Any:
-        if self.suspect:
-            raise ValueError("left to ijson")
-        decoder = _DECODER if object_pairs_hook is None else json.JSONDecoder(
-            parse_float=_finite, parse_constant=_not_json, object_pairs_hook=object_pairs_hook
-        )
-        return decoder.decode(text.decode("utf-8"))
 
 
 class _Splicer:
@@ -213,20 +143,19 @@ class _Splicer:
     text read again with the area replaced by a sentinel must give the record with that area, nothing
     else changed."""
 
-    def __init__(self, strict: _AsIjson):
-        self.strict = strict
+    def __init__(self):
         self.templates: dict[tuple[bytes, bytes], Template | None] = {}  # None: not a template
 
     def parse(self, text: bytes) -> tuple[list | Spliced, int]:
         match = _AREA.search(text)
         if match is None:
-            records = self.strict.loads(b"[" + text + b"}]")
+            records = json_loads(b"[" + text + b"}]")
             return records, len(records)
         around = (text[: match.start(1)], text[match.end(1) :])
         template = self.templates.get(around, False)
         if template:
             return Spliced(template, match[1].decode("utf-8")), 1
-        records = self.strict.loads(b"[" + text + b"}]")
+        records = json_loads(b"[" + text + b"}]")
         if template is False and len(records) == 1 and len(self.templates) < TEMPLATES:
             self.templates[around] = self._template(around, records[0], match[1])
         return records, len(records)
@@ -236,24 +165,10 @@ class _Splicer:
         if type(record) is not dict or record.get("area") != area.decode("utf-8") or area == _SENTINEL:
             return None
         try:
-            probe = self.strict.loads(b"[" + around[0] + _SENTINEL + around[1] + b"}]")
+            probe = json_loads(b"[" + around[0] + _SENTINEL + around[1] + b"}]")
         except ValueError:
             return None
         return Template(record) if probe == [{**record, "area": _SENTINEL.decode()}] else None
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is past the range of a double")
-    return value
-
-
-def _not_json(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_not_json)
 
 
 def _up_to(blocks: Iterator[bytes], limit: int) -> bytes:
