@@ -1,5 +1,5 @@
-"""Reading and loading large cast vote records: a generated ES&S .xlsx and a NIST CDF JSON file of N
-records each, read in bounded memory and loaded through the pipeline's loader.
+"""Reading and loading large cast vote records: a generated ES&S .xlsx, a NIST CDF JSON file and a Dominion
+export of N records each, read in bounded memory and loaded through the pipeline's loader.
 
     .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load] [--formats ess cdf_json]
 
@@ -111,6 +111,38 @@ def write_cdf(path: Path, n: int, seed: int) -> None:
         out.write(f'], "Election": [{json.dumps(election)}], "GpUnit": {json.dumps(units)}}}\n')
 
 
+def write_dominion(folder: Path, n: int, seed: int) -> None:
+    """A Dominion export folder: manifests, and one CvrExport.json of n sessions as the tabulators write them."""
+    folder.mkdir()
+    ids = {c: i + 1 for i, c in enumerate(CANDIDATES)}
+
+    def manifest(name: str, items: list[dict]) -> None:
+        (folder / name).write_text(json.dumps({"Version": "5.10.11.24", "List": items}))
+
+    manifest("CandidateManifest.json", [{"Description": c, "Id": i, "ContestId": 1} for c, i in ids.items()])
+    manifest("ContestManifest.json", [{"Description": "Mayor", "Id": 1, "VoteFor": 1, "NumOfRanks": RANKS}])
+    manifest("PrecinctManifest.json", [{"Description": f"Precinct {p}", "Id": p} for p in range(50)])
+    manifest("PrecinctPortionManifest.json", [{"Description": f"Portion {p}", "Id": 100 + p, "PrecinctId": p}
+                                              for p in range(50)])
+    with open(folder / "CvrExport.json", "w") as out:
+        out.write('{"Version":"5.10.11.24","ElectionId":"Bench","Sessions":[')
+        for i, cells in enumerate(ballots(n, seed), start=1):
+            marks = []
+            for rank, cell in enumerate(cells, start=1):
+                names = [cell] if cell in ids else (CANDIDATES[:2] if cell == "overvote" else [])
+                marks += [{"CandidateId": ids[c], "ManifestationId": ids[c], "PartyId": 0, "Rank": rank,
+                           "MarkDensity": 100, "IsAmbiguous": False, "IsVote": True, "OutstackConditionIds": []}
+                          for c in names]
+            session = {"TabulatorId": 42, "BatchId": i // 200, "RecordId": i, "CountingGroupId": 1,
+                       "SessionType": "ScannedVote", "Original": {
+                           "PrecinctPortionId": 100 + i % 50, "BallotTypeId": 1, "IsCurrent": True, "Cards": [
+                               {"Id": 1, "KeyInId": 1, "PaperIndex": 0, "Contests": [
+                                   {"Id": 1, "ManifestationId": 1, "Undervotes": 0, "Overvotes": 0,
+                                    "OutstackConditionIds": [], "Marks": marks}], "OutstackConditionIds": []}]}}
+            out.write(("," if i > 1 else "") + json.dumps(session, separators=(",", ":")))
+        out.write("]}")
+
+
 def write_config(folder: Path, name: str, source: dict) -> Path:
     config = {
         "outputSettings": {"contestName": f"Bench {name}"},
@@ -152,8 +184,10 @@ def child_floor(config: str) -> dict:
     else:
         from cvr.json_members import members
 
-        with open(source.path, "rb") as handle:
-            records = sum(1 for _, number, _ in members(handle, str(source.path), {"CVR": "CVR"}) if number)
+        path = source.path / "CvrExport.json" if source.provider == "dominion" else source.path
+        with open(path, "rb") as handle:
+            records = sum(1 for _, number, _ in members(handle, str(path), {"CVR": "CVR", "Sessions": "session"})
+                          if number)
     return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
 
 
@@ -201,7 +235,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-load", action="store_true", help="only generate and read")
-    parser.add_argument("--formats", nargs="+", choices=("ess", "cdf_json"), default=("ess", "cdf_json"))
+    parser.add_argument("--formats", nargs="+", choices=("ess", "cdf_json", "dominion"),
+                        default=("ess", "cdf_json", "dominion"))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -219,6 +254,7 @@ def main() -> None:
                                             "firstVoteRowIndex": "2", "precinctColumnIndex": "2",
                                             "overvoteLabel": "overvote", "skippedRankLabel": "undervote"}),
             "cdf_json": (write_cdf, "cvr.json", {"provider": "cdf", "filePath": "cvr.json", "contestId": "Mayor"}),
+            "dominion": (write_dominion, "dominion", {"provider": "dominion", "filePath": "dominion", "contestId": "1"}),
         }
         for name, (write, filename, source) in formats.items():
             if name not in args.formats:
@@ -226,7 +262,9 @@ def main() -> None:
             started = time.perf_counter()
             write(folder / filename, args.records, args.seed)
             config = write_config(folder, name, source)
-            entry = {"file_mb": round((folder / filename).stat().st_size / 2**20, 1),
+            size = sum(p.stat().st_size for p in (folder / filename).rglob("*")) if (folder / filename).is_dir() else \
+                (folder / filename).stat().st_size
+            entry = {"file_mb": round(size / 2**20, 1),
                      "generate_seconds": round(time.perf_counter() - started, 1)}
             entry["floor"] = measured("floor", str(config))
             entry["read"] = measured("read", str(config))

@@ -59,9 +59,18 @@ class Pending:
             numbers = array("i")
             numbers.fromfile(self.file, min(left, CHUNK - CHUNK % self.fields))
             left -= len(numbers)
-            for start in range(0, len(numbers), self.fields):
-                yield tuple(self._field(f, numbers[start + f]) for f in range(self.fields))
+            yield from self._records(numbers)
         self.close()
+
+    def _records(self, numbers: array) -> Iterator[tuple[tuple[int, Any], ...]]:
+        columns = [numbers[field :: self.fields] for field in range(self.fields)]
+        if WHOLE in numbers:
+            for row in zip(*columns, strict=True):
+                yield tuple(self._field(field, number) for field, number in enumerate(row))
+            return
+        # Every value numbered: each record's (number, value) pairs are zipped in C.
+        picked = [list(map(self.values[field].__getitem__, column)) for field, column in enumerate(columns)]
+        yield from zip(*(zip(column, values, strict=True) for column, values in zip(columns, picked, strict=True)), strict=True)
 
     def _field(self, field: int, number: int) -> tuple[int, Any]:
         if number == WHOLE:

@@ -3,16 +3,15 @@ contest, candidates and rules are created or extended from it) or from one CVR s
 contest that exists (`tally load --cvr`).
 
 Precincts become areas under one root area (`root`); a record without precinct data is the root's.
-A CVR is read once, its records spooled to a temporary file while its precincts are collected; the
-areas are created, then the records go through the loader (`load_ballots`) as one load. Memory holds
-the distinct precincts and the loader's per-record references, never the records.
+A CVR is read once, its records spooled (cvr.spool: each distinct content numbered, the records
+written as numbers to a temporary file) while its precincts are collected; the areas are created,
+then the records go through the loader (`load_ballots`) as one load. Memory holds the distinct
+precincts and contents and the loader's per-record references, never the records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-import marshal
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -23,6 +22,7 @@ import models as m
 from cvr.providers import READERS, read_all
 from cvr.rctab_config import Plan, read_config, source_of
 from cvr.records import Names, Notes, Record
+from cvr.spool import WHOLE, Pending
 
 from services.loading.ballots import load_ballots
 
@@ -154,29 +154,22 @@ def _load(session, election, period, contest, records: Iterator[Record], source:
     session.flush()
     report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key, notes=notes)
     root = _root(election)
-    with tempfile.TemporaryFile() as spool:
+    pending = Pending(fields=3)
+    try:
         precincts: dict[str, str] = {}
         for record in records:
             key = _area_key(record.precinct)
             if key is not None and key not in precincts:
                 precincts[key] = record.precinct
-            marshal.dump((key, record.ballot.marks, record.ballot.defect), spool)
+            pending.add((key, record.ballot.marks, record.ballot.defect))
         _ensure_areas(session, election, contest, root, precincts)
-        spool.seek(0)
-        result = load_ballots(session, election.key, period.name, _records(contest.key, _replay(spool), root.key),
+        result = load_ballots(session, election.key, period.name, _records(contest.key, pending.replay(), root.key),
                               source=source, allow_duplicate=allow_duplicate, extends_definition=True)
+    finally:
+        pending.close()
     report.loaded, report.stored_raw, report.batch_id = result.loaded, result.stored_raw, result.batch_id
     report.areas = set(precincts) or {root.key}
     return report
-
-
-def _replay(spool) -> Iterator[tuple]:
-    """The spooled records back, one at a time (marshal: tuples of strings and ints, no memo to grow)."""
-    while True:
-        try:
-            yield marshal.load(spool)
-        except EOFError:
-            return
 
 
 def _area_key(precinct: str | None) -> str | None:
@@ -202,7 +195,13 @@ def _ensure_areas(session, election, contest, root, precincts: dict) -> None:
 
 def _records(contest_key: str, spooled: Iterable[tuple], root_key: str) -> Iterator[dict]:
     """The loader's records: a ballot the reader could not read whole is passed on with its reason
-    in place of its marks, so the loader keeps it verbatim and the count classifies it invalid."""
-    for key, marks, defect in spooled:
-        yield {"contest": contest_key, "area": key or root_key,
-               "marks": {"unreadable": defect} if defect else [list(mark) for mark in marks]}
+    in place of its marks, so the loader keeps it verbatim and the count classifies it invalid. Each
+    distinct content is made once (the spool numbers them) and shared by the records that hold it."""
+    made: dict[tuple[int, int], object] = {}
+    for (_, key), (marks_number, marks), (defect_number, defect) in spooled:
+        content = made.get((marks_number, defect_number)) if marks_number != WHOLE else None
+        if content is None:
+            content = {"unreadable": defect} if defect else [list(mark) for mark in marks]
+            if marks_number != WHOLE and defect_number != WHOLE:
+                made[(marks_number, defect_number)] = content
+        yield {"contest": contest_key, "area": key or root_key, "marks": content}
