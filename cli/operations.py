@@ -23,6 +23,7 @@ from services.lifecycle import batches, dispatch, periods, runs
 from services.read import results
 from services.loading.ballot_file import open_ballot_file
 from services.loading.cvr import load_cvr, load_rctab
+from services.loading.export import ExportLoadReport, load_export
 from services.errors import ServiceError
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
@@ -92,7 +93,10 @@ def _register_load(subparsers) -> None:
     load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
     load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
     load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
-    load.add_argument("--contest", metavar="ID", help="with --cvr: the contest (id) the CVR's choices are for")
+    load.add_argument("--contest", metavar="ID",
+                      help="with --cvr: the contest (id) the CVR's choices are for; without it, every contest of the "
+                           "export is loaded (cdf, dominion, clearBallot), defined from the export where the election "
+                           "does not have it")
     load.add_argument("--cvr-options", default="{}", metavar="JSON",
                       help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "
                            "'{\"firstVoteColumnIndex\": 4, \"precinctColumnIndex\": 2, \"contestId\": \"Mayor\"}'")
@@ -182,20 +186,32 @@ def cmd_load(args) -> int:
 def _load_cvrs(args) -> int:
     if not args.election:
         return fail("--election: required with --rctab-config and --cvr")
-    if args.cvr and not (args.provider and args.contest):
-        return fail("--cvr: needs --provider and --contest")
+    if args.cvr and not args.provider:
+        return fail("--cvr: needs --provider")
     try:
         with session_scope() as session:
             if args.rctab_config:
                 report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate,
                                     args.allow_outside_paths)
-            else:
+            elif args.contest:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
                                   _options(args.cvr_options), args.allow_duplicate)
+            else:
+                report = load_export(session, args.cvr, args.provider, args.election, args.period,
+                                     _options(args.cvr_options), args.allow_duplicate)
     except (ConfigError, CvrError) as exc:
         return fail(str(exc))
     except DefinitionError as exc:
         return fail(f"{exc.field}: {exc.message}")
+    if isinstance(report, ExportLoadReport):
+        created = f"; defined {', '.join(map(repr, report.created))}" if report.created else ""
+        print(f"loaded {report.loaded} ballot(s) into {len(report.contests)} contest(s) of election "
+              f"{report.election_key!r} (id {report.election_id}), period {report.period!r} (id {report.period_id}), "
+              f"{len(report.areas)} area(s), as batch {report.batch_id}; {report.stored_raw} kept verbatim for "
+              f"invalid content{created}")
+        for line in report.notes.lines():
+            print(f"warning: {line}", file=sys.stderr)
+        return 0
     print(
         f"loaded {report.loaded} ballot(s) into contest {report.contest!r} of election {report.election_key!r} "
         f"(id {report.election_id}), period {report.period!r} (id {report.period_id}), {len(report.areas)} area(s), "

@@ -25,6 +25,7 @@ from . import cdf_json, cdf_xml
 from .cdf_parts import DEFINITIONS, CdfContest, Contests, Position
 from .errors import CvrError
 from .records import Names, Notes, Record
+from .export import Export, ExportCandidate, ExportContest, ExportRecord
 from .source import Source
 from .spool import WHOLE, Pending
 
@@ -45,7 +46,8 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     try:
         for kind, value in form.read(source):
             if kind == DEFINITIONS:
-                ballots = _Ballots(_definitions(source, *value), names)
+                contests, units, _ = value
+                ballots = _Ballots(_definitions(source, contests, units), names)
                 for (number, contests), (_, unit) in pending.replay():
                     record = ballots.record(contests, unit, number)
                     if record is not None:
@@ -96,6 +98,95 @@ class _Ballots:
         return None
 
 
+VARIATIONS = {"rcv": "instant-runoff", "approval": "approval", "plurality": "plurality-at-large",
+              "n-of-m": "plurality-at-large", "cumulative": "cumulative", "borda": "borda"}
+
+
+def read_export(source: Source, export: Export) -> Iterator[ExportRecord]:
+    """Every contest of the file, its candidates by their CDF ids (a write-in selection's candidate,
+    or the selection itself, is the contest's write-in), areas the reporting units records name
+    (a split under its precinct)."""
+    form = cdf_xml if source.path.suffix.lower() == ".xml" else cdf_json
+    mapped: _Exported | None = None
+    pending = Pending(fields=2)
+    try:
+        for kind, value in form.read(source):
+            if kind == DEFINITIONS:
+                mapped = _Exported(export, *value)
+                for (_, contests), (_, unit) in pending.replay():
+                    yield from mapped.records(contests, unit)
+            elif mapped is None:
+                pending.add(value)
+            else:
+                yield from mapped.records(*value)
+    finally:
+        pending.close()
+
+
+class _Exported:
+    def __init__(self, export: Export, contests: list[CdfContest], units: dict[str, str], parents: dict[str, str]):
+        self.export, self.units, self.parents = export, units, parents
+        self.contests = {c.id: c for c in contests}
+        for contest in contests:
+            entry = export.contests[contest.id] = ExportContest(
+                id=contest.id, name=contest.name or contest.id, seats=contest.seats, ranks=contest.votes_allowed,
+                method=VARIATIONS.get((contest.vote_variation or "").lower()))
+            for selection, (name, write_in) in contest.selections.items():
+                candidate = contest.candidate_of.get(selection, selection)
+                entry.candidates[candidate] = ExportCandidate(candidate, name or candidate, write_in)
+
+    def records(self, contests: Contests, unit: str | None) -> Iterator[ExportRecord]:
+        area = self._area(unit)
+        for key, positions in contests:
+            contest = self.contests.get(key)
+            entry = self.export.contests.get(key) or self.export.contests.setdefault(key, ExportContest(key, key))
+            marks = _export_marks(positions, contest)
+            if marks is None:
+                yield ExportRecord(key, area, (), "malformed-marks")
+                continue
+            for _, rank in marks:
+                entry.highest_rank = max(entry.highest_rank, rank)
+            yield ExportRecord(key, area, marks)
+
+    def _area(self, unit: str | None) -> str | None:
+        if not unit:
+            return None
+        parent = self.parents.get(unit)
+        parent_key = self.export.area(self.units.get(parent, parent), self.units.get(parent, parent)) if parent else None
+        name = self.units.get(unit, unit)
+        return self.export.area(name, name, parent_key)
+
+
+def _export_marks(positions: tuple[Position, ...], contest: CdfContest | None) -> tuple[tuple[str, int], ...] | None:
+    marks = []
+    for selection, rank, indicated, write_in in positions:
+        if not indicated:
+            continue
+        rank = _rank(rank)
+        if rank is None or not isinstance(selection, (str, type(None))) or not isinstance(write_in, (str, type(None))):
+            return None
+        if contest is not None and selection in contest.selections:
+            marks.append((contest.candidate_of.get(selection, selection), rank))
+        elif selection:
+            marks.append((selection, rank))  # a selection the definitions do not list: an unknown candidate
+        else:  # a write-in without a selection: the contest's write-in candidate, if it has one
+            written = contest and next((contest.candidate_of.get(s, s) for s, (_, w) in contest.selections.items() if w), None)
+            marks.append((written or write_in or "write-in", rank))
+    return tuple(marks)
+
+
+def _rank(rank) -> int | None:
+    """A position's rank (1 when it has none), None when it is not a whole number."""
+    if rank in (None, ""):
+        return 1
+    if isinstance(rank, bool) or (isinstance(rank, float) and not rank.is_integer()):
+        return None
+    try:
+        return int(rank)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a rank of 1e400 reads as infinity
+        return None
+
+
 def _definitions(source: Source, contests: list[CdfContest], units: dict[str, str]) -> _Definitions:
     wanted = source.contest_id
     matches = [c for c in contests if wanted in (c.name, c.id)] if wanted else contests
@@ -111,14 +202,8 @@ def _ballot(positions: tuple[Position, ...], contest: CdfContest, names: Names) 
     for selection, rank, indicated, write_in in positions:
         if not indicated:
             continue
-        rank = 1 if rank in (None, "") else rank
-        if not isinstance(selection, (str, type(None))) or not isinstance(write_in, (str, type(None))):
-            return Ballot(defect="malformed-marks")
-        if isinstance(rank, bool) or (isinstance(rank, float) and not rank.is_integer()):
-            return Ballot(defect="malformed-marks")
-        try:
-            rank = int(rank)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: a rank of 1e400 reads as infinity
+        rank = _rank(rank)
+        if rank is None or not isinstance(selection, (str, type(None))) or not isinstance(write_in, (str, type(None))):
             return Ballot(defect="malformed-marks")
         candidate, is_write_in = contest.selections.get(selection or "", (selection, False))
         if is_write_in or (write_in is not None and not selection):

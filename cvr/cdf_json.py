@@ -18,6 +18,7 @@ def read(source: Source) -> Iterator[tuple[str, Any]]:
 
     contests: list[CdfContest] | None = None
     units: dict[str, str] | None = None
+    parents: dict[str, str] = {}
     with open_regular(source.path, source.root) as handle:
         for name, number, value in members(handle, str(source.path), _STREAMED):
             if name == "CVR" and number is not None:
@@ -30,11 +31,11 @@ def read(source: Source) -> Iterator[tuple[str, Any]]:
                 if name == "Election":
                     contests = _election(value, source)
                 else:
-                    units = _units(value, source)
+                    units, parents = _units(value, source), _precinct_of(value)
                 if contests is not None and units is not None:
-                    yield DEFINITIONS, (contests, units)
+                    yield DEFINITIONS, (contests, units, parents)
     if contests is None or units is None:
-        yield DEFINITIONS, (contests or [], units or {})
+        yield DEFINITIONS, (contests or [], units or {}, parents)
 
 
 def _list(value: Any, source: Source, where: str) -> list[dict]:
@@ -50,19 +51,45 @@ def _election(value: Any, source: Source) -> list[CdfContest]:
     for election in _list(value, source, "Election"):
         candidates = {c.get("@id"): c.get("Name", "") for c in _list(election.get("Candidate"), source, "Election.Candidate")}
         for raw in _list(election.get("Contest"), source, "Election.Contest"):
-            contest = CdfContest(id=str(raw.get("@id", "")), name=str(raw.get("Name", "")))
+            contest = CdfContest(id=str(raw.get("@id", "")), name=str(raw.get("Name", "")),
+                                 vote_variation=_optional_text(raw.get("VoteVariation")),
+                                 seats=_whole(raw.get("NumberElected")), votes_allowed=_whole(raw.get("VotesAllowed")))
             for sel in _list(raw.get("ContestSelection"), source, "Election.Contest.ContestSelection"):
                 ids = sel.get("CandidateIds") or []
                 if not isinstance(ids, list):
                     raise CvrError(source.path, "", "ContestSelection.CandidateIds", "must be a list")
                 name = candidates.get(ids[0], ids[0]) if ids else ""
                 contest.selections[str(sel.get("@id"))] = (str(name), bool(sel.get("IsWriteIn")))
+                if ids:
+                    contest.candidate_of[str(sel.get("@id"))] = str(ids[0])
             contests.append(contest)
     return contests
 
 
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
 def _units(value: Any, source: Source) -> dict[str, str]:
     return {u.get("@id"): u.get("Name") or u.get("@id") for u in _list(value, source, "GpUnit")}
+
+
+def _precinct_of(value: Any) -> dict[str, str]:
+    """Each split's precinct: the units a unit of Type `precinct` lists in ComposingGpUnitIds."""
+    out = {}
+    for unit in value if isinstance(value, list) else ():
+        if isinstance(unit, dict) and str(unit.get("Type", "")).lower() == "precinct":
+            for child in unit.get("ComposingGpUnitIds") or ():
+                out[str(child)] = str(unit.get("@id"))
+    return out
 
 
 def _unit(cvr: dict) -> str | None:

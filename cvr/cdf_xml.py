@@ -58,6 +58,7 @@ def read(source: Source) -> Iterator[tuple[str, object]]:
     """In one pass: each record as it is met, the definitions (which may be anywhere) at the end."""
     contests: list[CdfContest] = []
     units: dict[str, str] = {}
+    parents: dict[str, str] = {}  # each split's precinct (ComposingGpUnitIds of a unit of Type precinct)
     number = 0
     for element in _elements(source, ("Election", "GpUnit", "CVR")):
         kind = _local(element)
@@ -66,22 +67,33 @@ def read(source: Source) -> Iterator[tuple[str, object]]:
             yield RECORD, (_contests(element, source, number), _text(element, "BallotStyleUnitId"))
         elif kind == "GpUnit":
             units[element.get("ObjectId")] = _text(element, "Name") or element.get("ObjectId")
+            if (_text(element, "Type") or "").lower() == "precinct":
+                for child in (_text(element, "ComposingGpUnitIds") or "").split():
+                    parents[child] = element.get("ObjectId")
         else:
             contests.extend(_election(element))
-    yield DEFINITIONS, (contests, units)
+    yield DEFINITIONS, (contests, units, parents)
 
 
 def _election(element) -> list[CdfContest]:
     candidates = {c.get("ObjectId"): _text(c, "Name") or "" for c in _children(element, "Candidate")}
     contests = []
     for raw in _children(element, "Contest"):
-        contest = CdfContest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "")
+        contest = CdfContest(id=raw.get("ObjectId") or "", name=_text(raw, "Name") or "",
+                             vote_variation=_text(raw, "VoteVariation"), seats=_whole(_text(raw, "NumberElected")),
+                             votes_allowed=_whole(_text(raw, "VotesAllowed")))
         for sel in _children(raw, "ContestSelection"):
             ids = _text(sel, "CandidateIds")
             name = candidates.get(ids, ids) if ids else ""
             contest.selections[sel.get("ObjectId")] = (name or "", (_text(sel, "IsWriteIn") or "") == "true")
+            if ids:
+                contest.candidate_of[sel.get("ObjectId")] = ids.split()[0]
         contests.append(contest)
     return contests
+
+
+def _whole(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and int(text) > 0 else None
 
 
 def _write_in(position) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from counting.ballots import Ballot
 
 from .errors import CvrError
+from .export import Export, ExportCandidate, ExportContest, ExportRecord
 from .files import entries, folder, limits, open_regular, read_capped
 from .json_members import load_whole, members
 from .records import Names, Notes, Record
@@ -32,25 +33,84 @@ _SESSIONS = {"Sessions": "session"}
 
 def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     export = folder(source.path, source.root)
-    candidates = {str(c.get("Id")): str(c.get("Description", "")) for c in _manifest(export, "CandidateManifest.json", source)}
-    portions: dict[Any, str | None] = {}
-    if (export / "PrecinctManifest.json").exists():  # without it the export has no precinct data
-        precincts = {p.get("Id"): p.get("Description") for p in _manifest(export, "PrecinctManifest.json", source)}
-        portions = {p.get("Id"): precincts.get(p.get("PrecinctId"))
-                    for p in _manifest(export, "PrecinctPortionManifest.json", source, needs=("Id",))}
-    files = entries(export, suffix=".json", prefix="CvrExport")
+    candidates = {str(c.get("Id")): str(c.get("Description", "")) for c in _manifest(export, "CandidateManifest.json")}
+    portions = {key: precinct for key, (_, precinct) in _portions(export).items()}
+    for contest, portion in _contests(export, notes):
+        if str(contest.get("Id")) == source.contest_id:
+            yield Record(_ballot(contest.get("Marks", []), names, candidates), portions.get(portion))
+
+
+def read_export(source: Source, export: Export) -> Iterator[ExportRecord]:
+    """Every contest of the export: contests from ContestManifest.json (`VoteFor` seats, `NumOfRanks`
+    ranks), candidates from CandidateManifest.json by their `ContestId` (a `WriteIn` type is the
+    contest's write-in), areas the precinct portions under their precincts."""
+    directory = folder(source.path, source.root)
+    if (directory / "ContestManifest.json").exists():
+        for raw in _manifest(directory, "ContestManifest.json", needs=("Id",)):
+            export.contests[str(raw["Id"])] = ExportContest(
+                id=str(raw["Id"]), name=str(raw.get("Description") or raw["Id"]),
+                seats=_count(raw.get("VoteFor")), ranks=_count(raw.get("NumOfRanks")))
+    for raw in _manifest(directory, "CandidateManifest.json", needs=("Id",)):
+        contest = _contest(export, str(raw.get("ContestId")))
+        contest.candidates[str(raw["Id"])] = ExportCandidate(
+            id=str(raw["Id"]), name=str(raw.get("Description") or raw["Id"]),
+            write_in="writein" in str(raw.get("Type", "")).lower().replace("-", "").replace(" ", ""))
+    areas = {}
+    for key, (portion, precinct) in _portions(directory).items():
+        areas[key] = export.area(portion or precinct, portion or precinct, precinct if portion and precinct != portion else None)
+        if precinct and precinct != portion:
+            export.area(precinct, precinct)
+    for contest, portion in _contests(directory, export.notes):
+        key = str(contest.get("Id"))
+        marks = _marks(contest.get("Marks", []))
+        record = _contest(export, key)
+        if marks is None:
+            yield ExportRecord(key, areas.get(portion), (), "malformed-marks")
+            continue
+        for _, rank in marks:
+            record.highest_rank = max(record.highest_rank, rank)
+        yield ExportRecord(key, areas.get(portion), marks)
+
+
+def _contest(export: Export, key: str) -> ExportContest:
+    contest = export.contests.get(key)
+    if contest is None:  # a contest the manifest does not list: named by its id
+        contest = export.contests[key] = ExportContest(id=key, name=key)
+    return contest
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _portions(directory: Path) -> dict[Any, tuple[str | None, str | None]]:
+    """Each precinct portion's id -> (its name, its precinct's name); none without PrecinctManifest.json."""
+    if not (directory / "PrecinctManifest.json").exists():
+        return {}
+    precincts = {p.get("Id"): p.get("Description") for p in _manifest(directory, "PrecinctManifest.json")}
+    return {p["Id"]: (_text(p.get("Description")), _text(precincts.get(p.get("PrecinctId"))))
+            for p in _manifest(directory, "PrecinctPortionManifest.json", needs=("Id",))}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _contests(directory: Path, notes: Notes) -> Iterator[tuple[dict, Any]]:
+    """Each contest of each card of each session's current interpretation, with its precinct portion id."""
+    files = entries(directory, suffix=".json", prefix="CvrExport")
     if not files:
-        raise CvrError(export, "", "CvrExport.json", "no CvrExport*.json file in the folder")
+        raise CvrError(directory, "", "CvrExport.json", "no CvrExport*.json file in the folder")
     for path in files:
-        with open_regular(path, export) as handle:
+        with open_regular(path, directory) as handle:
             for name, number, session in members(handle, str(path), _SESSIONS):
                 if name == "Sessions" and number is not None:
-                    yield from _records(session, f"{path}", f"session {number}", source, names, notes, candidates, portions)
+                    yield from _session_contests(session, str(path), f"session {number}", notes)
 
 
-def _manifest(export: Path, name: str, source: Source, needs: tuple[str, ...] = ()) -> list[dict]:
-    path = export / name
-    with open_regular(path, export) as handle:
+def _manifest(directory: Path, name: str, needs: tuple[str, ...] = ()) -> list[dict]:
+    path = directory / name
+    with open_regular(path, directory) as handle:
         document = load_whole(read_capped(handle, limits().record_bytes, str(path), "the manifest"), str(path))
     items = document.get("List") if isinstance(document, dict) else None
     if not isinstance(items, list):
@@ -78,7 +138,7 @@ def _current(session: dict, path: str, where: str) -> dict | None:
     return None
 
 
-def _records(session, path, where, source, names, notes, candidates, portions) -> Iterator[Record]:
+def _session_contests(session, path: str, where: str, notes: Notes) -> Iterator[tuple[dict, Any]]:
     if not isinstance(session, dict):
         raise CvrError(path, where, "", "must be an object")
     current = _current(session, path, where)
@@ -88,7 +148,7 @@ def _records(session, path, where, source, names, notes, candidates, portions) -
     cards = current.get("Cards") if "Cards" in current else [current]
     if not isinstance(cards, list):
         raise CvrError(path, where, "Cards", "must be a list")
-    precinct = portions.get(current.get("PrecinctPortionId"))
+    portion = current.get("PrecinctPortionId")
     for card in cards:
         contests = card.get("Contests", []) if isinstance(card, dict) else None
         if not isinstance(contests, list):
@@ -96,28 +156,36 @@ def _records(session, path, where, source, names, notes, candidates, portions) -
         for contest in contests:
             if not isinstance(contest, dict):
                 raise CvrError(path, where, "Contests", "each contest must be an object")
-            if str(contest.get("Id")) != source.contest_id:
-                continue
             outstack = contest.get("OutstackConditionIds") or []
             if isinstance(outstack, list) and EXCLUDE_CONTEST in outstack:
                 notes.leave_out(f"a contest with Dominion's outstack condition {EXCLUDE_CONTEST} (exclude the contest)")
                 continue
-            yield Record(_ballot(contest.get("Marks", []), names, candidates), precinct)
+            yield contest, portion
 
 
-def _ballot(marks: Any, names: Names, candidates: dict[str, str]) -> Ballot:
+def _marks(marks: Any) -> tuple[tuple[str, int], ...] | None:
+    """A contest's marks as (Dominion's candidate id, rank), ambiguous marks left out; None if malformed."""
     if not isinstance(marks, list):
-        return Ballot(defect="malformed-marks")
+        return None
     out = []
     for mark in marks:
         if not isinstance(mark, dict):
-            return Ballot(defect="malformed-marks")
+            return None
         if mark.get("IsAmbiguous"):
             continue
-        code = str(mark.get("CandidateId"))
         rank = mark.get("Rank")
         if not isinstance(rank, int) or isinstance(rank, bool):
-            return Ballot(defect="malformed-marks")
+            return None
+        out.append((str(mark.get("CandidateId")), rank))
+    return tuple(out)
+
+
+def _ballot(marks: Any, names: Names, candidates: dict[str, str]) -> Ballot:
+    read = _marks(marks)
+    if read is None:
+        return Ballot(defect="malformed-marks")
+    out = []
+    for code, rank in read:
         candidate = names.resolve(code)
         if candidate == code and code in candidates:
             candidate = names.resolve(candidates[code])

@@ -60,8 +60,8 @@ def load_rctab(
     load batch (named after the configuration; the same ballots again are refused unless
     `allow_duplicate`). Sources outside the configuration's folder are refused unless `allow_outside_paths`."""
     plan = read_config(config, allow_outside_paths)
-    election = _election(session, election_key, plan.output.get("contestName") or election_key)
-    period = _period(election, period_name)
+    election = election_for(session, election_key, plan.output.get("contestName") or election_key)
+    period = period_for(election, period_name)
     contest = _ensure_contest(session, election, plan)
     notes = Notes()
     records = read_all(plan.sources, plan.names, notes)
@@ -83,7 +83,7 @@ def load_cvr(
     contest = next((c for c in election.contests if c.key == contest_key), None)
     if contest is None:
         raise LoadError(f"--contest: election {election_key!r} has no contest {contest_key!r}")
-    period = _period(election, period_name)
+    period = period_for(election, period_name)
     source = replace(source_of(provider, path, options or {}), max_rankings=contest.max_votes)
     uwi = next((c.key for c in contest.candidates if c.undeclared_write_in), None)
     names = Names(
@@ -101,7 +101,7 @@ def load_cvr(
 # ---------------------------------------------------------------------------------------------
 
 
-def _election(session: Session, key: str, name: str) -> m.Election:
+def election_for(session: Session, key: str, name: str) -> m.Election:
     election = election_by_key(session, key)
     if election is None:
         election = m.Election(key=key, name=name)
@@ -111,7 +111,7 @@ def _election(session: Session, key: str, name: str) -> m.Election:
     return election
 
 
-def _period(election: m.Election, name: str) -> m.VotingPeriod:
+def period_for(election: m.Election, name: str) -> m.VotingPeriod:
     period = next((p for p in election.periods if p.name == name), None)
     if period is None:
         period = m.VotingPeriod(name=name, ends_at=OPEN_UNTIL, seal_mode=m.SEAL_MANUAL)
@@ -119,7 +119,7 @@ def _period(election: m.Election, name: str) -> m.VotingPeriod:
     return period
 
 
-def _root(election: m.Election) -> m.Area:
+def root_of(election: m.Election) -> m.Area:
     root = next((a for a in election.areas if a.key == ROOT), None)
     if root is None:
         roots = [a for a in election.areas if a.parent_id is None and a.parent is None]
@@ -153,12 +153,12 @@ def _load(session, election, period, contest, records: Iterator[Record], source:
     precincts and the loader's per-record references, never the records themselves."""
     session.flush()
     report = CvrLoadReport(election.key, election.id, period.name, period.id, contest.key, notes=notes)
-    root = _root(election)
+    root = root_of(election)
     pending = Pending(fields=3)
     try:
         precincts: dict[str, str] = {}
         for record in records:
-            key = _area_key(record.precinct)
+            key = area_key(record.precinct)
             if key is not None and key not in precincts:
                 precincts[key] = record.precinct
             pending.add((key, record.ballot.marks, record.ballot.defect))
@@ -172,7 +172,7 @@ def _load(session, election, period, contest, records: Iterator[Record], source:
     return report
 
 
-def _area_key(precinct: str | None) -> str | None:
+def area_key(precinct: str | None) -> str | None:
     return None if precinct is None else precinct[:KEY_LIMIT]
 
 
