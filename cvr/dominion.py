@@ -28,6 +28,7 @@ from .records import Names, Notes, Record
 from .source import Source
 
 EXCLUDE_CONTEST = 7  # the outstack condition that takes a contest out of the count
+DISTINCT_KEPT = 100_000  # distinct rankings remembered, each with its ballot
 _SESSIONS = {"Sessions": "session"}
 
 
@@ -35,9 +36,17 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     export = folder(source.path, source.root)
     candidates = {str(c.get("Id")): str(c.get("Description", "")) for c in _manifest(export, "CandidateManifest.json")}
     portions = {key: precinct for key, (_, precinct) in _portions(export).items()}
+    ballots: dict[tuple, Ballot] = {}  # each distinct ranking resolved once
     for contest, portion in _contests(export, notes):
-        if str(contest.get("Id")) == source.contest_id:
-            yield Record(_ballot(contest.get("Marks", []), names, candidates), portions.get(portion))
+        if str(contest.get("Id")) != source.contest_id:
+            continue
+        marks = _marks(contest.get("Marks", []))
+        ballot = ballots.get(marks) if marks is not None else None
+        if ballot is None:
+            ballot = _ballot(marks, names, candidates)
+            if marks is not None and len(ballots) < DISTINCT_KEPT:
+                ballots[marks] = ballot
+        yield Record(ballot, portions.get(portion))
 
 
 def read_export(source: Source, export: Export) -> Iterator[ExportRecord]:
@@ -180,12 +189,11 @@ def _marks(marks: Any) -> tuple[tuple[str, int], ...] | None:
     return tuple(out)
 
 
-def _ballot(marks: Any, names: Names, candidates: dict[str, str]) -> Ballot:
-    read = _marks(marks)
-    if read is None:
+def _ballot(marks: tuple[tuple[str, int], ...] | None, names: Names, candidates: dict[str, str]) -> Ballot:
+    if marks is None:
         return Ballot(defect="malformed-marks")
     out = []
-    for code, rank in read:
+    for code, rank in marks:
         candidate = names.resolve(code)
         if candidate == code and code in candidates:
             candidate = names.resolve(candidates[code])
