@@ -129,7 +129,7 @@ class _Exported:
         self.contests = {c.id: c for c in contests}
         for contest in contests:
             entry = export.contests[contest.id] = ExportContest(
-                id=contest.id, name=contest.name or contest.id, seats=contest.seats, ranks=contest.votes_allowed,
+                id=contest.id, name=contest.name or contest.id, seats=contest.seats, votes_allowed=contest.votes_allowed,
                 method=VARIATIONS.get((contest.vote_variation or "").lower()))
             for selection, (name, write_in) in contest.selections.items():
                 candidate = contest.candidate_of.get(selection, selection)

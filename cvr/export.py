@@ -40,7 +40,8 @@ class ExportContest:
     id: str
     name: str
     seats: int | None = None  # the export's "vote for" or number elected, where it says
-    ranks: int | None = None  # ranks a voter may give, where it says
+    ranks: int | None = None  # ranks a voter may give, where it says (Dominion's NumOfRanks)
+    votes_allowed: int | None = None  # marks a voter may make, where it says (CDF's VotesAllowed)
     method: str | None = None  # where the export names it (CDF's VoteVariation)
     candidates: dict[str, ExportCandidate] = field(default_factory=dict)
     highest_rank: int = 0  # the highest rank seen in a record
@@ -52,9 +53,13 @@ class ExportContest:
         method = self.method or ("instant-runoff" if ranked else "plurality-at-large")
         if method == "instant-runoff" and seats > 1:
             method = "meek-stv"
-        if method in ("instant-runoff", "meek-stv", "rcv"):
-            return {"method": method, "seats": seats, "max_votes": self.ranks or max(self.highest_rank, 1)}
-        return {"method": method, "seats": seats, "max_votes": seats}
+        if method in ("instant-runoff", "meek-stv"):
+            max_votes = self.ranks or self.votes_allowed or max(self.highest_rank, 1)
+        elif method == "plurality-at-large":
+            max_votes = self.votes_allowed or seats
+        else:
+            max_votes = self.votes_allowed
+        return {"method": method, "seats": seats, **({"max_votes": max_votes} if max_votes else {})}
 
 
 @dataclass(frozen=True)
