@@ -95,7 +95,7 @@ def _register_load(subparsers) -> None:
     load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
     load.add_argument("--contest", metavar="ID",
                       help="with --cvr: the contest (id) the CVR's choices are for; without it, every contest of the "
-                           "export is loaded (cdf, dominion, clearBallot), defined from the export where the election "
+                           "export is loaded (cdf, dominion, clearBallot, hart), defined from the export where the election "
                            "does not have it")
     load.add_argument("--cvr-options", default="{}", metavar="JSON",
                       help="with --cvr: how to read it, as the keys of an RCTab cvrFileSources entry, e.g. "

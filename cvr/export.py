@@ -11,7 +11,9 @@ What a contest's rules are, where the format does not say them all (docs/electio
 ranked (more than one rank) and one seat is `instant-runoff`, ranked with several seats `meek-stv`,
 otherwise `plurality-at-large` with the seats the export gives (one if it gives none); a CDF
 contest's `VoteVariation` says it where it is present. A contest defined beforehand (`tally load
---definition`) keeps its own rules: the export's contests and candidates are matched to it.
+--definition`) keeps its own rules: the export's contests and candidates are matched to it. A Hart
+export lists only the options a voter marked and says nothing of seats, so its contests must be
+defined beforehand.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .files import inside
 from .records import Notes
 from .source import Source
 
-PROVIDERS = {"cdf": "cvr.cdf", "dominion": "cvr.dominion", "clearBallot": "cvr.clear_ballot"}
+PROVIDERS = {"cdf": "cvr.cdf", "dominion": "cvr.dominion", "clearBallot": "cvr.clear_ballot", "hart": "cvr.hart"}
 
 
 @dataclass
@@ -45,6 +47,7 @@ class ExportContest:
     method: str | None = None  # where the export names it (CDF's VoteVariation)
     candidates: dict[str, ExportCandidate] = field(default_factory=dict)
     highest_rank: int = 0  # the highest rank seen in a record
+    undefined: str | None = None  # why the export cannot define this contest (it must be defined beforehand)
 
     def rules(self) -> dict:
         """The definition's method, seats and max_votes for this contest, as the module says."""

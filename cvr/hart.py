@@ -13,6 +13,7 @@ from typing import Iterator
 from counting.ballots import Ballot
 
 from .errors import CvrError
+from .export import Export, ExportCandidate, ExportContest, ExportRecord
 from .files import entries, folder, inside, limits, members, open_regular, read_capped
 from .records import Names, Notes, Record
 from .source import Source
@@ -51,6 +52,44 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
         if contest is None:
             continue
         yield Record(_ballot(contest, names), _text(_child(root, "PrecinctSplit"), "Name") or None)
+
+
+def read_export(source: Source, export: Export) -> Iterator[ExportRecord]:
+    """Every contest of every ballot document, by its id; its candidates the options seen (by id;
+    a write-in option without a name is the contest's write-in); areas the precinct splits. A Hart
+    CVR does not say a contest's seats, so `undefined` asks for the contest to be defined first."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    for name, document in _documents(source):
+        try:
+            root = etree.fromstring(document, parser)
+        except etree.XMLSyntaxError as exc:
+            raise CvrError(name, f"line {exc.lineno}", "", f"invalid XML: {exc.msg}") from None
+        split = _text(_child(root, "PrecinctSplit"), "Name") or None
+        area = export.area(split)
+        contests = _child(root, "Contests")
+        for raw in contests if contests is not None else ():
+            key = _text(raw, "Id") or _text(raw, "Name")
+            contest = export.contests.get(key)
+            if contest is None:
+                contest = export.contests[key] = ExportContest(
+                    id=key, name=_text(raw, "Name") or key,
+                    undefined="a Hart CVR lists the options marked and not the contest's seats or rules")
+            marks = []
+            options = _child(raw, "Options")
+            for option in options if options is not None else ():
+                value = _text(option, "Value")
+                if value.strip("01"):
+                    marks = None
+                    break
+                code = _text(option, "Id")
+                written = _child(option, "WriteInData") is not None and not _text(option, "Name")
+                contest.candidates.setdefault(code, ExportCandidate(code, _text(option, "Name") or "Write-in", written))
+                ranks = [rank for rank, digit in enumerate(value, start=1) if digit == "1"]
+                contest.highest_rank = max([contest.highest_rank, *ranks])
+                marks.extend((code, rank) for rank in ranks)
+            yield ExportRecord(key, area, (), "malformed-marks") if marks is None else ExportRecord(key, area, tuple(marks))
 
 
 def _documents(source: Source) -> Iterator[tuple[str, bytes]]:

@@ -113,6 +113,9 @@ def _ensure_contest(session: Session, election: m.Election, contest: ExportConte
     existing = next((c for c in election.contests if c.key == contest.id), None) or next(
         (c for c in election.contests if c.name == contest.name), None)
     if existing is None:
+        if contest.undefined:
+            raise LoadError(f"contest {contest.name!r} (id {contest.id!r}): {contest.undefined}; define it first "
+                            "(tally load --definition) with this id or name")
         row = contest_row(_definition(contest, areas), len(election.contests), {a.key: a for a in areas})
         election.contests.append(row)
         report.created.append(row.key)

@@ -17,6 +17,7 @@ from cli.main import main
 from counting import count, parse_contest
 from counting.ballots import Ballot
 from models.db import session_scope
+from tests.cvr.makers import write_hart
 from tests.factories import election as definition_of
 
 
@@ -184,7 +185,29 @@ def test_a_cdf_file_loads_every_contest_with_splits_under_their_precinct(embedde
     assert published["k1"]["totals"]["valid"] == 3  # split 1 ranks Alice then Bob; split 2, Bob; then Alice
 
 
-@pytest.mark.parametrize("provider", ["ess", "hart", "genericCsv"])
+def test_a_hart_export_loads_into_contests_defined_first(embedded_db, capsys, tmp_path):
+    """Hart lists only the options marked and no seats: its contests must be defined first (refused,
+    naming the contest, loading nothing, until they are); then each option maps by name."""
+    write_hart(tmp_path / "archive", "1.xml", [("Alice", "g-a", "10"), ("Bob", "g-b", "01")])
+    write_hart(tmp_path / "archive", "2.xml", [("Bob", "g-b", "10")])
+    write_hart(tmp_path / "archive", "3.xml", [("Alice", "g-a", "1x")])
+    write_hart(tmp_path / "archive", "4.xml", [("Alice", "g-a", "10")])
+    argv = ["load", "--cvr", str(tmp_path / "archive"), "--provider", "hart", "--election", "hart"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: contest 'Board' (id 'g-board'): a Hart CVR lists the options "
+                                             "marked and not the contest's seats or rules; define it first")
+    board = {"id": "board", "name": "Board", "method": "instant-runoff", "seats": 1, "max_votes": 2,
+             "candidates": [{"id": "alice", "name": "Alice"}, {"id": "bob", "name": "Bob"}]}
+    (tmp_path / "definition.json").write_text(json.dumps(definition_of(
+        "hart", [board], areas=[{"id": "root", "name": "Root", "census": 0}], seal="manual", ends_at="2999-01-01T00:00:00Z")))
+    _run(capsys, "load", "--definition", tmp_path / "definition.json")
+    assert "loaded 4 ballot(s) into 1 contest(s)" in _run(capsys, *argv)
+    published = _published(tmp_path, capsys, "hart")["board"]
+    assert published["winners"] == ["alice"]  # two first choices of three valid ballots
+    assert published["totals"]["invalid_reasons"] == {"malformed-marks": 1}
+
+
+@pytest.mark.parametrize("provider", ["ess", "genericCsv"])
 def test_a_provider_without_a_whole_export_reading_names_the_way_it_can_be_loaded(embedded_db, capsys, tmp_path, provider):
     (tmp_path / "cvr").write_text("x")
     code = main(["load", "--cvr", str(tmp_path / "cvr"), "--provider", provider, "--election", "e"])
