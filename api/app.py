@@ -24,7 +24,7 @@ from models.db import session_scope
 from services.lifecycle import periods, runs
 from services.errors import NotFound, ServiceError
 from services.read.export_store import ExportStore
-from services.limits import INT32_MAX, KEY_LIMIT, unstorable
+from services.limits import KEY_LIMIT, unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
@@ -32,11 +32,12 @@ from services.read import payloads
 from services.lifecycle.commands import RequestTally, RollBack, SealPeriod
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
+from .params import PERIOD_BASE, ElectionId, PeriodId
+from .uploads import upload_routes
 
 log = logging.getLogger("tally.api")
 
 DOCS_ASSETS = "/docs/assets"  # Swagger UI's script and style, from the swagger-ui-bundle package
-PERIOD_BASE = "/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}"
 ADMIN_BASE = PERIOD_BASE + "/tally"
 SEAL_PATH = PERIOD_BASE + "/seal"
 TEXT_LIMIT = 10_000
@@ -149,8 +150,6 @@ ADMIN_ERRORS = {
 PUBLIC_NOT_FOUND = "Nothing is published for this election"
 PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": PUBLIC_NOT_FOUND + " (none such, or not tallied yet)"}}
 
-ElectionId = Annotated[int, Path(alias="electionId", ge=1, le=INT32_MAX, description="Election id")]
-PeriodId = Annotated[int, Path(alias="votingPeriodId", ge=1, le=INT32_MAX, description="Voting period id")]
 ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
 
 
@@ -235,6 +234,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _error_handlers(app)
     _admin_routes(app)
+    upload_routes(app, settings, ADMIN_ERRORS)
     _public_routes(app, settings)
     app.add_middleware(Guard, settings=settings, error_response=error_response)
 

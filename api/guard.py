@@ -6,6 +6,9 @@
   (TALLY_AUTH_FAILURES per TALLY_AUTH_WINDOW seconds, counted per client address and API process).
 - Request bodies are capped (TALLY_MAX_BODY_BYTES: 413) and must arrive within
   TALLY_HTTP_BODY_TIMEOUT seconds (408); the body is read here, bounded, and handed on whole.
+  An upload (api.uploads) is the exception: its body is a file, streamed on to the route, which
+  caps it at TALLY_UPLOAD_MAX_BYTES; here a declared length past that is refused at once (413) and
+  each read must arrive within TALLY_HTTP_BODY_TIMEOUT seconds.
 - A response the client stops reading is abandoned after TALLY_HTTP_SEND_TIMEOUT seconds."""
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from config.settings import Settings
 from .auth import AuthError, admin_from_header
 
 ADMIN_PREFIX = "/api/v1/admin/"
+UPLOAD_ELECTIONS = "/api/v1/admin/elections"  # api.uploads: bodies that are files
+UPLOAD_SUFFIX = "/ballots"
 _CLIENTS_KEPT = 100_000  # clients whose failures are remembered: a bound on the limiter's memory
 
 
@@ -69,7 +74,9 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         refusal = await self._admit(scope)
-        if refusal is None:
+        if refusal is None and _is_upload(scope):
+            refusal, receive = self._upload(scope, receive)
+        elif refusal is None:
             refusal, receive = await self._body(scope, receive)
         if refusal is not None:
             return await refusal(scope, receive, send)
@@ -119,6 +126,19 @@ class Guard:
             return self.error_response(408, "Request body not received in time"), receive
         return None, _replay(receive, chunks)
 
+    def _upload(self, scope, receive):
+        cap = self.settings.upload_max_bytes
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            return self.error_response(413, f"Request body larger than {cap} bytes (TALLY_UPLOAD_MAX_BYTES)"), receive
+        limit = self.settings.http_body_timeout
+
+        async def each_read_bounded():
+            with anyio.fail_after(limit):
+                return await receive()
+
+        return None, each_read_bounded
+
     def _too_large(self) -> JSONResponse:
         return self.error_response(413, f"Request body larger than {self.settings.max_body_bytes} bytes")
 
@@ -131,6 +151,12 @@ class Guard:
                 await send(message)
 
         return bounded
+
+
+def _is_upload(scope) -> bool:
+    path = scope["path"]
+    return scope.get("method") == "POST" and path.startswith(ADMIN_PREFIX) and (
+        path == UPLOAD_ELECTIONS or path.endswith(UPLOAD_SUFFIX))
 
 
 def _header(scope, name: bytes) -> str | None:

@@ -82,6 +82,8 @@ class Settings:
     export_dir: Path
     export_concurrency: int
     max_body_bytes: int
+    upload_max_bytes: int  # an uploaded file (a definition, ballots or a CVR export)
+    upload_unpacked_bytes: int  # an uploaded .zip, unpacked
     auth_failures: int  # failed token checks a client may make per auth_window seconds
     auth_window: int
     http_body_timeout: int
@@ -124,6 +126,8 @@ def load_settings() -> Settings:
         export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
         export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),
         max_body_bytes=_int("TALLY_MAX_BODY_BYTES", 64 * 1024),
+        upload_max_bytes=_int("TALLY_UPLOAD_MAX_BYTES", 2 << 30),
+        upload_unpacked_bytes=_int("TALLY_UPLOAD_UNPACKED_BYTES", 8 << 30),
         auth_failures=_int("TALLY_AUTH_FAILURES", 20),
         auth_window=_int("TALLY_AUTH_WINDOW", 60),
         http_body_timeout=_int("TALLY_HTTP_BODY_TIMEOUT", 30),

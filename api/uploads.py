@@ -1,0 +1,159 @@
+"""Loading through the admin API: an election's definition, and a period's ballots or CVR export.
+
+The body is the file itself. It is streamed to a scratch file under TALLY_HOME/uploads (never held
+in memory), refused with 413 once it passes TALLY_UPLOAD_MAX_BYTES, and with 408 when the client
+stops sending for TALLY_HTTP_BODY_TIMEOUT seconds (api.guard bounds each read). Then it is loaded as
+the CLI loads it (services.loading.upload), in a worker thread: one batch, the same checks,
+refusals (400 with the message) and audit events; the scratch files are removed either way.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated, Optional
+
+import anyio
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from config.settings import Settings
+from models.db import session_scope
+from services.errors import ServiceError
+from services.lifecycle import periods
+from services.loading.definition import load_definition
+from services.loading.fields import LoadError
+from services.loading.upload import discard, load_upload
+from services.limits import KEY_LIMIT
+
+from .auth import Principal, require_admin
+from .guard import UPLOAD_ELECTIONS, UPLOAD_SUFFIX
+from .params import PERIOD_BASE, ElectionId, PeriodId
+
+
+class UploadResponse(BaseModel):
+    batchId: Optional[int]
+    loaded: int
+    storedRaw: int
+    contests: list[str]
+    defined: list[str]
+    areas: int
+    warnings: list[str]
+
+
+class DefinitionResponse(BaseModel):
+    electionId: int
+    electionKey: str
+    periods: int
+    contests: int
+    areas: int
+    unchanged: bool
+
+
+def upload_routes(app: FastAPI, settings: Settings, errors: dict) -> None:
+    tags = ["admin loading"]
+    size_errors = {**errors, 408: errors[400] | {"description": "The body stopped arriving"},
+                   413: errors[400] | {"description": "The body is larger than TALLY_UPLOAD_MAX_BYTES"}}
+
+    @app.post(UPLOAD_ELECTIONS, status_code=201, response_model=DefinitionResponse, responses=size_errors, tags=tags,
+              summary="Create an election from a definition (the body: the definition JSON), or extend it",
+              openapi_extra=_body_schema("application/json", "An election definition (docs/formats.md)"))
+    async def load_election(request: Request, who: Principal = Depends(require_admin)):
+        with _Scratch(settings) as scratch:
+            path = await scratch.receive(request, "definition.json")
+            report = await anyio.to_thread.run_sync(_load_definition, path)
+        body = {"electionId": report.election_id, "electionKey": report.election_key, "periods": report.periods,
+                "contests": report.contests, "areas": report.areas, "unchanged": report.unchanged}
+        return JSONResponse(body, status_code=200 if report.unchanged else 201)
+
+    @app.post(PERIOD_BASE + UPLOAD_SUFFIX, status_code=201, response_model=UploadResponse, responses=size_errors,
+              tags=tags, summary="Load ballots into the voting period: a ballots file, or a CVR export (a .zip for "
+              "a folder export) with `provider`",
+              openapi_extra=_body_schema("application/octet-stream", "The file: a ballots JSON file, a CVR file, "
+                                         "or a .zip of a Dominion or Hart export"))
+    async def load_period_ballots(
+        request: Request,
+        election: ElectionId,
+        period: PeriodId,
+        provider: Annotated[Optional[str], Query(max_length=32, description="The CVR's provider (ess, cdf, dominion, "
+                                                 "hart, clearBallot, genericCsv); none: a ballots file")] = None,
+        contest: Annotated[Optional[str], Query(max_length=KEY_LIMIT, description="The one contest the CVR is for; "
+                                                "none: every contest of the export")] = None,
+        options: Annotated[str, Query(max_length=10_000, description="How to read the CVR, as `tally load "
+                                      "--cvr-options` (JSON)")] = "{}",
+        allowDuplicate: bool = False,
+        who: Principal = Depends(require_admin),
+    ):
+        read_options = _options(options)
+        with _Scratch(settings) as scratch:
+            path = await scratch.receive(request, "upload")
+            report = await anyio.to_thread.run_sync(
+                lambda: _load_ballots(path, election, period, provider, contest, read_options, allowDuplicate, settings))
+        return JSONResponse({"batchId": report.batch_id, "loaded": report.loaded, "storedRaw": report.stored_raw,
+                             "contests": report.contests, "defined": report.created, "areas": report.areas,
+                             "warnings": report.warnings}, status_code=201)
+
+
+def _body_schema(media: str, description: str) -> dict:
+    schema = {"type": "string", "format": "binary"} if "octet" in media else {"type": "object"}
+    return {"requestBody": {"required": True, "description": description, "content": {media: {"schema": schema}}}}
+
+
+def _options(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ServiceError(f"options: invalid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise ServiceError("options: must be a JSON object")
+    return value
+
+
+def _load_definition(path: Path):
+    try:
+        document = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LoadError(f"definition: invalid JSON: {exc}") from None
+    with session_scope() as session:
+        return load_definition(session, document)
+
+
+def _load_ballots(path: Path, election_id: int, period_id: int, provider, contest, options, allow_duplicate, settings):
+    with session_scope() as session:
+        period = periods.locate(session, election_id, period_id)
+        return load_upload(session, path, period.election, period, provider, contest, options,
+                           settings.upload_unpacked_bytes, allow_duplicate)
+
+
+class _Scratch:
+    """A scratch folder of one upload under TALLY_HOME/uploads, removed when the request ends."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.folder = settings.home / "uploads" / uuid.uuid4().hex
+
+    def __enter__(self) -> "_Scratch":
+        self.folder.mkdir(parents=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        discard(self.folder)
+
+    async def receive(self, request: Request, name: str) -> Path:
+        cap = self.settings.upload_max_bytes
+        path = self.folder / name
+        size = 0
+        try:
+            with open(path, "wb") as out:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > cap:
+                        raise ServiceError(f"Request body larger than {cap} bytes (TALLY_UPLOAD_MAX_BYTES)", 413)
+                    out.write(chunk)
+        except TimeoutError:
+            raise ServiceError("Request body not received in time", 408) from None
+        if not size:
+            raise ServiceError("the request has no body: send the file as the body")
+        return path
