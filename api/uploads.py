@@ -4,18 +4,23 @@ The body is the file itself. It is streamed to a scratch file under TALLY_HOME/u
 in memory), refused with 413 once it passes TALLY_UPLOAD_MAX_BYTES, and with 408 when the client
 stops sending for TALLY_HTTP_BODY_TIMEOUT seconds (api.guard bounds each read). Then it is loaded as
 the CLI loads it (services.loading.upload), in a worker thread: one batch, the same checks,
-refusals (400 with the message) and audit events; the scratch files are removed either way.
+refusals (400 with the message) and audit events; the scratch files are removed either way. An
+upload larger than TALLY_UPLOAD_SYNC_BYTES is answered at once (202 and a job id) and loaded by one
+of the process's TALLY_LOAD_JOBS threads; GET /api/v1/admin/load-jobs/{jobId} says how it ended
+(services.loading.jobs).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Optional
 
 import anyio
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -23,14 +28,17 @@ from config.settings import Settings
 from models.db import session_scope
 from services.errors import ServiceError
 from services.lifecycle import periods
+from services.loading import jobs
 from services.loading.definition import load_definition
 from services.loading.fields import LoadError
 from services.loading.upload import discard, load_upload
-from services.limits import KEY_LIMIT
+from services.limits import INT32_MAX, KEY_LIMIT
 
 from .auth import Principal, require_admin
 from .guard import UPLOAD_ELECTIONS, UPLOAD_SUFFIX
 from .params import PERIOD_BASE, ElectionId, PeriodId
+
+JOBS_PATH = "/api/v1/admin/load-jobs/{jobId}"
 
 
 class UploadResponse(BaseModel):
@@ -41,6 +49,23 @@ class UploadResponse(BaseModel):
     defined: list[str]
     areas: int
     warnings: list[str]
+
+
+class JobAccepted(BaseModel):
+    jobId: int
+    status: str
+    poll: str
+
+
+class JobResponse(BaseModel):
+    jobId: int
+    electionId: int
+    votingPeriodId: int
+    status: str
+    createdAt: str
+    finishedAt: Optional[str]
+    result: Optional[UploadResponse]
+    error: Optional[str]
 
 
 class DefinitionResponse(BaseModel):
@@ -56,7 +81,12 @@ def upload_routes(app: FastAPI, settings: Settings, errors: dict) -> None:
     tags = ["admin loading"]
     size_errors = {**errors, 408: errors[400] | {"description": "The body stopped arriving"},
                    413: errors[400] | {"description": "The body is larger than TALLY_UPLOAD_MAX_BYTES"}}
+    _definition_route(app, settings, size_errors, tags)
+    _ballots_route(app, settings, size_errors, tags)
+    _job_route(app, errors, tags)
 
+
+def _definition_route(app: FastAPI, settings: Settings, size_errors: dict, tags: list[str]) -> None:
     @app.post(UPLOAD_ELECTIONS, status_code=201, response_model=DefinitionResponse, responses=size_errors, tags=tags,
               summary="Create an election from a definition (the body: the definition JSON), or extend it",
               openapi_extra=_body_schema("application/json", "An election definition (docs/formats.md)"))
@@ -68,7 +98,14 @@ def upload_routes(app: FastAPI, settings: Settings, errors: dict) -> None:
                 "contests": report.contests, "areas": report.areas, "unchanged": report.unchanged}
         return JSONResponse(body, status_code=200 if report.unchanged else 201)
 
-    @app.post(PERIOD_BASE + UPLOAD_SUFFIX, status_code=201, response_model=UploadResponse, responses=size_errors,
+
+def _ballots_route(app: FastAPI, settings: Settings, size_errors: dict, tags: list[str]) -> None:
+    # Loads after the answer run here, a few at a time; a job waits PENDING for its turn.
+    runner = ThreadPoolExecutor(max_workers=settings.load_jobs, thread_name_prefix="load-job")
+
+    @app.post(PERIOD_BASE + UPLOAD_SUFFIX, status_code=201, response_model=UploadResponse,
+              responses={**size_errors, 202: {"model": JobAccepted, "description": "Larger than "
+                         "TALLY_UPLOAD_SYNC_BYTES: loaded after this answer; poll the job"}},
               tags=tags, summary="Load ballots into the voting period: a ballots file, or a CVR export (a .zip for "
               "a folder export) with `provider`",
               openapi_extra=_body_schema("application/octet-stream", "The file: a ballots JSON file, a CVR file, "
@@ -87,13 +124,35 @@ def upload_routes(app: FastAPI, settings: Settings, errors: dict) -> None:
         who: Principal = Depends(require_admin),
     ):
         read_options = _options(options)
-        with _Scratch(settings) as scratch:
+        scratch = _Scratch(settings)
+        try:
             path = await scratch.receive(request, "upload")
-            report = await anyio.to_thread.run_sync(
-                lambda: _load_ballots(path, election, period, provider, contest, read_options, allowDuplicate, settings))
-        return JSONResponse({"batchId": report.batch_id, "loaded": report.loaded, "storedRaw": report.stored_raw,
-                             "contests": report.contests, "defined": report.created, "areas": report.areas,
-                             "warnings": report.warnings}, status_code=201)
+
+            def load() -> dict:
+                try:
+                    return _load_ballots(path, election, period, provider, contest, read_options, allowDuplicate,
+                                         settings)
+                finally:
+                    scratch.discard()
+
+            if path.stat().st_size <= settings.upload_sync_bytes:
+                return JSONResponse(await anyio.to_thread.run_sync(load), status_code=201)
+            job = await anyio.to_thread.run_sync(_create_job, election, period, who.actor)
+            scratch.keep = True  # the job removes it when its load ends
+            runner.submit(jobs.run, job, load)
+        finally:
+            if not scratch.keep:
+                scratch.discard()
+        return JSONResponse({"jobId": job, "status": "PENDING", "poll": JOBS_PATH.format(jobId=job)}, status_code=202)
+
+
+def _job_route(app: FastAPI, errors: dict, tags: list[str]) -> None:
+    @app.get(JOBS_PATH, response_model=JobResponse, responses={**errors, 404: errors[400] | {"description": "No such job"}},
+             tags=tags, summary="A load the API runs after answering 202: PENDING, RUNNING, DONE (with its report) "
+             "or FAILED (with why)")
+    def load_job(job_id: Annotated[int, FastPath(alias="jobId", ge=1, le=INT32_MAX)], who: Principal = Depends(require_admin)):
+        with session_scope() as session:
+            return JSONResponse(jobs.describe(session, job_id))
 
 
 def _body_schema(media: str, description: str) -> dict:
@@ -120,11 +179,19 @@ def _load_definition(path: Path):
         return load_definition(session, document)
 
 
-def _load_ballots(path: Path, election_id: int, period_id: int, provider, contest, options, allow_duplicate, settings):
+def _load_ballots(path: Path, election_id: int, period_id: int, provider, contest, options, allow_duplicate,
+                  settings) -> dict:
     with session_scope() as session:
         period = periods.locate(session, election_id, period_id)
-        return load_upload(session, path, period.election, period, provider, contest, options,
-                           settings.upload_unpacked_bytes, allow_duplicate)
+        report = load_upload(session, path, period.election, period, provider, contest, options,
+                             settings.upload_unpacked_bytes, allow_duplicate)
+    return {"batchId": report.batch_id, "loaded": report.loaded, "storedRaw": report.stored_raw,
+            "contests": report.contests, "defined": report.created, "areas": report.areas, "warnings": report.warnings}
+
+
+def _create_job(election_id: int, period_id: int, by: str) -> int:
+    with session_scope() as session:
+        return jobs.create(session, periods.locate(session, election_id, period_id), by)
 
 
 class _Scratch:
@@ -133,12 +200,16 @@ class _Scratch:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.folder = settings.home / "uploads" / uuid.uuid4().hex
+        self.folder.mkdir(parents=True)
+        self.keep = False
 
     def __enter__(self) -> "_Scratch":
-        self.folder.mkdir(parents=True)
         return self
 
     def __exit__(self, *exc) -> None:
+        self.discard()
+
+    def discard(self) -> None:
         discard(self.folder)
 
     async def receive(self, request: Request, name: str) -> Path:

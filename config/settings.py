@@ -84,6 +84,8 @@ class Settings:
     max_body_bytes: int
     upload_max_bytes: int  # an uploaded file (a definition, ballots or a CVR export)
     upload_unpacked_bytes: int  # an uploaded .zip, unpacked
+    upload_sync_bytes: int  # an upload larger than this is loaded after the answer (202 and a job to poll)
+    load_jobs: int  # such loads an API process runs at once (the rest wait their turn, PENDING)
     auth_failures: int  # failed token checks a client may make per auth_window seconds
     auth_window: int
     http_body_timeout: int
@@ -128,6 +130,8 @@ def load_settings() -> Settings:
         max_body_bytes=_int("TALLY_MAX_BODY_BYTES", 64 * 1024),
         upload_max_bytes=_int("TALLY_UPLOAD_MAX_BYTES", 2 << 30),
         upload_unpacked_bytes=_int("TALLY_UPLOAD_UNPACKED_BYTES", 8 << 30),
+        upload_sync_bytes=_int("TALLY_UPLOAD_SYNC_BYTES", 16 << 20),
+        load_jobs=max(1, _int("TALLY_LOAD_JOBS", 1)),
         auth_failures=_int("TALLY_AUTH_FAILURES", 20),
         auth_window=_int("TALLY_AUTH_WINDOW", 60),
         http_body_timeout=_int("TALLY_HTTP_BODY_TIMEOUT", 30),

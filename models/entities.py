@@ -327,6 +327,27 @@ class Dispatch(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
 
 
+class LoadJob(Base):
+    """A load the admin API runs after it has answered (an upload past TALLY_UPLOAD_SYNC_BYTES): the
+    client polls it. `host` and `pid` name the API process running it, so that one that ended
+    leaves a job that reads FAILED rather than RUNNING for ever (its load's transaction never
+    committed, so nothing of it was loaded)."""
+
+    __tablename__ = "load_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"), index=True)
+    voting_period_id: Mapped[int] = mapped_column(ForeignKey("voting_periods.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # PENDING, RUNNING, DONE, FAILED
+    requested_by: Mapped[Optional[str]] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    result: Mapped[Optional[dict]] = mapped_column(JSONType)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+
+
 class StagedAreaResult(Base):
     """An area task's partial result, keyed by (run, contest, area): a redelivered task overwrites
     its own row with the same content, so running it twice changes nothing."""

@@ -7,7 +7,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import socket
 import stat
+import subprocess
+import time
 import warnings
 import zipfile
 
@@ -156,3 +159,62 @@ def test_the_upload_routes_are_documented(uploads):
     ballots = paths["/api/v1/admin/elections/{electionId}/voting-periods/{votingPeriodId}/ballots"]["post"]
     assert {p["name"] for p in ballots["parameters"]} >= {"provider", "contest", "options", "allowDuplicate"}
     assert "413" in ballots["responses"]
+
+
+@pytest.fixture(scope="module")
+def later(db, tmp_path_factory):
+    """The app answering every upload past 100 bytes with 202 and a job."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*httpx.*")
+        from fastapi.testclient import TestClient
+    from api.app import create_app
+
+    settings = dataclasses.replace(load_settings(), home=tmp_path_factory.mktemp("home"), upload_sync_bytes=100)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _finished(client, admin, poll: str) -> dict:
+    for _ in range(200):
+        job = client.get(poll, headers=admin).json()
+        if job["status"] in ("DONE", "FAILED"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"the job did not finish: {job}")
+
+
+def test_a_large_upload_is_answered_202_and_its_job_tells_how_it_ended(later, admin):
+    later.post(ELECTIONS, content=json.dumps(_definition("up-6")), headers=admin)
+    records = [{"contest": "mayor", "area": "root", "marks": [[f"mayor-c{i % 3 + 1}", 1]]} for i in range(50)]
+    answer = later.post(_ballots_url("up-6"), content=json.dumps({"election": "up-6", "period": "main", "ballots": records}),
+                        headers=admin)
+    assert answer.status_code == 202, answer.text
+    job = _finished(later, admin, answer.json()["poll"])
+    assert job["status"] == "DONE" and job["result"]["loaded"] == 50 and job["error"] is None, job
+    wrong = later.post(_ballots_url("up-6"), content=json.dumps({"election": "elsewhere", "period": "main", "ballots": records}),
+                       headers=admin)
+    job = _finished(later, admin, wrong.json()["poll"])
+    assert job["status"] == "FAILED" and job["error"].startswith("ballots: the file is for election 'elsewhere'"), job
+    assert_error(later.get("/api/v1/admin/load-jobs/999999", headers=admin), 404, "no load job 999999")
+
+
+def test_a_job_whose_api_process_ended_reads_failed(later, admin):
+    from services.loading import jobs
+
+    later.post(ELECTIONS, content=json.dumps(_definition("up-7")), headers=admin)
+    ended = _dead_pid()
+    election_id, period_id = _ids("up-7")
+    with session_scope() as session:
+        row = m.LoadJob(election_id=election_id, voting_period_id=period_id, status="RUNNING", host=socket.gethostname(),
+                        pid=ended)
+        session.add(row)
+        session.flush()
+        job_id = row.id
+    job = later.get(f"/api/v1/admin/load-jobs/{job_id}", headers=admin).json()
+    assert job["status"] == "FAILED" and job["error"] == jobs.ENDED
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
