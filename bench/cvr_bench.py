@@ -1,7 +1,8 @@
 """Reading and loading large cast vote records: a generated ES&S .xlsx, a NIST CDF JSON file and a Dominion
 export of N records each, read in bounded memory and loaded through the pipeline's loader.
 
-    .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load] [--formats ess cdf_json]
+    .venv/bin/python bench/cvr_bench.py [--records 1000000] [--skip-load] [--formats ess cdf_json dominion]
+    .venv/bin/python bench/cvr_bench.py --whole 20 --records 200000     # whole exports: 20 contests a ballot
 
 For each format the file is generated once (ten candidates, rankings of 1 to 5, some undervotes
 and overvotes), with an RCTab configuration beside it. Then, each in a fresh child process so that
@@ -90,57 +91,71 @@ def write_ess(path: Path, n: int, seed: int) -> None:
                       f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ml}.sharedStrings+xml"/></Types>')
 
 
-def write_cdf(path: Path, n: int, seed: int) -> None:
-    selections = {c: f"cs-{i}" for i, c in enumerate(CANDIDATES)}
+def write_cdf(path: Path, n: int, seed: int, contests: int = 1) -> None:
+    """A CDF JSON file of n records, each holding `contests` ranked contests, the definitions after them."""
+    names = ["Mayor"] + [f"Contest {k}" for k in range(2, contests + 1)]
+    streams = [ballots(n, seed + k) for k in range(contests)]
     with open(path, "w") as out:
         out.write('{"@type": "CVR.CastVoteRecordReport", "CVR": [\n')
-        for i, cells in enumerate(ballots(n, seed), start=1):
-            picks = []
-            for rank, cell in enumerate(cells, start=1):
-                names = [cell] if cell in selections else (CANDIDATES[:2] if cell == "overvote" else [])
-                picks += [{"ContestSelectionId": selections[c], "SelectionPosition": [
-                    {"HasIndication": "yes", "NumberVotes": 1, "Rank": rank}]} for c in names]
+        for i in range(1, n + 1):
+            held = [{"ContestId": f"contest-{k + 1}", "CVRContestSelection": _cdf_picks(next(stream), k + 1)}
+                    for k, stream in enumerate(streams)]
             record = {"@type": "CVR.CVR", "BallotStyleUnitId": f"p{i % 50}", "CurrentSnapshotId": f"s{i}",
-                      "CVRSnapshot": [{"@id": f"s{i}", "Type": "original", "CVRContest": [
-                          {"ContestId": "contest-1", "CVRContestSelection": picks}]}]}
+                      "CVRSnapshot": [{"@id": f"s{i}", "Type": "original", "CVRContest": held}]}
             out.write(("," if i > 1 else "") + json.dumps(record, separators=(",", ":")) + "\n")
         election = {"@id": "e1", "Candidate": [{"@id": f"c-{i}", "Name": c} for i, c in enumerate(CANDIDATES)],
-                    "Contest": [{"@id": "contest-1", "Name": "Mayor", "ContestSelection": [
-                        {"@id": selections[c], "CandidateIds": [f"c-{i}"]} for i, c in enumerate(CANDIDATES)]}]}
+                    "Contest": [{"@id": f"contest-{k}", "Name": names[k - 1], "VoteVariation": "rcv",
+                                 "ContestSelection": [{"@id": f"cs-{k}-{i}", "CandidateIds": [f"c-{i}"]}
+                                                      for i in range(len(CANDIDATES))]} for k in range(1, contests + 1)]}
         units = [{"@id": f"p{i}", "Name": f"Precinct {i}"} for i in range(50)]
         out.write(f'], "Election": [{json.dumps(election)}], "GpUnit": {json.dumps(units)}}}\n')
 
 
-def write_dominion(folder: Path, n: int, seed: int) -> None:
-    """A Dominion export folder: manifests, and one CvrExport.json of n sessions as the tabulators write them."""
+def _cdf_picks(cells: list[str], contest: int) -> list[dict]:
+    picks = []
+    for rank, cell in enumerate(cells, start=1):
+        names = [cell] if cell in CANDIDATES else (CANDIDATES[:2] if cell == "overvote" else [])
+        picks += [{"ContestSelectionId": f"cs-{contest}-{CANDIDATES.index(c)}", "SelectionPosition": [
+            {"HasIndication": "yes", "NumberVotes": 1, "Rank": rank}]} for c in names]
+    return picks
+
+
+def write_dominion(folder: Path, n: int, seed: int, contests: int = 1) -> None:
+    """A Dominion export folder: manifests, and one CvrExport.json of n sessions as the tabulators write
+    them, each holding `contests` ranked contests (candidate ids 100 * contest + i)."""
     folder.mkdir()
-    ids = {c: i + 1 for i, c in enumerate(CANDIDATES)}
 
     def manifest(name: str, items: list[dict]) -> None:
         (folder / name).write_text(json.dumps({"Version": "5.10.11.24", "List": items}))
 
-    manifest("CandidateManifest.json", [{"Description": c, "Id": i, "ContestId": 1} for c, i in ids.items()])
-    manifest("ContestManifest.json", [{"Description": "Mayor", "Id": 1, "VoteFor": 1, "NumOfRanks": RANKS}])
+    manifest("CandidateManifest.json", [{"Description": c, "Id": 100 * k + i, "ContestId": k}
+                                        for k in range(1, contests + 1) for i, c in enumerate(CANDIDATES)])
+    manifest("ContestManifest.json", [{"Description": "Mayor" if k == 1 else f"Contest {k}", "Id": k, "VoteFor": 1,
+                                       "NumOfRanks": RANKS} for k in range(1, contests + 1)])
     manifest("PrecinctManifest.json", [{"Description": f"Precinct {p}", "Id": p} for p in range(50)])
     manifest("PrecinctPortionManifest.json", [{"Description": f"Portion {p}", "Id": 100 + p, "PrecinctId": p}
                                               for p in range(50)])
+    streams = [ballots(n, seed + k) for k in range(contests)]
     with open(folder / "CvrExport.json", "w") as out:
         out.write('{"Version":"5.10.11.24","ElectionId":"Bench","Sessions":[')
-        for i, cells in enumerate(ballots(n, seed), start=1):
-            marks = []
-            for rank, cell in enumerate(cells, start=1):
-                names = [cell] if cell in ids else (CANDIDATES[:2] if cell == "overvote" else [])
-                marks += [{"CandidateId": ids[c], "ManifestationId": ids[c], "PartyId": 0, "Rank": rank,
-                           "MarkDensity": 100, "IsAmbiguous": False, "IsVote": True, "OutstackConditionIds": []}
-                          for c in names]
+        for i in range(1, n + 1):
+            cards = [{"Id": 1, "ManifestationId": k + 1, "Undervotes": 0, "Overvotes": 0, "OutstackConditionIds": [],
+                      "Marks": _dominion_marks(next(stream), 100 * (k + 1))} for k, stream in enumerate(streams)]
             session = {"TabulatorId": 42, "BatchId": i // 200, "RecordId": i, "CountingGroupId": 1,
                        "SessionType": "ScannedVote", "Original": {
                            "PrecinctPortionId": 100 + i % 50, "BallotTypeId": 1, "IsCurrent": True, "Cards": [
-                               {"Id": 1, "KeyInId": 1, "PaperIndex": 0, "Contests": [
-                                   {"Id": 1, "ManifestationId": 1, "Undervotes": 0, "Overvotes": 0,
-                                    "OutstackConditionIds": [], "Marks": marks}], "OutstackConditionIds": []}]}}
+                               {"Id": 1, "KeyInId": 1, "PaperIndex": 0, "Contests": cards, "OutstackConditionIds": []}]}}
             out.write(("," if i > 1 else "") + json.dumps(session, separators=(",", ":")))
         out.write("]}")
+
+
+def _dominion_marks(cells: list[str], base: int) -> list[dict]:
+    marks = []
+    for rank, cell in enumerate(cells, start=1):
+        names = [cell] if cell in CANDIDATES else (CANDIDATES[:2] if cell == "overvote" else [])
+        marks += [{"CandidateId": base + CANDIDATES.index(c), "ManifestationId": 1, "PartyId": 0, "Rank": rank,
+                   "MarkDensity": 100, "IsAmbiguous": False, "IsVote": True, "OutstackConditionIds": []} for c in names]
+    return marks
 
 
 def write_config(folder: Path, name: str, source: dict) -> Path:
@@ -191,6 +206,52 @@ def child_floor(config: str) -> dict:
     return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
 
 
+def child_whole_read(provider: str, path: str) -> dict:
+    from cvr.export import Export, read_export
+    from cvr.rctab_config import source_of
+
+    started = time.perf_counter()
+    records = sum(1 for _ in read_export(source_of(provider, path, {}), Export()))
+    return {"records": records, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
+
+
+def child_whole_load(provider: str, path: str, url: str) -> dict:
+    from models.db import session_scope
+    from services.loading.export import load_export
+
+    started = time.perf_counter()
+    with session_scope(url) as session:
+        report = load_export(session, path, provider, "bench")
+    return {"records": report.loaded, "seconds": time.perf_counter() - started, "contests": len(report.contests),
+            "peak_rss_mb": _peak_mb()}
+
+
+def whole_exports(args) -> None:
+    """`--whole K`: a Dominion export and a CDF file of N ballots holding K contests each, read and loaded whole."""
+    from tests.support import postgres_database
+
+    figures: dict = {"ballots": args.records, "contests": args.whole}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, provider, write, filename in (("dominion", "dominion", write_dominion, "dominion"),
+                                                ("cdf_json", "cdf", write_cdf, "cvr.json")):
+            path = Path(scratch) / filename
+            started = time.perf_counter()
+            write(path, args.records, args.seed, args.whole)
+            entry = {"generate_seconds": round(time.perf_counter() - started, 1),
+                     "read": measured("whole_read", provider, str(path))}
+            if not args.skip_load:
+                with postgres_database() as url:
+                    entry["load"] = measured("whole_load", provider, str(path), url)
+            figures[name] = entry
+            print(name, json.dumps(entry), flush=True)
+            for step in ("read", "load"):
+                if step in entry:
+                    rate = entry[step]["records_per_second"]
+                    target = "target >= 50000  " + ("met" if rate >= 50_000 else "NOT met") if step == "load" else ""
+                    print(f"  {name:9} whole export {step}, contest records/s {rate:>10}  {target}", flush=True)
+    print(json.dumps(figures, sort_keys=True))
+
+
 def child_load(config: str, url: str) -> dict:
     from models.db import session_scope
     from services.loading.cvr import load_rctab
@@ -237,12 +298,17 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true", help="only generate and read")
     parser.add_argument("--formats", nargs="+", choices=("ess", "cdf_json", "dominion"),
                         default=("ess", "cdf_json", "dominion"))
+    parser.add_argument("--whole", type=int, metavar="K", help="whole exports of K contests a ballot (Dominion, CDF)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         step, *rest = args.child
-        steps = {"read": child_read, "floor": child_floor, "load": child_load}
+        steps = {"read": child_read, "floor": child_floor, "load": child_load, "whole_read": child_whole_read,
+                 "whole_load": child_whole_load}
         print(json.dumps(steps[step](*rest)))
+        return
+    if args.whole:
+        whole_exports(args)
         return
     from tests.support import postgres_database
 
