@@ -72,12 +72,12 @@ def read_export(source: Source, export: Export) -> Iterator[ExportRecord]:
     for contest, portion in _contests(directory, export.notes):
         key = str(contest.get("Id"))
         marks = _marks(contest.get("Marks", []))
-        record = _contest(export, key)
+        entry = _contest(export, key)
         if marks is None:
             yield ExportRecord(key, areas.get(portion), (), "malformed-marks")
             continue
         for _, rank in marks:
-            record.highest_rank = max(record.highest_rank, rank)
+            entry.highest_rank = max(entry.highest_rank, rank)
         yield ExportRecord(key, areas.get(portion), marks)
 
 
