@@ -33,6 +33,27 @@ class TieBreak:
 
 
 @dataclass
+class Transfer:
+    """Where the votes of a candidate who stopped continuing went: in the round that decided it,
+    to the next round (for a winner, its surplus)."""
+
+    source: str
+    to: dict[str, Number]  # candidate -> votes received (none listed that received nothing)
+    exhausted: Number = 0
+    residual: Number = 0  # a surplus's part that truncation kept from moving (RCTab's residual surplus)
+
+    def to_json(self) -> dict:
+        out = {
+            "from": self.source,
+            "to": {c: exact_json(v) for c, v in self.to.items()},
+            "exhausted": exact_json(self.exhausted),
+        }
+        if self.residual:
+            out["residual_surplus"] = exact_json(self.residual)
+        return out
+
+
+@dataclass
 class Round:
     round: int
     tallies: dict[str, Number]  # every candidate continuing at the start of the round
@@ -43,6 +64,7 @@ class Round:
     exhausted_by: dict[str, Number] = field(default_factory=dict)
     tie_breaks: list[TieBreak] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # method specifics (keep factors, exclusions, ...)
+    transfers: list[Transfer] = field(default_factory=list)  # filled in as the next round is counted
 
     def to_json(self) -> dict:
         out = {
@@ -55,6 +77,8 @@ class Round:
             "exhausted_by": {k: exact_json(v) for k, v in sorted(self.exhausted_by.items())},
             "tie_breaks": [t.to_json() for t in self.tie_breaks],
         }
+        if self.transfers:
+            out["transfers"] = [t.to_json() for t in self.transfers]
         out.update(self.details)
         return out
 

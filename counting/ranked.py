@@ -254,5 +254,18 @@ class Piles:
             else:
                 self.exhaust(b, Exhausted.OVERVOTE if candidate == OVERVOTED else self.ends[b])
 
+    def moved(self, ballots: Iterable[int], exhaust: str | None = None) -> tuple[dict[int, Number], Number]:
+        """`move` the ballots (or, given a reason, `exhaust` them all) and say where their votes went:
+        the votes each candidate (by number) gained, and the votes exhausted. Read off the totals
+        before and after, so the hot loop stays as it is."""
+        before, exhausted = list(self.votes), sum(self.exhausted_by.values())
+        if exhaust is None:
+            self.move(ballots)
+        else:
+            for b in ballots:
+                self.exhaust(b, exhaust)
+        gains = {i: v - before[i] for i, v in enumerate(self.votes) if v != before[i]}
+        return gains, sum(self.exhausted_by.values()) - exhausted
+
     def exhaust(self, b: int, reason: str) -> None:
         self.exhausted_by[reason] = self.exhausted_by.get(reason, 0) + self.worth[b]

@@ -5,9 +5,8 @@ strings, as RCTab writes them.
 
 A multi-pass count (multi-pass IRV) gives one report per pass, as RCTab writes one file per pass.
 
-Transfers are derived from consecutive rounds, so they are exact when one candidate leaves a
-round; when several are eliminated at once (batch elimination) the report cannot split the
-transfers between them and gives each an empty `transfers`.
+Transfers are the engine's own, per candidate who stopped continuing: a batch elimination lists
+each eliminated candidate's votes apart, and a winner's surplus where it went.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ def _report(result: dict, rounds: list[dict], output: dict | None, number_of_win
                 "inactiveBallots": dict(sorted(inactive.items())),
                 "round": rnd["round"],
                 "tally": {names[c]: _text(v) for c, v in sorted(rnd["tallies"].items(), key=lambda kv: names[kv[0]])},
-                "tallyResults": _tally_results(rnd, following, names),
+                "tallyResults": _tally_results(rnd, names),
                 "threshold": _text(rnd["threshold"]),
             }
         )
@@ -80,27 +79,27 @@ def _report(result: dict, rounds: list[dict], output: dict | None, number_of_win
     }
 
 
-def _tally_results(rnd: dict, following: dict | None, names: dict) -> list[dict]:
-    out: list[dict] = []
-    for c in rnd["elected"]:
-        out.append({"elected": names[c], "transfers": {}})
-    alone = len(rnd["eliminated"]) == 1 and following is not None
-    for c in rnd["eliminated"]:
-        out.append({"eliminated": names[c], "transfers": _transfers(rnd, following, names) if alone else {}})
-    return out
+def _tally_results(rnd: dict, names: dict) -> list[dict]:
+    """Who was elected or eliminated in the round and where their votes went next, by candidate
+    name as RCTab lists them (a transfer only where votes moved, `exhausted` sorted in)."""
+    moved = {t["from"]: t for t in rnd.get("transfers", [])}
+    out = [
+        (names[c], {key: names[c], "transfers": _transfers(moved.get(c), names)})
+        for key, candidates in (("elected", rnd["elected"]), ("eliminated", rnd["eliminated"]))
+        for c in candidates
+    ]
+    return [entry for _, entry in sorted(out, key=lambda pair: pair[0])]
 
 
-def _transfers(rnd: dict, following: dict, names: dict) -> dict:
-    moved = {}
-    for c, votes in following["tallies"].items():
-        gained = _number(votes) - _number(rnd["tallies"].get(c, 0))
-        if gained:
-            moved[names[c]] = gained
-    exhausted = _number(following["exhausted"]) - _number(rnd["exhausted"])
-    out = {name: _text(v) for name, v in sorted(moved.items())}
-    if exhausted:
-        out["exhausted"] = _text(exhausted)
-    return out
+def _transfers(transfer: dict | None, names: dict) -> dict:
+    if transfer is None:
+        return {}
+    out = {names[c]: _text(v) for c, v in transfer["to"].items()}
+    if _number(transfer["exhausted"]):
+        out["exhausted"] = _text(transfer["exhausted"])
+    if "residual_surplus" in transfer:
+        out["residual surplus"] = _text(transfer["residual_surplus"])
+    return dict(sorted(out.items()))
 
 
 def _number(value):

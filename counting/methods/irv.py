@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 from ..contest import Contest
 from ..errors import DefinitionError
-from ..outcome import Outcome, Round, TieBreak
+from ..outcome import Outcome, Round, TieBreak, Transfer
 from ..options import candidate_list, flag, option
 from ..ranked import BallotRules, Compiled, Piles
 from ..ranking import CUTOFF_NOTE, ORDER_NOTE, tie_order
@@ -70,6 +70,7 @@ class _Tally:
     """Who each distinct ballot counts for (`ranked.Piles`), every candidate continuing at first."""
 
     def __init__(self, ids: Sequence[str], ballots: Ballots, rules: IrvOptions):
+        self.ids = ids
         compiled = Compiled(ids, ballots, rules)
         self.piles = Piles(compiled, [True] * len(ids), compiled.weights)
         self.alive, self.votes = self.piles.alive, self.piles.votes
@@ -79,13 +80,17 @@ class _Tally:
     def exhausted_by(self) -> dict[str, int]:
         return self.piles.exhausted_by
 
-    def eliminate(self, losers: Sequence[int]) -> None:
-        """Take the losers out, then move each of their ballots to its next continuing choice."""
-        piles = self.piles
+    def eliminate(self, losers: Sequence[int]) -> list[Transfer]:
+        """Take the losers out, then move each of their ballots to its next continuing choice;
+        where each loser's votes went."""
+        piles, ids = self.piles, self.ids
         for loser in losers:
             piles.alive[loser] = False
+        transfers = []
         for loser in losers:
-            piles.move(piles.release(loser))
+            gains, exhausted = piles.moved(piles.release(loser))
+            transfers.append(Transfer(ids[loser], {ids[i]: v for i, v in gains.items()}, exhausted))
+        return transfers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ def count(contest: Contest, ballots: Ballots) -> Outcome:
         )
         if decision.elected:
             break
-        state.eliminate([index[c] for c in decision.eliminated])
+        rounds[-1].transfers = state.eliminate([index[c] for c in decision.eliminated])
     return _outcome(ids, rounds, rules)
 
 

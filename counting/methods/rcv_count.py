@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from ..contest import Contest
 from ..errors import CountingError
 from ..numbers import Number, exact_json
-from ..outcome import Round, TieBreak
+from ..outcome import Round, TieBreak, Transfer
 from ..ranked import Compiled, Piles
 from ..vocabulary import Exhausted
 from .rcv_rules import RcvOptions, WinnerMode
@@ -65,7 +65,8 @@ class Tabulation:
         self.piles = Piles(ballots, [c not in excluded for c in self.ids], list(self.weights))
         self.alive, self.votes, self.holders = self.piles.alive, self.piles.votes, self.piles.holders
         self.exhausted_by = self.piles.exhausted_by
-        self.moving: list[int] | None = None  # ballots to move at the start of the next round (None: all, at first)
+        # the candidates who stopped continuing and their ballots, to move at the start of the next round
+        self.moving: list[tuple[str, list[int]]] | None = None  # None: every ballot, at first
         self.elected_in: dict[str, int] = {}
         self.eliminated_in: dict[str, int] = {}
         self.kept: dict[str, Number] = {}  # what each surplus-transferring winner keeps of its ballots
@@ -136,18 +137,20 @@ class Tabulation:
     def _move(self) -> None:
         """Move each ballot whose candidate stopped continuing to its next continuing choice
         (`ranked.Piles`); once every seat is filled, the last winners' ballots are their surplus."""
-        ballots, self.moving = self.moving, []
-        if ballots is None:
+        leaving, self.moving = self.moving, []
+        if leaving is None:
             self.piles.start()
-        elif self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats:
-            for b in ballots:
-                self.piles.exhaust(b, FINAL_ROUND_SURPLUS)
-        else:
-            self.piles.move(ballots)
+            return
+        final = FINAL_ROUND_SURPLUS if self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats else None
+        for candidate, ballots in leaving:
+            gains, exhausted = self.piles.moved(ballots, exhaust=final)
+            self.rounds[-1].transfers.append(
+                Transfer(candidate, {self.ids[i]: _whole(v) for i, v in gains.items()}, _whole(exhausted))
+            )
 
     def _release(self, candidate: str) -> None:
         """The candidate stops continuing: its ballots move at the start of the next round."""
-        self.moving += self.piles.release(self.ids.index(candidate))
+        self.moving.append((candidate, self.piles.release(self.ids.index(candidate))))
 
     # -------------------------------------------------------------------------------------
     # The threshold
@@ -243,9 +246,14 @@ class Tabulation:
                 kept = self.kept.get(winner, 0)
                 if kept > self.threshold:
                     self.residual += kept - self.threshold
+                    self._transfer_of(winner).residual = _whole(kept - self.threshold)
                     kept = self.threshold
                 self.winner_tally[winner] = _whole(kept)
         return {w: self.winner_tally[w] for w, won in self.elected_in.items() if won < round_no}
+
+    def _transfer_of(self, winner: str) -> Transfer:
+        """The winner's surplus transfer, recorded in the round that elected it."""
+        return next(t for t in self.rounds[self.elected_in[winner] - 1].transfers if t.source == winner)
 
     # -------------------------------------------------------------------------------------
     # Eliminations

@@ -24,8 +24,12 @@ def _tally(capsys, case, fmt="rctab"):
     return code, out.out, out.err
 
 
-def _decisions(round_report: dict) -> list[tuple[str, str]]:
-    return sorted((k, r[k]) for r in round_report["tallyResults"] for k in ("elected", "eliminated") if k in r)
+def _decisions(round_report: dict) -> list[tuple]:
+    """Who was elected or eliminated, and where their votes went, in RCTab's order, by value."""
+    return [
+        (k, r[k], [(to, Decimal(v)) for to, v in r["transfers"].items()])
+        for r in round_report["tallyResults"] for k in ("elected", "eliminated") if k in r
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
