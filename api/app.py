@@ -6,15 +6,13 @@ messages (services.lifecycle.runs) and their status. `uvicorn api.app:app` or `t
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from http import HTTPStatus
 from typing import Annotated, Optional
 
-import anyio
-from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -22,9 +20,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
 from services.lifecycle import periods, runs
-from services.errors import NotFound, ServiceError
-from services.read.export_store import ExportStore
-from services.limits import KEY_LIMIT, unstorable
+from services.errors import ServiceError
+from services.limits import unstorable
 from config.settings import Settings, load_settings
 from tasks.dispatch import install as install_dispatcher
 
@@ -33,6 +30,7 @@ from services.lifecycle.commands import RequestTally, RollBack, SealPeriod
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
 from .params import PERIOD_BASE, ElectionId, PeriodId
+from .public import public_routes
 from .uploads import upload_routes
 
 log = logging.getLogger("tally.api")
@@ -147,51 +145,6 @@ ADMIN_ERRORS = {
 }
 # One answer whether the election does not exist or has published nothing yet: a public URL must not
 # tell who can enumerate ids or guess keys which elections exist.
-PUBLIC_NOT_FOUND = "Nothing is published for this election"
-PUBLIC_ERRORS = {404: {"model": ErrorBody, "description": PUBLIC_NOT_FOUND + " (none such, or not tallied yet)"}}
-
-ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
-
-
-class PublicExports:
-    """Serves the rendered export files (services.read.export_store). The database is used only for the
-    short version lookup and, once per version, the render; never while a client reads. At most
-    TALLY_EXPORT_CONCURRENCY renders run at once, and a version is rendered once however many ask."""
-
-    def __init__(self, settings: Settings):
-        self.store = ExportStore(settings.export_dir)
-        self.slots = anyio.Semaphore(max(1, settings.export_concurrency))
-        self.locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
-
-    def _find(self, kind: str, ref: str):
-        with session_scope() as session:
-            return self.store.find(session, kind, ref)
-
-    def _render(self, kind: str, ref: str):
-        with session_scope() as session:
-            return self.store.render(session, kind, ref)
-
-    async def answer(self, request: Request, kind: str, ref: str) -> Response:
-        try:
-            return await self._answer(request, kind, ref)
-        except NotFound:
-            raise NotFound(PUBLIC_NOT_FOUND) from None
-
-    async def _answer(self, request: Request, kind: str, ref: str) -> Response:
-        key, blob = await anyio.to_thread.run_sync(self._find, kind, ref)
-        if blob is None:
-            lock = self.locks[key]
-            async with lock, self.slots:
-                key, blob = await anyio.to_thread.run_sync(self._find, kind, ref)
-                if blob is None:
-                    blob = await anyio.to_thread.run_sync(self._render, kind, ref)
-            self.locks.pop(key, None)
-        headers = {"ETag": blob.etag, "Cache-Control": "no-cache"}
-        if blob.etag in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers=headers)
-        return FileResponse(blob.path, media_type="application/json", headers=headers)
-
-
 # ---- the application ----
 
 
@@ -235,7 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _error_handlers(app)
     _admin_routes(app)
     upload_routes(app, settings, ADMIN_ERRORS)
-    _public_routes(app, settings)
+    public_routes(app, settings, ErrorBody)
     app.add_middleware(Guard, settings=settings, error_response=error_response)
 
     app.openapi = lambda: _openapi(app)
@@ -317,26 +270,6 @@ def _admin_routes(app: FastAPI) -> None:
     def seal_period(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
         with session_scope() as session:
             return JSONResponse(payloads.sealed(SealPeriod(election_id, period_id, by=who.actor).run(session)))
-
-
-def _public_routes(app: FastAPI, settings: Settings) -> None:
-    public = {"tags": ["public exports"], "response_class": Response,
-              "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
-                                  "description": "Canonical JSON, byte-for-byte reproducible"}, **PUBLIC_ERRORS}}
-
-    exports = app.state.exports = PublicExports(settings)
-
-    @app.get("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
-    async def public_ballots(request: Request, election: ElectionRef):
-        return await exports.answer(request, "ballots.json", election)
-
-    @app.get("/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
-    async def public_audit(request: Request, election: ElectionRef):
-        return await exports.answer(request, "audit.json", election)
-
-    @app.get("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
-    async def public_results(request: Request, election: ElectionRef):
-        return await exports.answer(request, "results.json", election)
 
 
 def _openapi(app: FastAPI) -> dict:

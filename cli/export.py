@@ -4,12 +4,17 @@ v2 ElectionReport."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from models.db import session_scope
 from services.read import exports
 
 from .common import handles_errors
+
+PUBLIC_FILES = ("ballots.json", "audit.json", "results.json", "nist-err.json")
 
 
 def register(subparsers) -> None:
@@ -19,19 +24,33 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def write_public_files(session: Session, ref: str, out: Path) -> list[dict]:
+    """Write the public files into `out`; each one's name, size and SHA-256."""
+    out.mkdir(parents=True, exist_ok=True)
+    documents = {  # rendered before any file is written, so a refusal writes nothing
+        "results.json": exports.results_document(session, ref),
+        "audit.json": exports.audit_document(session, ref),
+        "nist-err.json": exports.nist_err_document(session, ref),
+    }
+    digest, size = hashlib.sha256(), 0
+    with open(out / "ballots.json", "wb") as handle:
+        for piece in exports.ballots_chunks(session, ref):
+            data = piece.encode("utf-8")
+            digest.update(data)
+            size += len(data)
+            handle.write(data)
+    files = {"ballots.json": {"bytes": size, "sha256": digest.hexdigest()}}
+    for name, text in documents.items():
+        data = text.encode("utf-8")
+        (out / name).write_bytes(data)
+        files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return [{"name": name, **files[name]} for name in PUBLIC_FILES]
+
+
 @handles_errors
 def cmd_export(args) -> int:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
-        results = exports.results_document(session, args.election)  # refuses before any file is written
-        audit = exports.audit_document(session, args.election)
-        nist_err = exports.nist_err_document(session, args.election)
-        with open(out / "ballots.json", "w", encoding="utf-8") as handle:
-            for piece in exports.ballots_chunks(session, args.election):
-                handle.write(piece)
-    (out / "audit.json").write_text(audit, encoding="utf-8")
-    (out / "results.json").write_text(results, encoding="utf-8")
-    (out / "nist-err.json").write_text(nist_err, encoding="utf-8")
-    print(f"wrote {out / 'ballots.json'}, {out / 'audit.json'}, {out / 'results.json'}, {out / 'nist-err.json'}")
+        files = write_public_files(session, args.election, out)
+    print("wrote " + ", ".join(str(out / f["name"]) for f in files))
     return 0

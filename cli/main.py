@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.metrics"]
+SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.report", "cli.metrics"]
 # Commands that need neither the database nor Celery, by their module: running one imports that module
 # alone, since importing SQLAlchemy, the models and Celery takes seconds on a loaded machine.
 STANDALONE = {"count": "cli.count", "verify": "cli.verify"}

@@ -12,6 +12,7 @@ directory."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from models import entities as m
 
 from services import storage
 
+from report.site import build
 from services.read import exports
+from services.read.report_data import site_document
 from services.elections import find_election
 from services.errors import NotFound
 
@@ -35,6 +38,7 @@ _RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
     "results.json": lambda session, ref: iter([exports.results_document(session, ref)]),
 }
 KINDS = tuple(_RENDER)
+SITE = "report"  # the results site: every page rendered together, of the same version as results.json
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,8 @@ class ExportStore:
     def _index(self, key: str) -> Path:
         return self.root / "index" / hashlib.sha256(key.encode()).hexdigest()
 
-    def _blob(self, digest: str) -> Blob:
-        return Blob(self.root / "blobs" / f"{digest}.json", digest)
+    def _blob(self, digest: str, suffix: str = ".json") -> Blob:
+        return Blob(self.root / "blobs" / f"{digest}{suffix}", digest)
 
     def find(self, session: Session, kind: str, ref: str) -> tuple[str, Blob | None]:
         """(the export's version, its rendered file or None)."""
@@ -112,9 +116,43 @@ class ExportStore:
         return blob
 
 
-def _write_atomically(path: Path, text: str) -> None:
+    def find_page(self, session: Session, ref: str, page: str) -> tuple[str, Blob | None, bool]:
+        """(the site's version, the page's file or None, whether the site is rendered at all)."""
+        key = version(session, SITE, ref)
+        try:
+            pages = json.loads(self._index(key).read_text())
+        except FileNotFoundError:
+            return key, None, False
+        if page not in pages:
+            return key, None, True
+        blob = self._blob(pages[page], Path(page).suffix)
+        return key, blob if blob.path.exists() else None, blob.path.exists()
+
+    def render_site(self, session: Session, ref: str, public_href: str) -> None:
+        """Render every page of the site from one snapshot; the public files it lists (with their
+        SHA-256) are the ones this store serves, rendered first if need be."""
+        files = []
+        for kind in KINDS:
+            _, blob = self.find(session, kind, ref)
+            blob = blob or self.render(session, kind, ref)
+            files.append({"name": kind, "href": public_href + kind, "bytes": blob.path.stat().st_size,
+                          "sha256": blob.sha256})
+        storage.of(session).read_snapshot(session)
+        key = version(session, SITE, ref)
+        pages = {}
+        for name, data in build(site_document(session, ref, files)).items():
+            digest = hashlib.sha256(data).hexdigest()
+            blob = self._blob(digest, Path(name).suffix)
+            if not blob.path.exists():
+                _write_atomically(blob.path, data)
+            pages[name] = digest
+        _write_atomically(self._index(key), json.dumps(pages))
+        self.renders += 1
+
+
+def _write_atomically(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    with os.fdopen(fd, "wb") as out:
+        out.write(text.encode() if isinstance(text, str) else text)
     os.replace(temporary, path)

@@ -60,7 +60,7 @@ def contest_definition(row: m.Contest) -> dict:
     }
 
 
-def _completed(session: Session, election: m.Election) -> list[m.TallyRun]:
+def published_runs(session: Session, election: m.Election) -> list[m.TallyRun]:
     runs = completed_runs(session, election.id)
     if not runs:
         raise NotFound(NOT_PUBLISHED)
@@ -71,7 +71,7 @@ def ballots_chunks(session: Session, ref: str | int) -> Iterator[str]:
     """ballots.json as a stream of text pieces; joined, they are exactly `canonical_json` of the
     document (keys in sorted order, so `ballots` is written before `chain_head`)."""
     election = find_election(session, ref)
-    runs = _completed(session, election)
+    runs = published_runs(session, election)
     entries = BallotEntries(session, election)
     period_ids = [r.voting_period_id for r in runs]
     counts: dict[int, int] = {pid: 0 for pid in period_ids}
@@ -148,7 +148,7 @@ def audit_document(session: Session, ref: str | int) -> str:
 
 def results_document(session: Session, ref: str | int) -> str:
     election = find_election(session, ref)
-    _completed(session, election)
+    published_runs(session, election)
     return canonical_json(published(session, election.id))
 
 
@@ -158,7 +158,7 @@ def nist_err_document(session: Session, ref: str | int) -> str:
     from cvr.nist_err import Area, ContestInfo, election_report
 
     election = find_election(session, ref)
-    runs = _completed(session, election)
+    runs = published_runs(session, election)
     parents = {a.id: a.key for a in election.areas}
     areas = [Area(a.key, a.name, parents.get(a.parent_id)) for a in election.areas]
     contests = [

@@ -23,7 +23,7 @@ from services.verify import verify
 from services.lifecycle.commands import RequestTally
 from tests.support import BIN
 
-from api.app import PUBLIC_NOT_FOUND
+from api.public import PUBLIC_NOT_FOUND
 
 from .conftest import Election, assert_error, make_election
 

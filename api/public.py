@@ -1,0 +1,146 @@
+"""The public side of the API, no authentication: the export files, the results site and the list
+of published elections. Everything here is rendered once per published version (ExportStore) and
+then served from disk, with its SHA-256 as ETag; HEAD answers as GET does, without the body."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import PurePosixPath
+from typing import Annotated
+
+import anyio
+from fastapi import FastAPI, Path, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
+from sqlalchemy import select
+
+from config.settings import Settings
+from models import entities as m
+from models.db import session_scope
+from services.errors import NotFound
+from services.limits import KEY_LIMIT
+from services.read.export_store import ExportStore
+
+PUBLIC_NOT_FOUND = "Nothing is published for this election"
+ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
+PageName = Annotated[str, Path(description="A page or download of the site", max_length=200)]
+MEDIA = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+EITHER = ["GET", "HEAD"]
+
+
+class PublicExports:
+    """Serves the rendered export files and site pages (services.read.export_store). The database is
+    used only for the short version lookup and, once per version, the render; never while a client
+    reads. At most TALLY_EXPORT_CONCURRENCY renders run at once, and a version is rendered once
+    however many ask."""
+
+    def __init__(self, settings: Settings):
+        self.store = ExportStore(settings.export_dir)
+        self.slots = anyio.Semaphore(max(1, settings.export_concurrency))
+        self.locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
+
+    def _in_session(self, call, *args):
+        with session_scope() as session:
+            return call(session, *args)
+
+    async def _once(self, key: str, render, *args) -> None:
+        async with self.locks[key], self.slots:
+            await anyio.to_thread.run_sync(self._in_session, render, *args)
+        self.locks.pop(key, None)
+
+    async def answer(self, request: Request, kind: str, ref: str) -> Response:
+        try:
+            key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
+            if blob is None:
+                async with self.locks[key], self.slots:
+                    key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
+                    if blob is None:
+                        blob = await anyio.to_thread.run_sync(self._in_session, self.store.render, kind, ref)
+                self.locks.pop(key, None)
+        except NotFound:
+            raise NotFound(PUBLIC_NOT_FOUND) from None
+        return _file(request, blob, MEDIA[".json"])
+
+    async def page(self, request: Request, ref: str, page: str) -> Response:
+        try:
+            key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
+            if not rendered:
+                await self._once(key, self.store.render_site, ref, "../public/")
+                key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
+        except NotFound:
+            raise NotFound(PUBLIC_NOT_FOUND) from None
+        if blob is None:
+            raise NotFound(f"The report has no page {page!r}")
+        return _file(request, blob, MEDIA.get(PurePosixPath(page).suffix, "application/octet-stream"))
+
+
+def _file(request: Request, blob, media_type: str) -> Response:
+    headers = {"ETag": blob.etag, "Cache-Control": "no-cache"}
+    if blob.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(blob.path, media_type=media_type, headers=headers)
+
+
+def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
+    errors = {404: {"model": error_model, "description": PUBLIC_NOT_FOUND + " (none such, or not tallied yet)"}}
+    public = {"tags": ["public exports"], "response_class": Response, "methods": EITHER,
+              "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                                  "description": "Canonical JSON, byte-for-byte reproducible"}, **errors}}
+    site = {"tags": ["results site"], "response_class": Response, "methods": EITHER,
+            "responses": {200: {"content": {"text/html": {}}, "description": "A page of the results site"}, **errors}}
+    exports = app.state.exports = PublicExports(settings)
+
+    @app.api_route("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
+    async def public_ballots(request: Request, election: ElectionRef):
+        return await exports.answer(request, "ballots.json", election)
+
+    @app.api_route("/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
+    async def public_audit(request: Request, election: ElectionRef):
+        return await exports.answer(request, "audit.json", election)
+
+    @app.api_route("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
+    async def public_results(request: Request, election: ElectionRef):
+        return await exports.answer(request, "results.json", election)
+
+    @app.api_route("/elections/{election}/report", methods=EITHER, include_in_schema=False)
+    async def report_folder(election: ElectionRef):
+        return RedirectResponse(f"/elections/{election}/report/", status_code=308)
+
+    @app.api_route("/elections/{election}/report/", **site, summary="The results site: the election's index page")
+    async def report_index(request: Request, election: ElectionRef):
+        return await exports.page(request, election, "index.html")
+
+    @app.api_route("/elections/{election}/report/{page}", **site, summary="A page, CSV or XLSX of the results site")
+    async def report_page(request: Request, election: ElectionRef, page: PageName):
+        return await exports.page(request, election, page)
+
+    @app.api_route("/", methods=EITHER, response_class=HTMLResponse, summary="The published elections, with their reports",
+                   tags=["results site"])
+    def published_elections():
+        return HTMLResponse(_listing())
+
+
+def _listing() -> str:
+    with session_scope() as session:
+        rows = session.execute(
+            select(m.Election.key, m.Election.name)
+            .where(select(m.TallyRun.id).where(m.TallyRun.election_id == m.Election.id,
+                                               m.TallyRun.status == m.RunStatus.COMPLETED).exists())
+            .order_by(m.Election.name, m.Election.key)
+        ).all()
+    items = "".join(
+        f'<li><a href="/elections/{escape(key)}/report/">{escape(name)}</a> '
+        f'(<a href="/elections/{escape(key)}/public/results.json">results.json</a>)</li>'
+        for key, name in rows
+    ) or "<li>Nothing is published yet.</li>"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Published elections</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f'<body><main><h1>Published elections</h1><ul>{items}</ul>'
+        '<p><a href="/docs">API documentation</a></p></main></body></html>'
+    )
