@@ -5,7 +5,9 @@ messages (services.lifecycle.runs) and their status. `uvicorn api.app:app` or `t
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 from http import HTTPStatus
 from typing import Annotated, Optional
 
@@ -16,7 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from models.db import session_scope
 from services.lifecycle import periods, runs
@@ -35,7 +36,9 @@ from .uploads import upload_routes
 
 log = logging.getLogger("tally.api")
 
-DOCS_ASSETS = "/docs/assets"  # Swagger UI's script and style, from the swagger-ui-bundle package
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's script and style, from the fastapi-offline package
+# Swagger UI 5 (fastapi-offline ships it): FastAPI writes OpenAPI 3.1, which Swagger UI 4 cannot render.
+SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 ADMIN_BASE = PERIOD_BASE + "/tally"
 SEAL_PATH = PERIOD_BASE + "/seal"
 TEXT_LIMIT = 10_000
@@ -171,17 +174,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description="Admin tally API (Bearer token with the ADMIN role) and the public exports of completed tallies.",
         generate_unique_id_function=lambda route: route.name,
-        docs_url=None,  # served below from the installed swagger-ui-bundle: /docs works with no internet
+        docs_url=None,  # served below from the installed Swagger UI: /docs works with no internet
         redoc_url=None,  # ReDoc would load its script from a CDN
     )
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs():
         return get_swagger_ui_html(
             openapi_url=app.openapi_url, title=f"{app.title}: API documentation",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
         )
 

@@ -19,7 +19,7 @@ from models import entities as m
 from models.db import session_scope
 from services.errors import NotFound
 from services.limits import KEY_LIMIT
-from services.read.export_store import ExportStore
+from services.read.export_store import KINDS, ExportStore, public_file
 
 PUBLIC_NOT_FOUND = "Nothing is published for this election"
 ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
@@ -48,20 +48,20 @@ class PublicExports:
         with session_scope() as session:
             return call(session, *args)
 
-    async def _once(self, key: str, render, *args) -> None:
-        async with self.locks[key], self.slots:
-            await anyio.to_thread.run_sync(self._in_session, render, *args)
-        self.locks.pop(key, None)
+    async def _blob(self, kind: str, ref: str):
+        """The export's file, rendered first (once, however many ask) if this version has none."""
+        key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
+        if blob is None:
+            async with self.locks[key], self.slots:
+                key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
+                if blob is None:
+                    blob = await anyio.to_thread.run_sync(self._in_session, self.store.render, kind, ref)
+            self.locks.pop(key, None)
+        return blob
 
     async def answer(self, request: Request, kind: str, ref: str) -> Response:
         try:
-            key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
-            if blob is None:
-                async with self.locks[key], self.slots:
-                    key, blob = await anyio.to_thread.run_sync(self._in_session, self.store.find, kind, ref)
-                    if blob is None:
-                        blob = await anyio.to_thread.run_sync(self._in_session, self.store.render, kind, ref)
-                self.locks.pop(key, None)
+            blob = await self._blob(kind, ref)
         except NotFound:
             raise NotFound(PUBLIC_NOT_FOUND) from None
         return _file(request, blob, MEDIA[".json"])
@@ -70,8 +70,13 @@ class PublicExports:
         try:
             key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
             if not rendered:
-                await self._once(key, self.store.render_site, ref, "../public/")
-                key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
+                files = [public_file(await self._blob(kind, ref), kind, f"../public/{kind}") for kind in KINDS]
+                async with self.locks[key], self.slots:
+                    key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
+                    if not rendered:
+                        await anyio.to_thread.run_sync(self._in_session, self.store.render_site, ref, files)
+                        key, blob, _ = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
+                self.locks.pop(key, None)
         except NotFound:
             raise NotFound(PUBLIC_NOT_FOUND) from None
         if blob is None:
@@ -140,7 +145,7 @@ def _listing() -> str:
     ) or "<li>Nothing is published yet.</li>"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Published elections</title>'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>'
         f'<body><main><h1>Published elections</h1><ul>{items}</ul>'
         '<p><a href="/docs">API documentation</a></p></main></body></html>'
     )

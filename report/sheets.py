@@ -1,8 +1,9 @@
 """Downloads: RCTab's summary layout as CSV per contest, and one workbook of every contest.
 
-CSV through the standard library's writer; XLSX through xlsxwriter (a well-kept writer that streams
-rows and writes strings as strings). A text cell that begins with = + - @ (or a tab or carriage
-return) would be a formula to a spreadsheet: it gets a leading apostrophe; figures are figures."""
+CSV through the standard library's writer; XLSX through xlsxwriter (a well-kept writer that writes
+strings as strings). A text cell that begins with = + - @ (or a tab or carriage return) would be a
+formula to a spreadsheet: in CSV it gets a leading apostrophe; in XLSX it is a string cell marked
+with Excel's quote prefix, so editing it does not turn it into one either. Figures are figures."""
 
 from __future__ import annotations
 
@@ -123,19 +124,20 @@ def workbook(doc: dict, contests: list[ContestView]) -> bytes:
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"title": doc["election"]["name"], "creator": "tally worker"})
     bold = book.add_format({"bold": True})
+    quoted = book.add_format({"quote_prefix": True})
     overview = book.add_worksheet("All contests")
     header = ["Voting period", "Contest", "Method", "Seats", "Winners", "Ballots cast", "Valid", "Blank", "Invalid"]
     overview.write_row(0, 0, header, bold)
     for n, view in enumerate(contests, start=1):
         figures = [_cell(row[1]) for row in view.participation[:4]]
-        overview.write_row(n, 0, [neutral(view.period), neutral(view.name), view.method, view.seats,
-                                  neutral(", ".join(view.winners)), *figures])
+        for c, cell in enumerate([view.period, view.name, view.method, view.seats, ", ".join(view.winners), *figures]):
+            _write(overview, n, c, cell, quoted)
     taken: set[str] = {"all contests"}
     for view in contests:
         sheet = book.add_worksheet(_sheet_name(view.name, taken))
         for r, row in enumerate(contest_rows(doc, view)):
             for c, cell in enumerate(row):
-                _write(sheet, r, c, cell)
+                _write(sheet, r, c, cell, quoted)
     book.close()
     return out.getvalue()
 
@@ -146,13 +148,15 @@ def _cell(text: str) -> object:
     return int(plain) if plain.isdigit() else plain
 
 
-def _write(sheet, row: int, column: int, cell: object) -> None:
+def _write(sheet, row: int, column: int, cell: object, quoted) -> None:
     if isinstance(cell, int):
         sheet.write_number(row, column, cell)
     elif isinstance(cell, str) and FIGURE.fullmatch(cell) and not cell.endswith("%") and "," not in cell:
         sheet.write_number(row, column, float(Decimal(cell)))  # shown, never counted: the exact text is in the CSV
+    elif neutral(cell) != cell:
+        sheet.write_string(row, column, cell, quoted)
     else:
-        sheet.write_string(row, column, str(neutral(cell)))
+        sheet.write_string(row, column, str(cell))
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:

@@ -128,15 +128,9 @@ class ExportStore:
         blob = self._blob(pages[page], Path(page).suffix)
         return key, blob if blob.path.exists() else None, blob.path.exists()
 
-    def render_site(self, session: Session, ref: str, public_href: str) -> None:
-        """Render every page of the site from one snapshot; the public files it lists (with their
-        SHA-256) are the ones this store serves, rendered first if need be."""
-        files = []
-        for kind in KINDS:
-            _, blob = self.find(session, kind, ref)
-            blob = blob or self.render(session, kind, ref)
-            files.append({"name": kind, "href": public_href + kind, "bytes": blob.path.stat().st_size,
-                          "sha256": blob.sha256})
+    def render_site(self, session: Session, ref: str, files: list[dict]) -> None:
+        """Render every page of the site from one snapshot; `files`: the public files it lists, each
+        {name, href, bytes, sha256} (`public_file` gives them as this store serves them)."""
         storage.of(session).read_snapshot(session)
         key = version(session, SITE, ref)
         pages = {}
@@ -148,6 +142,10 @@ class ExportStore:
             pages[name] = digest
         _write_atomically(self._index(key), json.dumps(pages))
         self.renders += 1
+
+
+def public_file(blob: Blob, kind: str, href: str) -> dict:
+    return {"name": kind, "href": href, "bytes": blob.path.stat().st_size, "sha256": blob.sha256}
 
 
 def _write_atomically(path: Path, text: str | bytes) -> None:

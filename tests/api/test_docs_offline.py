@@ -1,5 +1,5 @@
 """`/docs` works with no internet: the Swagger UI page refers only to this server (assets from the
-installed swagger-ui-bundle package), every asset it names is served, and nothing else (ReDoc,
+installed Swagger UI 5 of fastapi-offline), every asset it names is served, and nothing else (ReDoc,
 the online validator) would be fetched from elsewhere."""
 
 from __future__ import annotations
