@@ -74,7 +74,10 @@ def register(subparsers) -> None:
     res = subparsers.add_parser("results", help="show an election's published results")
     res.add_argument("election", help="election id or key")
     res.add_argument("--area", help="show this area's own and subtree results")
-    res.add_argument("--format", choices=("table", "json"), default="table")
+    res.add_argument("--format", choices=("table", "json", "csv", "xlsx"), default="table",
+                     help="csv: a line per contest (with --contest, that contest's rounds); xlsx: a workbook to --out")
+    res.add_argument("--contest", metavar="ID", help="with --format csv: this contest in RCTab's summary layout")
+    res.add_argument("--out", metavar="FILE", help="with --format xlsx: the workbook to write")
     res.set_defaults(func=cmd_results)
 
 
@@ -394,6 +397,10 @@ def cmd_rollback(args) -> int:
 
 @handles_errors
 def cmd_results(args) -> int:
+    if args.format in ("csv", "xlsx"):
+        from .report import write_sheet
+
+        return write_sheet(args)
     with session_scope() as session:
         published = results.published(session, args.election)
     if args.area is not None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.db import session_scope
-from report.site import INDEX, build
+import sys
+
+from report.sheets import contest_csv, overview_csv, workbook
+from report.site import INDEX, build, contest_views
 from services.read.report_data import site_document
 
-from .common import handles_errors
+from .common import fail, handles_errors
 from .export import write_public_files
 
 
@@ -31,4 +34,27 @@ def cmd_report(args) -> int:
     for name, data in pages.items():
         (out / name).write_bytes(data)
     print(f"wrote {len(pages)} files and {len(files)} public files to {out}; open {out / INDEX}")
+    return 0
+
+
+def write_sheet(args) -> int:
+    """`tally results E --format csv|xlsx`: every contest's outcome as CSV (with --contest, that
+    contest in RCTab's summary layout), or the whole workbook to --out FILE."""
+    with session_scope() as session:
+        doc = site_document(session, args.election, [])
+    contests = contest_views(doc)
+    if args.format == "xlsx":
+        if not args.out:
+            return fail("--format xlsx writes a workbook: give --out FILE")
+        Path(args.out).write_bytes(workbook(doc, contests))
+        print(f"wrote {args.out}")
+        return 0
+    if args.contest is None:
+        data = overview_csv(contests)
+    else:
+        chosen = [c for c in contests if c.key == args.contest]
+        if not chosen:
+            return fail(f"no published contest {args.contest!r} in election {doc['election']['key']}")
+        data = contest_csv(doc, chosen[-1])
+    sys.stdout.buffer.write(data)
     return 0

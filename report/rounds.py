@@ -88,7 +88,7 @@ def _moves(transfer: dict, names: dict[str, str]) -> str:
 
 def _moved(transfer: dict) -> object:
     amounts = [exact(v) for v in transfer["to"].values()]
-    return sum(amounts, 0) + exact(transfer["exhausted"])
+    return sum(amounts, 0) + exact(transfer["exhausted"]) + exact(transfer.get("residual_surplus", 0))
 
 
 def _clause(candidate: str, what: str, rnd: dict, moved: dict, names: dict[str, str]) -> str:

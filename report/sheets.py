@@ -118,6 +118,24 @@ def contest_csv(doc: dict, view: ContestView) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+OVERVIEW = ["Voting period", "Contest", "Method", "Seats", "Winners", "Ballots cast", "Valid", "Blank", "Invalid"]
+
+
+def _overview_row(view: ContestView) -> list:
+    return [view.period, view.name, view.method, view.seats, ", ".join(view.winners),
+            *(_cell(row[1]) for row in view.participation[:4])]
+
+
+def overview_csv(contests: list[ContestView]) -> bytes:
+    """One line per contest: its outcome and participation."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(OVERVIEW)
+    for view in contests:
+        writer.writerow([neutral(cell) for cell in _overview_row(view)])
+    return out.getvalue().encode("utf-8")
+
+
 def workbook(doc: dict, contests: list[ContestView]) -> bytes:
     """A sheet of every contest's outcome, then a sheet per contest in RCTab's summary layout."""
     out = io.BytesIO()
@@ -126,11 +144,9 @@ def workbook(doc: dict, contests: list[ContestView]) -> bytes:
     bold = book.add_format({"bold": True})
     quoted = book.add_format({"quote_prefix": True})
     overview = book.add_worksheet("All contests")
-    header = ["Voting period", "Contest", "Method", "Seats", "Winners", "Ballots cast", "Valid", "Blank", "Invalid"]
-    overview.write_row(0, 0, header, bold)
+    overview.write_row(0, 0, OVERVIEW, bold)
     for n, view in enumerate(contests, start=1):
-        figures = [_cell(row[1]) for row in view.participation[:4]]
-        for c, cell in enumerate([view.period, view.name, view.method, view.seats, ", ".join(view.winners), *figures]):
+        for c, cell in enumerate(_overview_row(view)):
             _write(overview, n, c, cell, quoted)
     taken: set[str] = {"all contests"}
     for view in contests:

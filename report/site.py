@@ -43,13 +43,7 @@ class AreaResult:
 def build(doc: dict) -> dict[str, bytes]:
     """Every page of the site, and its downloads (a summary CSV per contest, one workbook)."""
     taken: set[str] = {"index", "results"}
-    definitions = {c["id"]: c for c in doc["contests"]}
-    several = len(doc["results"]["tallies"]) > 1
-    contests: list[ContestView] = []
-    for tally in doc["results"]["tallies"]:
-        for entry in tally["contests"]:
-            name = f"{tally['voting_period']}-{entry['contest']}" if several else entry["contest"]
-            contests.append(contest_view(slug(name, taken), tally["voting_period"], definitions[entry["contest"]], entry))
+    contests = contest_views(doc, taken)
     area_pages = {a["id"]: slug("area-" + a["id"], taken) for a in doc["areas"]}
     files: dict[str, bytes] = {}
     common = {"election": doc["election"], "areas": _tree(doc["areas"]), "area_pages": area_pages}
@@ -64,6 +58,19 @@ def build(doc: dict) -> dict[str, bytes]:
                                         results=_area_results(doc, contests, area["id"]))
     files[WORKBOOK] = workbook(doc, contests)
     return files
+
+
+def contest_views(doc: dict, taken: set[str] | None = None) -> list[ContestView]:
+    """Every published contest, each with a file name of its own."""
+    taken = set() if taken is None else taken
+    definitions = {c["id"]: c for c in doc["contests"]}
+    several = len(doc["results"]["tallies"]) > 1
+    contests: list[ContestView] = []
+    for tally in doc["results"]["tallies"]:
+        for entry in tally["contests"]:
+            name = f"{tally['voting_period']}-{entry['contest']}" if several else entry["contest"]
+            contests.append(contest_view(slug(name, taken), tally["voting_period"], definitions[entry["contest"]], entry))
+    return contests
 
 
 def _render(template: str, **context) -> bytes:

@@ -84,3 +84,18 @@ def test_tally_report_writes_the_same_site_with_inert_names(client, site, tmp_pa
         sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
         assert 'quotePrefix="1"' in archive.read("xl/styles.xml").decode()
     assert not any("<f>" in sheet for sheet in sheets)
+
+
+def test_tally_results_writes_csv_and_xlsx(site, tmp_path, capsysbinary):
+    assert main(["results", site.key, "--format", "csv"]) == 0
+    lines = list(csv.reader(io.StringIO(capsysbinary.readouterr().out.decode())))
+    assert lines[0][:5] == ["Voting period", "Contest", "Method", "Seats", "Winners"]
+    assert [line[1] for line in lines[1:]] == ["City council", "Mayor", "Utility board"]
+    assert main(["results", site.key, "--format", "csv", "--contest", "mayor"]) == 0
+    assert b"Rounds,Round 1 Votes,% of vote,transfer" in capsysbinary.readouterr().out
+    assert main(["results", site.key, "--format", "csv", "--contest", "nope"]) == 2
+    assert b"no published contest 'nope'" in capsysbinary.readouterr().err
+    assert main(["results", site.key, "--format", "xlsx"]) != 0
+    assert b"give --out FILE" in capsysbinary.readouterr().err
+    assert main(["results", site.key, "--format", "xlsx", "--out", str(tmp_path / "r.xlsx")]) == 0
+    assert "Mayor" in CalamineWorkbook.from_path(str(tmp_path / "r.xlsx")).sheet_names
