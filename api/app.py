@@ -99,8 +99,17 @@ class Progress(BaseModel):
     ballotsProcessed: int
 
 
+class PeriodState(BaseModel):
+    name: str
+    state: str = Field(description="OPEN, CLOSED or SEALED")
+    endsAt: str
+    sealedAt: Optional[str]
+    ballots: int
+
+
 class StatusResponse(BaseModel):
     tallyExists: bool
+    period: Optional[PeriodState] = None
     tallyRunId: Optional[int]
     status: Optional[str]
     electionId: Optional[int]
@@ -248,7 +257,8 @@ def _admin_routes(app: FastAPI) -> None:
              summary="The latest tally of the voting period, with progress")
     def tally_status(election_id: ElectionId, period_id: PeriodId, who: Principal = Depends(require_admin)):
         with session_scope() as session:
-            return JSONResponse(payloads.tally_status(runs.status(session, election_id, period_id)))
+            state = runs.status(session, election_id, period_id)
+            return JSONResponse(payloads.tally_status(state, periods.locate(session, election_id, period_id)))
 
     @app.post(ADMIN_BASE + "/rollback", response_model=RollbackResponse, responses=ADMIN_ERRORS,
               tags=admin_tags, summary="Roll back a COMPLETED tally (winners removed, history kept)")

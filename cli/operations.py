@@ -383,7 +383,8 @@ def cmd_status(args) -> int:
     if args.watch:
         return _wait(args.election_id, args.voting_period_id, args.timeout)
     with session_scope() as session:
-        print_json(payloads.tally_status(runs.status(session, args.election_id, args.voting_period_id)))
+        state = runs.status(session, args.election_id, args.voting_period_id)
+        print_json(payloads.tally_status(state, periods.locate(session, args.election_id, args.voting_period_id)))
     return 0
 
 

@@ -28,10 +28,23 @@ def run_started(run, message: str) -> dict:
     }
 
 
-def tally_status(state: runs.RunState | None) -> dict:
-    if state is None:
-        return {key: None for key in _NO_TALLY} | {"tallyExists": False}
+def period_state(period) -> dict:
+    """Where a voting period stands, tallied or not: OPEN, CLOSED or SEALED, with its ballots."""
     return {
+        "name": period.name,
+        "state": "SEALED" if period.sealed_at else period.status.value,
+        "endsAt": periods.iso(period.ends_at),
+        "sealedAt": periods.iso(period.sealed_at) if period.sealed_at else None,
+        "ballots": period.ballots_count,
+    }
+
+
+def tally_status(state: runs.RunState | None, period=None) -> dict:
+    """The period's latest run (every field null before the first), and, given the period, its state."""
+    shown = {"period": period_state(period)} if period is not None else {}
+    if state is None:
+        return {key: None for key in _NO_TALLY} | {"tallyExists": False} | shown
+    return shown | {
         "tallyExists": True,
         "tallyRunId": state.run_id,
         "status": state.status,

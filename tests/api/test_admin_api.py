@@ -66,14 +66,20 @@ def test_status_shapes_before_and_after(client, admin, election):
     empty = client.get(election.base() + "/status", headers=admin)
     assert empty.status_code == 200
     body = empty.json()
-    assert set(body) == STATUS_FIELDS
+    assert set(body) == STATUS_FIELDS | {"period"}
     assert body["tallyExists"] is False
     assert all(body[k] is None for k in STATUS_FIELDS - {"tallyExists"})
+    # before any run the period still says where it stands (issue 27: all null said nothing)
+    period = body["period"]
+    assert {k: period[k] for k in ("name", "state", "sealedAt", "ballots")} == {
+        "name": "main", "state": "OPEN", "sealedAt": None, "ballots": 360}  # ended, not yet closed by advance
+    assert period["endsAt"].endswith("Z")
 
     client.post(election.base() + "/run", json={"remarks": "r1", "force": True}, headers=admin)
     done = client.get(election.base() + "/status", headers=admin).json()
     assert STATUS_FIELDS <= set(done)
     assert done["tallyExists"] is True and done["status"] == "COMPLETED"
+    assert done["period"]["state"] == "SEALED" and done["period"]["sealedAt"].endswith("Z")
     assert done["remarks"] == "r1"
     assert done["startedByPersonId"].startswith("api-token:")
     assert done["completedAt"].endswith("Z") and done["startedAt"].endswith("Z")
