@@ -21,7 +21,7 @@ from counting.stream import DocumentStream, NotStreamable
 from counting.table import format_table
 from cvr.count import count_config
 from cvr.errors import ConfigError, CvrError
-from cvr.rctab_report import report
+from cvr.rctab_report import precinct_report, report
 
 EXIT_BAD_INPUT = 2
 EXIT_COUNT_FAILED = 1
@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-outside-paths", action="store_true",
                         help="with --rctab-config: read CVR sources outside the configuration's folder")
     parser.add_argument("--format", choices=("json", "table", "rctab"), default="json", help="output format (default json)")
+    parser.add_argument("--precinct", metavar="NAME",
+                        help="with --format rctab and a configuration that tabulates by precinct: that precinct's report")
     parser.set_defaults(func=run)
 
 
@@ -65,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "rctab":
         if not result.get("rounds") and not result.get("passes"):
             return _fail("--format", f"rctab reports round-based counts; {result['method']} has no rounds", EXIT_BAD_INPUT)
+        if args.precinct is not None:
+            if args.precinct not in result.get("precincts", {}):
+                return _fail("--precinct", f"no per-precinct rounds for {args.precinct!r} (the configuration must set "
+                             "tabulateByPrecinct, the method follow whole ballots, and the precinct exist)", EXIT_BAD_INPUT)
+            sys.stdout.write(json.dumps(precinct_report(result, args.precinct, output, number_of_winners), indent=2) + "\n")
+            return 0
         sys.stdout.write(json.dumps(report(result, output, number_of_winners), indent=2) + "\n")
     else:
         sys.stdout.write(json.dumps(result, sort_keys=True, indent=2) + "\n")

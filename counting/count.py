@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Mapping
 
+from .area_rounds import follow
 from .ballots import Ballot, Marks
 from .contest import Contest
 from .definition import check_contest, contest_operation
@@ -65,6 +66,15 @@ def _split_plain(keys: Counter) -> Grouped:
         records = keys.pop(key)
         others.append((Ballot(marks, weight * records, explicit_invalid, defect), records))
     return keys, others
+
+
+def follow_in_area(contest: Contest, ballots: Iterable[Ballot], result: dict) -> dict:
+    """An area's ballots classified, and its rounds following the contest's `result`
+    (`area_rounds.follow`): {"totals", "rounds"} as JSON."""
+    plain, others = group_ballots(ballots)
+    classification = classify(contest, others, plain)
+    rounds = follow(contest, classification.valid, result)
+    return {"totals": classification.participation.to_json(), "rounds": [r.to_json() for r in rounds]}
 
 
 def count(contest: Contest, ballots: Iterable[Ballot], census: int | None = None) -> ContestResult:

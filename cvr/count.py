@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 from counting import count, parse_contest
+from counting.area_rounds import followable
+from counting.count import follow_in_area
 
 from .providers import read_all
 from .rctab_config import Plan, read_config
 from .records import Notes
+
+
+MISSING_PRECINCT = "missing_precinct_id"  # RCTab's name for the records whose precinct is blank
 
 
 def count_config(path: str | Path, allow_outside_paths: bool = False) -> tuple[dict, Plan, Notes]:
@@ -17,6 +23,17 @@ def count_config(path: str | Path, allow_outside_paths: bool = False) -> tuple[d
     plan = read_config(path, allow_outside_paths)
     contest = parse_contest(plan.contest)
     notes = Notes()
-    result = count(contest, (record.ballot for record in read_all(plan.sources, plan.names, notes))).to_json()
+    by_precinct: defaultdict[str, list] | None = defaultdict(list) if plan.output.get("tabulateByPrecinct") else None
+
+    def ballots():
+        for record in read_all(plan.sources, plan.names, notes):
+            if by_precinct is not None:
+                by_precinct[record.precinct or MISSING_PRECINCT].append(record.ballot)
+            yield record.ballot
+
+    result = count(contest, ballots()).to_json()
+    if by_precinct is not None and followable(contest, result):
+        # RCTab's tabulateByPrecinct: each precinct's rounds, following the contest's decisions
+        result["precincts"] = {p: follow_in_area(contest, by_precinct[p], result) for p in sorted(by_precinct)}
     return result, plan, notes
 

@@ -40,6 +40,16 @@ def report(result: dict, output: dict | None = None, number_of_winners: int | No
     return _report(result, result.get("rounds") or [], output, number_of_winners)
 
 
+def precinct_report(result: dict, precinct: str, output: dict | None = None, number_of_winners: int | None = None) -> dict:
+    """RCTab's report of one precinct (tabulateByPrecinct): its own rounds following the contest's
+    decisions, its own ballot totals, the contest's final threshold and winners."""
+    area = result["precincts"][precinct]
+    doc = _report({**result, "totals": area["totals"]}, area["rounds"], output, number_of_winners)
+    doc["config"]["precinct"] = precinct
+    doc["config"] = dict(sorted(doc["config"].items()))
+    return doc
+
+
 def _report(result: dict, rounds: list[dict], output: dict | None, number_of_winners: int | None) -> dict:
     output = output or {}
     names = {c["id"]: c.get("name") or c["id"] for c in result["candidates"]}
