@@ -65,17 +65,23 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         sys.stdout.write(format_table(result))
     elif args.format == "rctab":
-        if not result.get("rounds") and not result.get("passes"):
-            return _fail("--format", f"rctab reports round-based counts; {result['method']} has no rounds", EXIT_BAD_INPUT)
-        if args.precinct is not None:
-            if args.precinct not in result.get("precincts", {}):
-                return _fail("--precinct", f"no per-precinct rounds for {args.precinct!r} (the configuration must set "
-                             "tabulateByPrecinct, the method follow whole ballots, and the precinct exist)", EXIT_BAD_INPUT)
-            sys.stdout.write(json.dumps(precinct_report(result, args.precinct, output, number_of_winners), indent=2) + "\n")
-            return 0
-        sys.stdout.write(json.dumps(report(result, output, number_of_winners), indent=2) + "\n")
+        return _print_rctab(args, result, output, number_of_winners)
     else:
         sys.stdout.write(json.dumps(result, sort_keys=True, indent=2) + "\n")
+    return 0
+
+
+def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of_winners: int | None) -> int:
+    if not result.get("rounds") and not result.get("passes"):
+        return _fail("--format", f"rctab reports round-based counts; {result['method']} has no rounds", EXIT_BAD_INPUT)
+    if args.precinct is None:
+        doc = report(result, output, number_of_winners)
+    elif args.precinct in result.get("precincts", {}):
+        doc = precinct_report(result, args.precinct, output, number_of_winners)
+    else:
+        return _fail("--precinct", f"no per-precinct rounds for {args.precinct!r} (the configuration must set "
+                     "tabulateByPrecinct, the method follow whole ballots, and the precinct exist)", EXIT_BAD_INPUT)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     return 0
 
 
