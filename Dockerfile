@@ -12,5 +12,6 @@ COPY services services
 COPY cli cli
 COPY api api
 COPY cvr cvr
+COPY report report
 RUN pip install --no-cache-dir .
 USER nobody
