@@ -17,7 +17,7 @@ import xlsxwriter
 from counting.numbers import exact_json, percentage_json
 
 from .figures import exact
-from .views import ContestView
+from .views import ContestView, entry_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FIGURE = re.compile(r"[+-]?[0-9][0-9,]*(\.[0-9]+)?%?")
@@ -94,20 +94,11 @@ def _candidate_rows(result: dict, names: dict[str, str]) -> list[list]:
 
 
 def contest_rows(doc: dict, view: ContestView) -> list[list]:
-    result = _result(doc, view)
+    result = entry_of(doc, view)["result"]
     names = {c["id"]: c.get("name") or c["id"] for c in result.get("candidates", [])}
     rounds = result.get("rounds") or (result.get("passes") or [{}])[-1].get("rounds")
     body = _round_rows(rounds, names) if rounds else _candidate_rows(result, names)
     return _summary_rows(doc, view, result) + body
-
-
-def _result(doc: dict, view: ContestView) -> dict:
-    for tally in doc["results"]["tallies"]:
-        if tally["voting_period"] == view.period:
-            for entry in tally["contests"]:
-                if entry["contest"] == view.key:
-                    return entry["result"]
-    raise KeyError(view.key)
 
 
 def contest_csv(doc: dict, view: ContestView) -> bytes:

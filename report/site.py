@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from .charts import Bar, bars
 from .figures import count_text, exact
 from .sheets import contest_csv, workbook
-from .views import ContestView, candidate_rows, contest_view, participation, slug
+from .views import ContestView, candidate_rows, contest_view, entry_of, participation, slug
 
 _ENV = Environment(
     loader=PackageLoader("report", "templates"),
@@ -102,17 +102,8 @@ def _trail(areas: list[dict], key: str) -> list[dict]:
     return list(reversed(trail))
 
 
-def _entries(doc: dict, view: ContestView) -> dict:
-    for tally in doc["results"]["tallies"]:
-        if tally["voting_period"] == view.period:
-            for entry in tally["contests"]:
-                if entry["contest"] == view.key:
-                    return entry
-    return {}
-
-
 def _with_results(doc: dict, view: ContestView) -> set[str]:
-    entry = _entries(doc, view)
+    entry = entry_of(doc, view)
     return set(entry.get("areas", {})) | set(entry.get("subtrees", {}))
 
 
@@ -121,7 +112,7 @@ def _area_results(doc: dict, contests: list[ContestView], key: str) -> list[Area
     contest's winners (an area elects nobody)."""
     out = []
     for view in contests:
-        entry = _entries(doc, view)
+        entry = entry_of(doc, view)
         for scope, results in (("This area", entry.get("areas", {})),
                                ("This area and the areas within it", entry.get("subtrees", {}))):
             if key not in results:

@@ -49,6 +49,16 @@ class ContestView:
     quota: str | None = None
 
 
+def entry_of(doc: dict, view: ContestView) -> dict:
+    """The published entry (result, areas, subtrees) a contest view was made from."""
+    for tally in doc["results"]["tallies"]:
+        if tally["voting_period"] == view.period:
+            for entry in tally["contests"]:
+                if entry["contest"] == view.key:
+                    return entry
+    raise KeyError(view.key)
+
+
 def slug(text: str, taken: set[str]) -> str:
     """A file name for a key: letters, digits, '-' and '_' kept, the rest '-'; made unique."""
     base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "item"
