@@ -70,3 +70,9 @@ def follow(contest: Contest, valid: Mapping[Marks, int], result: dict) -> list[R
 
 def _number(value):
     return value if value is None or isinstance(value, int) else Fraction(value)
+
+
+def followed_rounds(contest: Contest, valid: Mapping[Marks, int], result: dict) -> list[dict] | None:
+    """`follow` as JSON, or None where the contest's rounds cannot be followed: what the pipeline and
+    `tally verify` publish as an area's (or subtree's) `followed_rounds`."""
+    return [r.to_json() for r in follow(contest, valid, result)] if followable(contest, result) else None

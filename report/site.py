@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from .charts import Bar, bars
 from .figures import count_text, exact
+from .rounds import round_table
 from .sheets import contest_csv, workbook
 from .views import ContestView, candidate_rows, contest_view, entry_of, participation, slug
 
@@ -38,6 +39,7 @@ class AreaResult:
     participation: list
     chart: object
     table_id: str
+    rounds: object = None  # rounds.RoundTable: the contest's rounds followed with this area's ballots
 
 
 def build(doc: dict) -> dict[str, bytes]:
@@ -126,9 +128,12 @@ def _area_results(doc: dict, contests: list[ContestView], key: str) -> list[Area
             chart_id = f"{view.slug}-{'own' if scope == 'This area' else 'subtree'}"
             items = [Bar(r.name, exact(c["total_count"]), r.elected) for r, c in
                      zip(rows, sorted(result.get("candidates", []), key=lambda c: c["rank"]), strict=True)]
+            followed = result.get("followed_rounds")
+            all_names = {**{c["id"]: c.get("name") or c["id"] for c in entry["result"].get("candidates", [])}, **names}
             out.append(AreaResult(view.name, view.slug + ".html", scope, view.seats, view.winners, rows,
                                   participation(result), bars(chart_id, f"{view.name}, {scope.lower()}", items,
-                                                              table_id=chart_id + "-table"), chart_id + "-table"))
+                                                              table_id=chart_id + "-table"), chart_id + "-table",
+                                  round_table(result, followed, all_names) if followed else None))
     return out
 
 

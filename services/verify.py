@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import counting
 from counting.ballots import oversized
+from counting.area_rounds import followable, followed_rounds
 from counting.definition import area_operation, contest_operation
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
@@ -362,6 +363,12 @@ def _count(contest: counting.Contest, ballots: list[counting.Ballot], census: in
     return _normal(ContestResult(contest, classified.participation, decided, census).to_json())
 
 
+def _followed(contest: counting.Contest, ballots: list[counting.Ballot], whole: dict) -> list[dict]:
+    """Ballots' rounds following the contest's decisions, as the pipeline publishes an area's."""
+    plain, others = group_ballots(ballots)
+    return _normal(followed_rounds(contest, classify(contest, others, plain).valid, whole))
+
+
 def derive(contest: counting.Contest, definition: Definition, by_area: dict[str, list[counting.Ballot]]) -> dict:
     """A contest's published results from its ballots, as the pipeline makes them: the contest,
     each area (its own ballots, or its subtree's for aggregate-results, as its tally_operation
@@ -390,17 +397,21 @@ def derive(contest: counting.Contest, definition: Definition, by_area: dict[str,
         pooled = [b for k in keys for b in by_area.get(k, [])]
         return _count(contest, pooled, sum(definition.areas[k]["census"] for k in keys), outcome)
 
+    with_outcome = operation != TallyOperation.SKIP_CANDIDATE_RESULTS
+    whole = result(list(styles), with_outcome)
     areas = {}
     for key, style in styles.items():
         own = area_operation(contest, style).value
         keys = subtree(key) if own == TallyOperation.AGGREGATE_RESULTS else [key]
-        areas[key] = result(keys, own != TallyOperation.SKIP_CANDIDATE_RESULTS)
-    with_outcome = operation != TallyOperation.SKIP_CANDIDATE_RESULTS
-    return {
-        "contest": result(list(styles), with_outcome),
-        "areas": areas,
-        "subtrees": {k: result(subtree(k), with_outcome) for k in styles if children[k]},
-    }
+        areas[key] = (result(keys, own != TallyOperation.SKIP_CANDIDATE_RESULTS), keys)
+    subtrees = {k: (result(subtree(k), with_outcome), subtree(k)) for k in styles if children[k]}
+    if with_outcome and followable(contest, whole):
+        for scope in (areas, subtrees):
+            for shown, keys in scope.values():
+                shown["followed_rounds"] = _followed(contest, [b for k in keys for b in by_area.get(k, [])], whole)
+    areas = {k: shown for k, (shown, _) in areas.items()}
+    subtrees = {k: shown for k, (shown, _) in subtrees.items()}
+    return {"contest": whole, "areas": areas, "subtrees": subtrees}
 
 
 def retally(report: Report, events: list[dict], definition: Definition, periods: dict[str, dict],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import counting
+from counting.area_rounds import followable, followed_rounds
 from counting.ranking import sum_totals
 from counting.result import ContestResult
 from counting.validation import Participation
@@ -102,6 +103,10 @@ class AreaTree:
         if self.method.additive:
             totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
             return self.method.decide(self.contest, totals)
+        return counting.decide(self.contest, self.valid(area_ids))
+
+    def valid(self, area_ids: Sequence[int]) -> Counter:
+        """The areas' pooled valid ballots, by the engine's canonical marks."""
         pooled = merge_multisets(self.multisets(area_ids if len(area_ids) < len(self.areas) else None))
         # The staged ballots are valid ones: each is read as the engine's canonical marks, by the judge
         # that judged it in its area when this worker counted that area (as classify would read it).
@@ -111,7 +116,7 @@ class AreaTree:
             canonical = judge(marks, False, None, None)[1]
             if canonical is not None:
                 valid[canonical] += weight
-        return counting.decide(self.contest, valid)
+        return valid
 
     def result(self, area_ids: Sequence[int], operation: TallyOperation) -> dict:
         census = sum(self.areas[a].census for a in area_ids)
@@ -127,21 +132,32 @@ def silent(stage: str, done: int | None = None, total: int | None = None) -> Non
 def contest_payload(tree: AreaTree, operation: TallyOperation, report=silent) -> dict:
     """The contest's staged result: the contest over all its areas, each area's own result, and each
     area with contest areas below it over its subtree. `report(stage, done, total)` hears progress."""
+    report("counting the contest", None, len(tree.areas))
+    contest = tree.result(list(tree.areas), operation)
+    follows = operation != TallyOperation.SKIP_CANDIDATE_RESULTS and followable(tree.contest, contest)
     areas, subtrees = {}, {}
     for done, (area_id, area) in enumerate(tree.areas.items()):
         report("area and subtree results", done, len(tree.areas))
+        own = [area_id]
         if tree.staged[area_id].operation == TallyOperation.AGGREGATE_RESULTS:
             # Its ballots were not counted in the area: its result is its subtree's, counted here.
-            own = TallyOperation.AGGREGATE_RESULTS if tree.method.additive else TallyOperation.PROCESS_BALLOTS_ALL
-            areas[area.key] = tree.result(tree.subtree(area_id), own)
+            own = tree.subtree(area_id)
+            kind = TallyOperation.AGGREGATE_RESULTS if tree.method.additive else TallyOperation.PROCESS_BALLOTS_ALL
+            areas[area.key] = tree.result(own, kind)
         else:
             areas[area.key] = tree.staged[area_id].area_result
+        if follows and areas[area.key] is not None:
+            # with or without its own candidate results, an area shows the contest's rounds in it
+            rounds = followed_rounds(tree.contest, tree.valid(own), contest)
+            areas[area.key] = {**areas[area.key], "followed_rounds": rounds}
         if tree.children[area_id]:
             subtrees[area.key] = tree.result(tree.subtree(area_id), operation)
-    report("counting the contest", None, len(tree.areas))
+            if follows:
+                subtrees[area.key]["followed_rounds"] = followed_rounds(
+                    tree.contest, tree.valid(tree.subtree(area_id)), contest)
     return {
         "operation": operation,
-        "contest": tree.result(list(tree.areas), operation),
+        "contest": contest,
         "areas": areas,
         "subtrees": subtrees,
         "ballots_read": sum(s.ballots_read for s in tree.staged.values()),

@@ -139,6 +139,13 @@ def test_meek_keep_factors_and_an_area_that_elects_nobody(browser, api_url):
     text = browser.find_element("tag name", "main").text
     assert "Contest winners:" in text and "Leading here" in text
     assert "Winner" not in text.replace("Contest winners", "")
+    # the mayoral contest's rounds, followed with the north district's ballots, as results.json has them
+    doc = httpx.get(api_url + "/elections/report-browser/public/results.json").json()
+    mayor = next(c for c in doc["tallies"][0]["contests"] if c["contest"] == "mayor")
+    followed = mayor["subtrees"]["north"]["followed_rounds"]
+    table = {row[0]: row[1:] for row in _table(browser, "mayor-subtree-table-rounds")}
+    for candidate, votes in followed[0]["tallies"].items():
+        assert table[_name(candidate)][0] == count_text(votes)
 
 
 def test_docs_render_every_operation(browser, api_url):

@@ -97,6 +97,22 @@ def test_a_swapped_winner_in_results_json_is_named(counted):
                for d in found), found
 
 
+def test_each_area_follows_the_contests_rounds_and_a_changed_one_is_found(counted):
+    """Issue 27: an instant-runoff area shows its own rounds under the contest's decisions; the areas
+    holding ballots add up to the contest in every round, and verify re-derives each area's."""
+    results = copy.deepcopy(counted["results.json"])
+    mayor = next(c for c in results["tallies"][0]["contests"] if c["contest"] == "mayor")
+    leaves = [k for k in mayor["areas"] if k not in mayor["subtrees"]]
+    for n, contest_round in enumerate(mayor["result"]["rounds"]):
+        for candidate, votes in contest_round["tallies"].items():
+            assert sum(mayor["areas"][k]["followed_rounds"][n]["tallies"][candidate] for k in leaves) == votes
+        assert all(mayor["areas"][k]["followed_rounds"][n]["eliminated"] == contest_round["eliminated"] for k in leaves)
+    assert mayor["subtrees"]["city"]["followed_rounds"][0]["tallies"] == mayor["result"]["rounds"][0]["tallies"]
+    mayor["areas"][leaves[0]]["followed_rounds"][0]["tallies"]["alvarez"] += 1
+    found = _verify(counted, results=results)
+    assert any(f"areas.{leaves[0]}.followed_rounds[0].tallies.alvarez" in d for d in found), found
+
+
 def test_a_changed_definition_is_found(counted):
     audit = copy.deepcopy(counted["audit.json"])
     area = next(a for a in audit["definition"]["areas"] if a["id"] == "n1")
