@@ -24,7 +24,8 @@ from services.read import results
 from services.loading.ballot_file import open_ballot_file
 from services.loading.cvr import load_cvr, load_rctab
 from services.loading.export import ExportLoadReport, load_export
-from services.errors import ServiceError
+from services.elections import find_election
+from services.errors import NotFound, ServiceError
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
 from services.loading.fields import LoadError, read_json
@@ -58,9 +59,8 @@ def register(subparsers) -> None:
     batch = subparsers.add_parser("batch", help="load batches: list a period's, void one before sealing")
     batch_sub = batch.add_subparsers(dest="batch_command", required=True, metavar="ACTION")
     listing = batch_sub.add_parser("list", help="a voting period's load batches as JSON")
-    listing.add_argument("election_id", type=int)
-    listing.add_argument("voting_period_id", type=int)
-    listing.set_defaults(func=cmd_batch_list)
+    _period_arguments(listing)
+    listing.set_defaults(func=resolving(cmd_batch_list))
     void = batch_sub.add_parser("void", help="void a batch before its period is sealed (its ballots are not counted)")
     void.add_argument("batch_id", type=int)
     void.add_argument("--reason", required=True)
@@ -116,8 +116,7 @@ def _register_period_commands(subparsers) -> None:
         ("rollback", cmd_rollback, "roll back a completed tally (like POST .../tally/rollback)"),
     ):
         p = subparsers.add_parser(name, help=text)
-        p.add_argument("election_id", type=int)
-        p.add_argument("voting_period_id", type=int)
+        _period_arguments(p)
         if name == "run":
             p.add_argument("--remarks", default=None)
             p.add_argument("--force", action="store_true", help="close the period first if it is still open")
@@ -130,12 +129,44 @@ def _register_period_commands(subparsers) -> None:
             p.add_argument("--timeout", type=float, default=3600.0, help="seconds to watch (default 3600)")
         if name == "rollback":
             p.add_argument("--reason", required=True)
-        p.set_defaults(func=func)
+        p.set_defaults(func=resolving(func))
+
+
+def _period_arguments(parser) -> None:
+    parser.add_argument("election_id", metavar="ELECTION", help="the election's number or key")
+    parser.add_argument("voting_period_id", metavar="PERIOD", help="the voting period's number or name")
+
+
+def resolving(func):
+    """The command, given the election and period as the operator wrote them (number, key or name),
+    with their numbers; an unknown one is one `error:` line naming it."""
+
+    @handles_errors
+    def run(args) -> int:
+        refs = (str(args.election_id), str(args.voting_period_id))
+        if all(r.isascii() and r.isdigit() and len(r) <= 10 for r in refs):
+            # numbers as the API takes them: the services' own checks answer with its messages
+            args.election_id, args.voting_period_id = int(refs[0]), int(refs[1])
+            return func(args)
+        with session_scope() as session:
+            election = find_election(session, args.election_id)
+            ref = str(args.voting_period_id)
+            period = next((p for p in election.periods if str(p.id) == ref), None) \
+                or next((p for p in election.periods if p.name == ref), None)
+            if period is None:
+                raise NotFound(f"election {election.key!r} has no voting period {ref!r} (give its number or name)")
+            args.election_id, args.voting_period_id = election.id, period.id
+        return func(args)
+
+    return run
 
 
 def cmd_db_upgrade(args) -> int:
-    upgrade()  # the embedded SQLite file needs no such step: every command creates or upgrades it
-    print("database schema is up to date")
+    before, after = upgrade()  # the embedded SQLite file needs no such step: every command creates or upgrades it
+    if before == after:
+        print(f"database schema already up to date (revision {after})")
+    else:
+        print(f"database schema migrated from revision {before or 'none (empty database)'} to {after}")
     return 0
 
 
@@ -245,12 +276,12 @@ def cmd_advance(args) -> int:
     verb = "would tally" if args.dry_run else "tallying"
     for election_id, period_id in plan.tally:
         print(f"{verb}: election {election_id} period {period_id}")
+    if not plan.close and not plan.tally and not plan.errors:
+        print("nothing to close or tally")
     for election_id, period_id, why in plan.waiting:
         print(f"waiting: election {election_id} period {period_id}: {why}")
     for election_id, period_id, error in plan.errors:
         print(f"error: election {election_id} period {period_id}: {error}", file=sys.stderr)
-    if not plan.close and not plan.tally and not plan.errors and not plan.waiting:
-        print("nothing to close or tally")
     if args.dry_run:
         return 0
     outcome = dispatch.send_pending()  # this pass's dispatches and any left while the broker was down

@@ -114,15 +114,28 @@ def alembic_config(url: str | None = None):
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head", app_role: str | None = None) -> None:
+def upgrade(url: str | None = None, revision: str = "head", app_role: str | None = None) -> tuple[str | None, str | None]:
     """Apply the Alembic migrations (`tally db upgrade`), then grant the application's role
-    (`app_role` or TALLY_DB_APP_ROLE) its privileges on the tables as they now are."""
+    (`app_role` or TALLY_DB_APP_ROLE) its privileges on the tables as they now are. Returns the
+    schema's revision before and after (None: no schema)."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     from models.roles import grant_app_role
 
     url = url or database_url()
+
+    def revision_now() -> str | None:
+        engine = migration_engine(url)
+        try:
+            with engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        finally:
+            engine.dispose()
+
+    before = revision_now()
     command.upgrade(alembic_config(url), revision)
+    after = revision_now()
     role = app_role or load_settings().db_app_role
     if role:
         engine = migration_engine(url)
@@ -131,6 +144,7 @@ def upgrade(url: str | None = None, revision: str = "head", app_role: str | None
                 grant_app_role(connection, role)
         finally:
             engine.dispose()
+    return before, after
 
 
 class SchemaNotMigrated(Exception):

@@ -39,6 +39,7 @@ class Plan:
 
 
 WAIT_SEAL = "ballots not sealed yet (seal: manual): tally seal {election} {period}"
+WAIT_OPEN = "open until {ends} (closed by advance once it has ended; tally run {election} {period} --force closes it now)"
 WAIT_EMPTY = "sealed without ballots: never tallied automatically (tally run {election} {period} --allow-empty)"
 
 
@@ -94,6 +95,12 @@ def _dry_run(session: Session, plan: Plan) -> Plan:
         else:
             why = WAIT_EMPTY if sealed else WAIT_SEAL
             plan.waiting.append((election_id, period_id, why.format(election=election_id, period=period_id)))
+    still_open = session.execute(
+        select(p.election_id, p.id, p.ends_at).where(p.status == m.PeriodStatus.OPEN, p.ends_at > now()).order_by(p.id)
+    )
+    for election_id, period_id, ends in still_open:
+        ends_text = m.aware(ends).isoformat(timespec="seconds")
+        plan.waiting.append((election_id, period_id, WAIT_OPEN.format(ends=ends_text, election=election_id, period=period_id)))
     return plan
 
 

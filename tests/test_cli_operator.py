@@ -112,3 +112,34 @@ def test_names_holding_control_characters_are_printed_escaped(embedded_db, capsy
     with session_scope(embedded_db) as session:
         result = published(session, election_id)["tallies"][0]["contests"][0]["result"]
     assert result["winners"] == [evil]  # kept verbatim
+
+
+def test_periods_are_named_by_number_key_or_name_and_an_open_one_says_why_it_waits(embedded_db, capsys):
+    """Issue 27: `run`, `status`, `seal`, `rollback` and `batch list` took only numbers, and
+    `advance --dry-run` said nothing of a period still open."""
+    definition = f.election("named", [f.contest("mayor", "plurality-at-large", candidates=2)],
+                            ends_at="2999-01-01T00:00:00Z")
+    election_id, period_id = f.load(embedded_db, definition, [{"contest": "mayor", "area": "a1", "marks": [["c1", 1]]}])
+    capsys.readouterr()
+    assert tally(["status", "named", "main"]) == 0
+    by_name = capsys.readouterr().out
+    assert tally(["status", str(election_id), str(period_id)]) == 0
+    assert capsys.readouterr().out == by_name and '"state": "OPEN"' in by_name
+    assert tally(["batch", "list", "named", "main"]) == 0 and '"batchId"' in capsys.readouterr().out
+    assert tally(["status", "named", "later"]) == 2
+    assert "election 'named' has no voting period 'later' (give its number or name)" in capsys.readouterr().err
+    assert tally(["status", "nobody", "main"]) == 2
+    assert "no election 'nobody'" in capsys.readouterr().err
+    assert tally(["advance", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"waiting: election {election_id} period {period_id}: open until 2999-01-01T00:00:00+00:00" in out
+
+
+def test_db_upgrade_says_what_it_did(tmp_path, monkeypatch, capsys):
+    """Issue 27: on an empty database it said "up to date" after migrating it."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert tally(["db", "upgrade"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("database schema migrated from revision none (empty database) to "), first
+    assert tally(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.startswith("database schema already up to date (revision ")
