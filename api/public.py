@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import PurePosixPath
 from typing import Annotated
+from urllib.parse import quote
 
 import anyio
 from fastapi import FastAPI, Path, Request
@@ -114,7 +115,7 @@ def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
 
     @app.api_route("/elections/{election}/report", methods=EITHER, include_in_schema=False)
     async def report_folder(election: ElectionRef):
-        return RedirectResponse(f"/elections/{election}/report/", status_code=308)
+        return RedirectResponse(f"/elections/{quote(election, safe='')}/report/", status_code=308)
 
     @app.api_route("/elections/{election}/report/", **site, summary="The results site: the election's index page")
     async def report_index(request: Request, election: ElectionRef):
@@ -139,8 +140,8 @@ def _listing() -> str:
             .order_by(m.Election.name, m.Election.key)
         ).all()
     items = "".join(
-        f'<li><a href="/elections/{escape(key)}/report/">{escape(name)}</a> '
-        f'(<a href="/elections/{escape(key)}/public/results.json">results.json</a>)</li>'
+        f'<li><a href="/elections/{escape(quote(key, safe=""))}/report/">{escape(name)}</a> '
+        f'(<a href="/elections/{escape(quote(key, safe=""))}/public/results.json">results.json</a>)</li>'
         for key, name in rows
     ) or "<li>Nothing is published yet.</li>"
     return (
