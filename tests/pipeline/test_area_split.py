@@ -58,7 +58,8 @@ def test_one_area_or_two_hundred_give_the_same_results(embedded_db):
         assert many[key]["result"] == one[key]["result"] == expected[key], key
         # The root's subtree is the whole contest too; the single area's own result is the contest's
         # participation (its candidate results follow the area's default operation).
-        assert many[key]["subtrees"]["root"] == expected[key], key
+        subtree = {k: v for k, v in many[key]["subtrees"]["root"].items() if k != "followed_rounds"}
+        assert subtree == expected[key], key
         assert one[key]["areas"]["root"]["totals"] == expected[key]["totals"], key
         assert len(many[key]["areas"]) == 200
     assert len(expected["mayor"]["rounds"]) > 1 and len(expected["council"]["rounds"]) > 1

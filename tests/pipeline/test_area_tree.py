@@ -111,6 +111,11 @@ def test_each_subtree_is_its_area_and_every_contest_area_below_it(case):
     assert sorted(b for a in tops for b in tree.subtree(a)) == sorted(counted)  # a partition
 
 
+def _own(result: dict) -> dict:
+    """An area's or subtree's result without the contest's rounds followed in it (area_rounds)."""
+    return {k: v for k, v in result.items() if k != "followed_rounds"}
+
+
 @pytest.mark.parametrize("method", ["plurality-at-large", "borda", "instant-runoff"])
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
@@ -128,11 +133,11 @@ def test_every_result_equals_counting_the_union_of_its_areas_ballots(method, dat
     for a in counted:
         key, below = areas[a].key, election.below(a)
         if operations[a] == TallyOperation.AGGREGATE_RESULTS:  # not counted in the area: counted here over its subtree
-            assert payload["areas"][key] == election.direct(below, TallyOperation.PROCESS_BALLOTS_ALL)
+            assert _own(payload["areas"][key]) == election.direct(below, TallyOperation.PROCESS_BALLOTS_ALL)
         else:
-            assert payload["areas"][key] == election.direct([a], operations[a])
+            assert _own(payload["areas"][key]) == election.direct([a], operations[a])
         if len(below) > 1:
-            assert payload["subtrees"][key] == election.direct(below, operation)
+            assert _own(payload["subtrees"][key]) == election.direct(below, operation)
         else:
             assert key not in payload["subtrees"]
 
