@@ -121,7 +121,9 @@ def _contests(cvr: dict, source: Source, number: int) -> Contests:
                     for pos in selection.get("SelectionPosition") or ():
                         write_in = pos.get("CVRWriteIn", _NO_WRITE_IN)
                         write_in = None if write_in is _NO_WRITE_IN else (write_in or {}).get("Text", "")
-                        positions.append((chosen, pos.get("Rank"), pos.get("HasIndication", "yes") != "no", write_in))
+                        # RCTab passes over a mark with no indication or that is not allocable
+                        counted = pos.get("HasIndication", "yes") != "no" and pos.get("IsAllocable") != "no"
+                        positions.append((chosen, pos.get("Rank"), counted, write_in))
     except (AttributeError, TypeError, KeyError):  # a list where an object belongs, or the reverse
         raise CvrError(source.path, f"CVR {number}", "CVRSnapshot", "is not shaped as the CDF schema says") from None
     return tuple((contest, tuple(positions)) for contest, positions in out.items())

@@ -15,7 +15,7 @@ from typing import Any
 
 DEFINITIONS, RECORD = "definitions", "record"
 
-Position = tuple[Any, Any, bool, Any]  # (selection id, rank, indicated, write-in text)
+Position = tuple[Any, Any, bool, Any]  # (selection id, rank, indicated and allocable, write-in text)
 Contests = tuple[tuple[str, tuple[Position, ...]], ...]  # (contest id, its positions) per contest
 
 

@@ -113,7 +113,11 @@ def _contests(cvr, source: Source, number: int) -> Contests:
                 raise CvrError(source.path, f"CVR {number}", "CVRContest.ContestId", "is missing")
             positions = out.setdefault(contest_id, [])
             for selection in _children(contest, "CVRContestSelection"):
+                # RCTab's reading of CDF XML: a selection still to be adjudicated is not a mark yet
+                if _text(selection, "Status") == "needs-adjudication":
+                    continue
                 for pos in _children(selection, "SelectionPosition"):
+                    counted = (_text(pos, "HasIndication") or "yes") != "no" and _text(pos, "IsAllocable") != "no"
                     positions.append((_text(selection, "ContestSelectionId"), _text(pos, "Rank"),
-                                      (_text(pos, "HasIndication") or "yes") != "no", _write_in(pos)))
+                                      counted, _write_in(pos)))
     return tuple((contest, tuple(positions)) for contest, positions in out.items())

@@ -10,6 +10,7 @@ several names joined by the overvote delimiter, or nothing.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from typing import Iterator
 
@@ -44,9 +45,15 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
     # A county's rankings repeat: each distinct one is resolved once (and its Ballot shared).
     ballots: dict[tuple, Ballot] = {}
     precincts: dict[object, object] = {}
+    filled = 0  # vote rows holding something
+    empty_cells = None  # the cells of an empty vote row, if the sheet has one
     for number, row in enumerate(sheet.iter_rows(), start=1):
-        if number < source.first_vote_row or row.count("") == len(row):
-            continue  # headers, and the empty rows that spreadsheet tools leave behind
+        if number < source.first_vote_row:
+            continue
+        if row.count("") == len(row):
+            empty_cells = empty_cells or tuple((pad + row)[first:last])
+            continue  # counted below if the sheet holds it as a row
+        filled += 1
         if pad:
             row = pad + row
         cells = tuple(row[first:last])
@@ -64,6 +71,65 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
                 if len(precincts) < DISTINCT_KEPT:
                     precincts[cell] = precinct
         yield Record(ballot, precinct)
+    last_row = sheet.end[0] + 1 if sheet.end else 0
+    if empty_cells is not None or _rows_beyond(source, last_row):
+        cells = empty_cells or ("",) * (source.max_rankings or 0)
+        yield from _empty_rows(source, names, notes, filled, cells)
+
+
+def _empty_rows(source: Source, names: Names, notes: Notes, filled: int, cells: tuple) -> Iterator[Record]:
+    """RCTab reads every row the sheet holds from the first vote row on, empty or not, as a ballot;
+    the rows a sheet does not hold (gaps in its numbering) are no ballots. calamine shows both as
+    empty rows, or none after the last filled one, so the sheet's own rows are counted: those beyond
+    the filled ones are empty."""
+    empty = _sheet_rows(source) - filled
+    if empty > 0:
+        notes.count_in("empty spreadsheet rows, as ballots ranking nobody (as RCTab counts them)", empty)
+        ballot = Ballot(marks=marks_of(_ranks(cells, source, names), names))
+        for _ in range(empty):
+            yield Record(ballot, None)
+
+
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"""\br=["'](\d+)["']""")
+
+
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\b[^>]*\bref=["'][A-Z]*\d*:?[A-Z]*(\d+)["']""")
+
+
+def _rows_beyond(source: Source, last_row: int) -> bool:
+    """Whether the sheet may hold rows after calamine's last one: its <dimension> (which comes before
+    the rows) says so, or it has none to say."""
+    with open_regular(source.path, source.root) as handle, zipfile.ZipFile(handle) as archive:
+        with archive.open(_first_sheet(archive)) as part:
+            head = part.read(1 << 16)
+    found = _DIMENSION.search(head)
+    return found is None or int(found.group(1)) > last_row
+
+
+def _sheet_rows(source: Source) -> int:
+    """How many <row> elements the first sheet holds from the first vote row on."""
+    with open_regular(source.path, source.root) as handle, zipfile.ZipFile(handle) as archive:
+        xml = archive.read(_first_sheet(archive))
+    rows, number = 0, 0
+    for match in _ROW.finditer(xml):
+        given = _ROW_NUMBER.search(match.group(1))
+        number = int(given.group(1)) if given else number + 1  # r is optional: rows then follow on
+        rows += number >= source.first_vote_row
+    return rows
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> str:
+    """The part of the workbook's first sheet (the one calamine reads), by its relationship."""
+    from lxml import etree
+
+    safe = etree.XMLParser(resolve_entities=False, no_network=True)
+    workbook = etree.fromstring(archive.read("xl/workbook.xml"), safe)
+    sheet = next(e for e in workbook.iter() if etree.QName(e).localname == "sheet")
+    wanted = next(v for k, v in sheet.attrib.items() if etree.QName(k).localname == "id")
+    rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), safe)
+    target = next(e.get("Target") for e in rels if e.get("Id") == wanted)
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
 def _ranks(cells, source: Source, names: Names):

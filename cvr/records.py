@@ -28,12 +28,18 @@ class Notes:
     printed as warnings by `tally count`, kept in a load's report."""
 
     left_out: Counter[str] = field(default_factory=Counter)
+    counted: Counter[str] = field(default_factory=Counter)  # records counted though a person may not expect it
 
     def leave_out(self, why: str) -> None:
         self.left_out[why] += 1
 
+    def count_in(self, why: str, records: int = 1) -> None:
+        self.counted[why] += records
+
     def lines(self) -> list[str]:
-        return [f"{n:,} record{'s' * (n != 1)} left out: {why}" for why, n in sorted(self.left_out.items())]
+        return [f"{n:,} record{'s' * (n != 1)} left out: {why}" for why, n in sorted(self.left_out.items())] + [
+            f"{n:,} record{'s' * (n != 1)} counted: {why}" for why, n in sorted(self.counted.items())
+        ]
 
 
 class Names:

@@ -17,7 +17,10 @@ Each round, in RCTab's order:
    over the threshold is the round's residual surplus.
 
 Numbers are exact: integers while every ballot counts whole, else fractions whose denominators are
-powers of ten (RCTab's BigDecimal values, to the same digits).
+powers of ten (RCTab's BigDecimal values, to the same digits). RCTab also writes a figure with all
+its decimal places ("8.0000") once it sums a ballot that sat on a surplus-transferring winner, as a
+BigDecimal keeps the largest scale of its terms: each round of such a count says which of its
+figures those are (`rctab_scale`), so that RCTab's report can be written as RCTab writes it.
 """
 
 from __future__ import annotations
@@ -30,12 +33,43 @@ from ..contest import Contest
 from ..errors import CountingError
 from ..numbers import Number, exact_json
 from ..outcome import Round, TieBreak, Transfer
-from ..ranked import Compiled, Piles
+from ..ranked import Compiled, Piles, overvote_choice
 from ..vocabulary import Exhausted
 from .rcv_rules import RcvOptions, WinnerMode
 from .rcv_ties import TieBreaker
 
 FINAL_ROUND_SURPLUS = Exhausted.FINAL_ROUND_SURPLUS
+
+
+class _ScaledPiles(Piles):
+    """Piles that also know which ballots sat on a surplus-transferring winner (`scaled`), and
+    for which reasons such ballots became inactive."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.scaled: set[int] = set()
+        self.scaled_reasons: set[str] = set()
+        self.scaled_exhausted = 0  # how many scaled ballots worth something became inactive so far
+
+    def exhaust(self, b: int, reason: str) -> None:
+        super().exhaust(b, reason)
+        if b in self.scaled:
+            self.scaled_reasons.add(reason)
+            self.scaled_exhausted += self.worth[b] > 0
+
+    def moved_scaled(self, ballots: list[int], exhaust: str | None) -> tuple[dict[int, Number], Number, list]:
+        """`moved`, and where the scaled ballots worth something went: candidate numbers, and
+        "exhausted" if any became inactive (RCTab's transfers leave out ballots worth nothing,
+        its tallies count them)."""
+        scaled = {b: self.position[b] for b in self.scaled.intersection(ballots) if self.worth[b] > 0}
+        exhausted_before = self.scaled_exhausted
+        gains, exhausted = self.moved(ballots, exhaust)
+        to = {self._holder(b) for b, at in scaled.items() if self.position[b] != at}
+        return gains, exhausted, sorted(to) + (["exhausted"] if self.scaled_exhausted > exhausted_before else [])
+
+    def _holder(self, b: int) -> int:
+        choice = self.choices[b][self.position[b]]
+        return choice if choice.__class__ is int else overvote_choice(choice, self.alive)
 
 
 def truncate(value: Number, places: int) -> Number:
@@ -52,6 +86,8 @@ def _whole(value: Number) -> Number:
 class Tabulation:
     """One RCTab count over the weighted distinct ballots; `run()` returns its rounds."""
 
+    caps_winners = True  # a winner shows at most the threshold, the rest is residual surplus
+
     def __init__(self, contest: Contest, ballots: Compiled, rules: RcvOptions, excluded: frozenset[str]):
         self.rules = rules
         self.ids = contest.candidate_ids
@@ -62,7 +98,7 @@ class Tabulation:
         self.weights = ballots.weights
         self.values: list[Number] = [1] * len(self.weights)  # each vote's remaining value
         # What each ballot counts: weight x value (values change only in `_transfer_surplus`).
-        self.piles = Piles(ballots, [c not in excluded for c in self.ids], list(self.weights))
+        self.piles = _ScaledPiles(ballots, [c not in excluded for c in self.ids], list(self.weights))
         self.alive, self.votes, self.holders = self.piles.alive, self.piles.votes, self.piles.holders
         self.exhausted_by = self.piles.exhausted_by
         # the candidates who stopped continuing and their ballots, to move at the start of the next round
@@ -71,6 +107,7 @@ class Tabulation:
         self.eliminated_in: dict[str, int] = {}
         self.kept: dict[str, Number] = {}  # what each surplus-transferring winner keeps of its ballots
         self.winner_tally: dict[str, Number] = {}
+        self.winner_scaled: dict[str, bool] = {}  # whether a winner's tally shows what it kept (see `_details`)
         self.residual: Number = 0
         self.rounds: list[Round] = []
         self.history: list[dict[str, Number]] = []
@@ -84,6 +121,7 @@ class Tabulation:
             round_no = len(self.rounds) + 1
             self._move()
             tallies = {c: _whole(self.votes[i]) for i, c in enumerate(self.ids) if self.alive[i]}
+            scaled = self._scaled(tallies)
             if self._recompute_threshold(round_no):
                 self.threshold = self._threshold(sum(tallies.values()))
             elected, ties = self._winners(tallies, round_no)
@@ -109,7 +147,7 @@ class Tabulation:
                     exhausted=_whole(sum(self.exhausted_by.values())),
                     exhausted_by={k: _whole(v) for k, v in self.exhausted_by.items()},
                     tie_breaks=ties,
-                    details={"residual_surplus": exact_json(self.residual)} if self.rules.uses_surpluses else {},
+                    details=self._details(shown, scaled),
                 )
             )
             if not elected and not eliminated and self._continuing():  # the next round would be the same
@@ -143,10 +181,35 @@ class Tabulation:
             return
         final = FINAL_ROUND_SURPLUS if self.rules.uses_surpluses and len(self.elected_in) == self.rules.seats else None
         for candidate, ballots in leaving:
-            gains, exhausted = self.piles.moved(ballots, exhaust=final)
+            gains, exhausted, scaled = self.piles.moved_scaled(ballots, final)
             self.rounds[-1].transfers.append(
                 Transfer(candidate, {self.ids[i]: _whole(v) for i, v in gains.items()}, _whole(exhausted))
             )
+            if scaled:
+                self.rounds[-1].details["rctab_scale"]["transfers"][candidate] = [
+                    "exhausted" if to == "exhausted" else self.ids[to] for to in scaled
+                ]
+
+    def _details(self, shown: Mapping[str, Number], scaled: list[str]) -> dict:
+        """A surplus-transferring count's round: its residual surplus so far, and which of its
+        figures sum a ballot that sat on a winner (RCTab writes those with its decimal places):
+        the tallies, the reasons of inactive ballots, and (filled in next round) the transfers."""
+        if not self.rules.uses_surpluses:
+            return {}
+        scale = {
+            "places": self.rules.places,
+            # earlier winners are no longer continuing: `winner_scaled` says how they show
+            "tallies": [c for c in shown if c in scaled or self.winner_scaled.get(c, False)],
+            "exhausted_by": sorted(self.piles.scaled_reasons),
+            "transfers": {},
+        }
+        return {"residual_surplus": exact_json(self.residual), "rctab_scale": scale}
+
+    def _scaled(self, tallies: Mapping[str, Number]) -> list[str]:
+        """The continuing candidates holding a ballot that sat on a winner, before anyone leaves."""
+        if not self.piles.scaled:
+            return []
+        return [c for c in tallies if not self.piles.scaled.isdisjoint(self.holders[self.ids.index(c)])]
 
     def _release(self, candidate: str) -> None:
         """The candidate stops continuing: its ballots move at the start of the next round."""
@@ -224,10 +287,10 @@ class Tabulation:
         """Each of the winner's ballots keeps `value - value x fraction` with the winner and moves
         on with `value x fraction`, both to RCTab's decimal places."""
         places = self.rules.places
-        extra = votes - self.threshold
-        fraction = truncate(Fraction(extra) / votes, places) if extra > 0 else 0
+        fraction = self._surplus_fraction(winner, votes)
         kept: Number = 0
         values, weights, worth = self.values, self.weights, self.piles.worth
+        self.piles.scaled.update(self.holders[self.ids.index(winner)])
         for b in self.holders[self.ids.index(winner)]:
             moving = truncate(values[b] * fraction, places)
             values[b] = moving
@@ -238,13 +301,20 @@ class Tabulation:
             worth[b] = now
         self.kept[winner] = kept
 
+    def _surplus_fraction(self, winner: str, votes: Number) -> Number:
+        extra = votes - self.threshold
+        return truncate(Fraction(extra) / votes, self.rules.places) if extra > 0 else 0
+
     def _winner_tallies(self, round_no: int) -> dict[str, Number]:
         """RCTab's updateWinnerTallies: a winner of the previous round shows what it kept, capped at
         the threshold (the excess is residual surplus); earlier winners show what they showed."""
         for winner, won in self.elected_in.items():
             if won == round_no - 1:
                 kept = self.kept.get(winner, 0)
-                if kept > self.threshold:
+                # what it kept sums scaled ballots; the threshold, when it caps them, is written as itself
+                capped = self.caps_winners and kept > self.threshold
+                self.winner_scaled[winner] = not capped
+                if capped:
                     self.residual += kept - self.threshold
                     self._transfer_of(winner).residual = _whole(kept - self.threshold)
                     kept = self.threshold

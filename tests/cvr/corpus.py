@@ -24,16 +24,6 @@ NOT_TABULATION = {
     "tabulate_by_precinct_without_precincts": "tests RCTab's refusal of per-precinct output without precincts",
 }
 
-# Cases whose rounds are RCTab's but whose ballot totals (totalNumBallots, undervotes) are not, because
-# our CVR readers see fewer ballots with no rankings than RCTab's: reader questions, not counting rules.
-READER_GAPS = {
-    # RCTab counts the sheet's empty <row> elements (3, after the last ballot) as ballots ranking nobody
-    "first_round_determines_threshold_test": "empty spreadsheet rows",
-    # the CDF XML ballot has no ranking in this contest for RCTab; our reader sees an unknown candidate
-    "nist_xml_cdf_2": "a CDF XML selection of another contest",
-}
-
-
 def cases() -> list[Path]:
     """Every case folder with a configuration (the folder name is the case)."""
     if not PRESENT:

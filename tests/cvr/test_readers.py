@@ -46,6 +46,32 @@ def test_ess_blank_cells_as_write_ins(tmp_path):
     assert set(record.ballot.marks) == {("Undeclared Write-ins", 1), ("Bob", 2)}
 
 
+def test_ess_empty_rows_the_sheet_holds_are_ballots_ranking_nobody_as_in_rctab(tmp_path, capsys):
+    """RCTab reads every row element from the first vote row on as a ballot: a formatted empty row
+    (in the middle or after the last ballot) is an undervote; a row the sheet does not hold is none."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(tmp_path / "cvr.xlsx") as book:
+        sheet = book.add_worksheet()
+        for number, row in enumerate([["id", "p", "1", "2"], [1, "P", "Alice", None], None, [3, "P", "Bob", "Alice"]]):
+            if row is None:
+                sheet.set_row(number, 20)  # held, with nothing in it
+            else:
+                sheet.write_row(number, 0, row)
+        sheet.set_row(9, 20)  # rows 5 to 9 are not held; row 10 is
+    code, result, err = run_count(capsys, make_config(tmp_path, ESS))
+    assert code == 0, err
+    assert result["totals"]["total_votes"] == 4 and result["totals"]["blank"] == 2
+    assert "2 records counted: empty spreadsheet rows, as ballots ranking nobody" in err
+
+
+def test_ess_rows_not_held_after_the_last_ballot_are_no_ballots(tmp_path, capsys):
+    write_xlsx(tmp_path / "cvr.xlsx", [["id", "p", "1", "2"], [1, "P", "Alice", None]])
+    code, result, err = run_count(capsys, make_config(tmp_path, ESS))
+    assert code == 0, err
+    assert result["totals"]["total_votes"] == 1 and "counted" not in err
+
+
 def test_an_unreadable_workbook_exits_2_naming_the_file(tmp_path, capsys):
     (tmp_path / "cvr.xlsx").write_text("not a workbook")
     code, _, err = run_count(capsys, make_config(tmp_path, ESS))
@@ -110,6 +136,27 @@ def test_cdf_xml_is_streamed_and_a_record_without_the_contest_is_not_a_ballot_of
     (record,) = read_records(make_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
     assert record.precinct == "Precinct One"
     assert set(record.ballot.marks) == {("Bob", 1), ("Alice", 2)}
+
+
+def test_cdf_xml_passes_over_a_selection_to_adjudicate_and_a_mark_not_allocable(tmp_path):
+    """As RCTab reads CDF XML: a selection whose Status is needs-adjudication is no mark yet, and a
+    position that IsAllocable "no" is passed over."""
+    xml = CDF_XML.replace("<SelectionPosition>", "<SelectionPosition><IsAllocable>no</IsAllocable>", 1)
+    (tmp_path / "cvr.xml").write_text(xml)
+    (record,) = read_records(make_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
+    assert len(record.ballot.marks) == 1
+    xml = CDF_XML.replace("<SelectionPosition>", "<Status>needs-adjudication</Status><SelectionPosition>", 1)
+    (tmp_path / "cvr.xml").write_text(xml)
+    (record,) = read_records(make_config(tmp_path, {**CDF, "filePath": "cvr.xml"}))
+    assert len(record.ballot.marks) == 1
+
+
+def test_cdf_json_passes_over_a_mark_not_allocable(tmp_path):
+    pick = cdf_pick("s1", 2)
+    pick["SelectionPosition"][0]["IsAllocable"] = "no"
+    (tmp_path / "cvr.json").write_text(json.dumps(cdf_document([cdf_pick("s0", 1), pick])))
+    (record,) = read_records(make_config(tmp_path, CDF))
+    assert set(record.ballot.marks) == {("Alice", 1)}
 
 
 def test_cdf_xml_syntax_error_names_the_line(tmp_path, capsys):

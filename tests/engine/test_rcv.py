@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counting import Ballot, Candidate, Contest, CountingError, DefinitionError, count
+from counting.count import follow_in_area
 from counting.definition import check_contest
 from counting.interchange import count_document
 from counting.java_random import JavaRandom, _floor_of_rounded_product, hash_set_order, shuffle, string_hash
@@ -363,3 +364,30 @@ def test_the_undeclared_write_in_is_never_elected_even_in_a_tie_of_two():
     contest = Contest(id="t", method="rcv", candidates=(Candidate("A"), Candidate("W", undeclared_write_in=True)),
                       options={"tie_break_order": ["W", "A"]})
     assert count(contest, []).to_json()["winners"] == ["A"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections, st.integers(2, 3), st.integers(2, 3), st.sampled_from([2, 4]))
+def test_areas_following_a_surplus_count_add_up_to_it(election, seats, areas, places):
+    """Split the ballots into areas: each area follows the contest's rounds, its winners' surplus moving
+    the contest's fractions, so in every round the areas' continuing tallies add up to the contest's,
+    and all their votes to the contest's with its residual surplus (an area's winner is never capped)."""
+    ballots = _ballots(election)
+    contest = rcv(CANDIDATES, seats=seats, winner_election_mode="multi-winner-allow-multiple-winners-per-round",
+                  decimal_places_for_vote_arithmetic=places, overvote_rule="exhaust-immediately")
+    result = count(contest, ballots).to_json()
+    followed = [follow_in_area(contest, ballots[k::areas], result)["rounds"] for k in range(areas)]
+
+    def exact(v):
+        return Fraction(Decimal(str(v)))
+
+    for n, whole in enumerate(result["rounds"]):
+        parts = [f[n] for f in followed]
+        assert all(p["elected"] == whole["elected"] and p["threshold"] == whole["threshold"] for p in parts)
+        winners = {c for r in result["rounds"][:n] for c in r["elected"]}
+        for candidate, votes in whole["tallies"].items():
+            if candidate not in winners:
+                assert sum(exact(p["tallies"][candidate]) for p in parts) == exact(votes)
+        area_votes = sum(sum(map(exact, p["tallies"].values())) + exact(p["exhausted"]) for p in parts)
+        assert area_votes == sum(map(exact, whole["tallies"].values())) + exact(whole["exhausted"]) + exact(
+            whole["residual_surplus"])
