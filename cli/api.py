@@ -32,14 +32,12 @@ def register(subparsers) -> None:
 
 
 def cmd_api(args) -> int:
-    import uvicorn
-
     from api.app import create_app
+    from api.server import serve
     from config.settings import load_settings
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                timeout_keep_alive=settings.http_keepalive)
+    serve(create_app(settings), settings, args.host, args.port, args.log_level)
     return 0
 
 

@@ -91,6 +91,8 @@ class Settings:
     http_body_timeout: int
     http_send_timeout: int
     http_keepalive: int
+    http_head_timeout: int  # seconds to receive a request's line and headers
+    http_max_connections: int  # open connections an API process serves; past them: 503
 
     @property
     def embedded(self) -> bool:
@@ -137,4 +139,6 @@ def load_settings() -> Settings:
         http_body_timeout=_int("TALLY_HTTP_BODY_TIMEOUT", 30),
         http_send_timeout=_int("TALLY_HTTP_SEND_TIMEOUT", 60),
         http_keepalive=_int("TALLY_HTTP_KEEPALIVE", 5),
+        http_head_timeout=max(1, _int("TALLY_HTTP_HEAD_TIMEOUT", 10)),
+        http_max_connections=max(1, _int("TALLY_HTTP_MAX_CONNECTIONS", 4096)),
     )

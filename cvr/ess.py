@@ -25,7 +25,7 @@ DISTINCT_KEPT = 100_000  # distinct rankings (and precinct cells) remembered at 
 _UNSEEN = object()
 
 
-def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
+def _first_sheet_of(source: Source):
     from python_calamine import CalamineWorkbook
 
     with open_regular(source.path, source.root) as handle:
@@ -33,11 +33,15 @@ def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
             with zipfile.ZipFile(handle) as archive:
                 check_inflated(archive, str(source.path))
             handle.seek(0)
-            sheet = CalamineWorkbook.from_filelike(handle).get_sheet_by_index(0)
+            return CalamineWorkbook.from_filelike(handle).get_sheet_by_index(0)
         except CvrError:
             raise
         except Exception as exc:  # zipfile's and calamine's errors: the file is not a workbook
             raise CvrError(source.path, "", "", f"not a readable .xlsx workbook: {exc}") from None
+
+
+def read(source: Source, names: Names, notes: Notes) -> Iterator[Record]:
+    sheet = _first_sheet_of(source)
     # calamine's rows start at the sheet's first row, but its cells at the first used column.
     pad = [""] * sheet.start[1] if sheet.start else []
     first = source.first_vote_column - 1
@@ -101,7 +105,7 @@ def _rows_beyond(source: Source, last_row: int) -> bool:
     """Whether the sheet may hold rows after calamine's last one: its <dimension> (which comes before
     the rows) says so, or it has none to say."""
     with open_regular(source.path, source.root) as handle, zipfile.ZipFile(handle) as archive:
-        with archive.open(_first_sheet(archive)) as part:
+        with archive.open(_first_sheet_part(archive)) as part:
             head = part.read(1 << 16)
     found = _DIMENSION.search(head)
     return found is None or int(found.group(1)) > last_row
@@ -110,7 +114,7 @@ def _rows_beyond(source: Source, last_row: int) -> bool:
 def _sheet_rows(source: Source) -> int:
     """How many <row> elements the first sheet holds from the first vote row on."""
     with open_regular(source.path, source.root) as handle, zipfile.ZipFile(handle) as archive:
-        xml = archive.read(_first_sheet(archive))
+        xml = archive.read(_first_sheet_part(archive))
     rows, number = 0, 0
     for match in _ROW.finditer(xml):
         given = _ROW_NUMBER.search(match.group(1))
@@ -119,7 +123,7 @@ def _sheet_rows(source: Source) -> int:
     return rows
 
 
-def _first_sheet(archive: zipfile.ZipFile) -> str:
+def _first_sheet_part(archive: zipfile.ZipFile) -> str:
     """The part of the workbook's first sheet (the one calamine reads), by its relationship."""
     from lxml import etree
 
