@@ -4,6 +4,7 @@ then served from disk, with its SHA-256 as ETag; HEAD answers as GET does, witho
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from pathlib import PurePosixPath
 from typing import Annotated
@@ -20,9 +21,11 @@ from models import entities as m
 from models.db import session_scope
 from services.errors import NotFound
 from services.limits import KEY_LIMIT
-from services.read.export_store import KINDS, ExportStore, public_file
+from services import signing
+from services.read.export_store import KINDS, MANIFEST, SIGNATURE, SITE, ExportStore, public_file, salt_of
 
 PUBLIC_NOT_FOUND = "Nothing is published for this election"
+UNSIGNED = "This server signs nothing: no TALLY_SIGNING_KEY is set"
 ElectionRef = Annotated[str, Path(description="Election id or key", max_length=KEY_LIMIT)]
 PageName = Annotated[str, Path(description="A page or download of the site", max_length=200)]
 MEDIA = {
@@ -42,6 +45,7 @@ class PublicExports:
 
     def __init__(self, settings: Settings):
         self.store = ExportStore(settings.export_dir)
+        self.signer = signing.load_key(settings.signing_key) if settings.signing_key else None
         self.slots = anyio.Semaphore(max(1, settings.export_concurrency))
         self.locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
 
@@ -69,20 +73,38 @@ class PublicExports:
 
     async def page(self, request: Request, ref: str, page: str) -> Response:
         try:
-            key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
-            if not rendered:
-                files = [public_file(await self._blob(kind, ref), kind, f"../public/{kind}") for kind in KINDS]
-                async with self.locks[key], self.slots:
-                    key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
-                    if not rendered:
-                        await anyio.to_thread.run_sync(self._in_session, self.store.render_site, ref, files)
-                        key, blob, _ = await anyio.to_thread.run_sync(self._in_session, self.store.find_page, ref, page)
-                self.locks.pop(key, None)
+            blob = await self._named(ref, page, SITE, "", self.store.render_site)
         except NotFound:
             raise NotFound(PUBLIC_NOT_FOUND) from None
         if blob is None:
             raise NotFound(f"The report has no page {page!r}")
         return _file(request, blob, MEDIA.get(PurePosixPath(page).suffix, "application/octet-stream"))
+
+    async def signed(self, request: Request, ref: str, name: str) -> Response:
+        """The version's manifest or its signature (signed with the key of this process)."""
+        if name == SIGNATURE and self.signer is None:
+            raise NotFound(UNSIGNED)
+        try:
+            render = functools.partial(self.store.render_manifest, signer=self.signer)
+            blob = await self._named(ref, name, MANIFEST, salt_of(self.signer), render)
+        except NotFound:
+            raise NotFound(PUBLIC_NOT_FOUND) from None
+        return _file(request, blob, MEDIA[".json"] if name == MANIFEST else "text/plain; charset=utf-8")
+
+    async def _named(self, ref: str, name: str, kind: str, salt: str, render):
+        """A file of a set rendered together from the public files (the site's pages, or the
+        manifest and its signature), the set rendered first (once) if this version has none."""
+        find = functools.partial(self.store.find_page, kind=kind, salt=salt)
+        key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, find, ref, name)
+        if not rendered:
+            files = [public_file(await self._blob(k, ref), k, f"../public/{k}") for k in KINDS]
+            async with self.locks[key], self.slots:
+                key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, find, ref, name)
+                if not rendered:
+                    await anyio.to_thread.run_sync(self._in_session, render, ref, files)
+                    key, blob, _ = await anyio.to_thread.run_sync(self._in_session, find, ref, name)
+            self.locks.pop(key, None)
+        return blob
 
 
 def _file(request: Request, blob, media_type: str) -> Response:
@@ -99,6 +121,7 @@ def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
                                   "description": "Canonical JSON, byte-for-byte reproducible"}, **errors}}
     site = {"tags": ["results site"], "response_class": Response, "methods": EITHER,
             "responses": {200: {"content": {"text/html": {}}, "description": "A page of the results site"}, **errors}}
+    signature_doc = {200: {"content": {"text/plain": {}}, "description": "base64, one line"}, **errors}
     exports = app.state.exports = PublicExports(settings)
 
     @app.api_route("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
@@ -112,6 +135,24 @@ def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
     @app.api_route("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
     async def public_results(request: Request, election: ElectionRef):
         return await exports.answer(request, "results.json", election)
+
+    @app.api_route("/elections/{election}/public/manifest.json", **public,
+                   summary="The public files' sizes and SHA-256, the chain heads and runs: what the signature covers")
+    async def public_manifest(request: Request, election: ElectionRef):
+        return await exports.signed(request, election, MANIFEST)
+
+    @app.api_route("/elections/{election}/public/manifest.json.sig", **{**public, "responses": signature_doc},
+                   summary="The manifest's Ed25519 signature (base64), by the key at /signing-key.pem")
+    async def public_signature(request: Request, election: ElectionRef):
+        return await exports.signed(request, election, SIGNATURE)
+
+    @app.api_route("/signing-key.pem", methods=EITHER, response_class=Response, tags=["public exports"],
+                   summary="The public key that signs the manifests (check it against the election office's)",
+                   responses={200: {"content": {"application/x-pem-file": {}}}, 404: errors[404]})
+    def signing_key():
+        if exports.signer is None:
+            raise NotFound(UNSIGNED)
+        return Response(signing.public_pem(exports.signer), media_type="application/x-pem-file")
 
     @app.api_route("/elections/{election}/report", methods=EITHER, include_in_schema=False)
     async def report_folder(election: ElectionRef):

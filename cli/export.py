@@ -1,6 +1,7 @@
 """`tally export ELECTION --out DIR`: write the public ballots.json, audit.json and results.json
 (the same bytes the API serves) to a directory, and nist-err.json: the results as a NIST SP 1500-100
-v2 ElectionReport."""
+v2 ElectionReport; then manifest.json (every file's size and SHA-256, the chain heads, the runs) and,
+when TALLY_SIGNING_KEY is set, its signature manifest.json.sig (services.signing)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from config.settings import load_settings
 from models.db import session_scope
+from services import signing
 from services.read import exports
+from services.read.export_store import MANIFEST, SIGNATURE
+from services.read.manifest import manifest_document
 
 from .common import handles_errors
 
@@ -44,7 +49,20 @@ def write_public_files(session: Session, ref: str, out: Path) -> list[dict]:
         data = text.encode("utf-8")
         (out / name).write_bytes(data)
         files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    return [{"name": name, **files[name]} for name in PUBLIC_FILES]
+    listed = [{"name": name, **files[name]} for name in PUBLIC_FILES]
+    _write_manifest(session, ref, out, listed)
+    return listed
+
+
+def _write_manifest(session: Session, ref: str, out: Path, files: list[dict]) -> None:
+    path = load_settings().signing_key
+    key = signing.load_key(path) if path else None
+    manifest = manifest_document(session, ref, files, signing.key_id(key) if key else None).encode()
+    (out / MANIFEST).write_bytes(manifest)
+    if key is not None:
+        (out / SIGNATURE).write_bytes(signing.sign(key, manifest))
+    else:
+        (out / SIGNATURE).unlink(missing_ok=True)  # an earlier export's signature would not be this one's
 
 
 @handles_errors
@@ -52,5 +70,6 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     with session_scope() as session:
         files = write_public_files(session, args.election, out)
-    print("wrote " + ", ".join(str(out / f["name"]) for f in files))
+    signed = [SIGNATURE] if (out / SIGNATURE).exists() else []
+    print("wrote " + ", ".join(str(out / name) for name in [*(f["name"] for f in files), MANIFEST, *signed]))
     return 0

@@ -10,12 +10,12 @@ import importlib
 import os
 import sys
 
-SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.report", "cli.metrics"]
+SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.report", "cli.metrics", "cli.keys"]
 # Commands that need neither the database nor Celery, by their module: running one imports that module
 # alone, since importing SQLAlchemy, the models and Celery takes seconds on a loaded machine.
-STANDALONE = {"count": "cli.count", "verify": "cli.verify"}
+STANDALONE = {"count": "cli.count", "verify": "cli.verify", "key": "cli.keys"}
 # Subcommands that never open the database, or that set up its schema themselves.
-WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo"}
+WITHOUT_SCHEMA_CHECK = {"count", "verify", "db", "demo", "key"}
 # A closed output pipe (`tally results | head`): stop quietly with the status of a process that
 # SIGPIPE ended, as any Unix tool does.
 EXIT_PIPE_CLOSED = 128 + 13

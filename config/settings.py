@@ -80,6 +80,7 @@ class Settings:
     db_app_role: str | None  # the role `tally db upgrade` grants the application's privileges to
     # admin API
     export_dir: Path
+    signing_key: Path | None  # the Ed25519 key that signs each version's manifest (services.signing)
     export_concurrency: int
     max_body_bytes: int
     upload_max_bytes: int  # an uploaded file (a definition, ballots or a CVR export)
@@ -128,6 +129,7 @@ def load_settings() -> Settings:
         batch_messages=max(1, _int("TALLY_BATCH_MESSAGES", 64)),
         db_app_role=os.environ.get("TALLY_DB_APP_ROLE") or None,
         export_dir=Path(os.environ.get("TALLY_EXPORT_DIR") or home / "exports"),
+        signing_key=Path(os.environ["TALLY_SIGNING_KEY"]) if os.environ.get("TALLY_SIGNING_KEY") else None,
         export_concurrency=_int("TALLY_EXPORT_CONCURRENCY", 2),
         max_body_bytes=_int("TALLY_MAX_BODY_BYTES", 64 * 1024),
         upload_max_bytes=_int("TALLY_UPLOAD_MAX_BYTES", 2 << 30),

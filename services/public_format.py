@@ -18,6 +18,7 @@ from counting.validation import classify
 
 BALLOTS_FORMAT = "tally-ballots/1"
 AUDIT_FORMAT = "tally-audit/1"
+MANIFEST_FORMAT = "tally-manifest/1"
 GENESIS = "0" * 64  # the hash before the first audit event, the chain before the first ballot
 
 # Audit events that a verifier reads (docs/verify-spec.md).

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import entities as m
 
-from services import storage
+from services import signing, storage
 
 from report.site import build
 from services.read import exports
+from services.read.manifest import manifest_document
 from services.read.report_data import site_document
 from services.elections import find_election
 from services.errors import NotFound
@@ -39,6 +41,7 @@ _RENDER: dict[str, Callable[[Session, str], Iterator[str]]] = {
 }
 KINDS = tuple(_RENDER)
 SITE = "report"  # the results site: every page rendered together, of the same version as results.json
+MANIFEST, SIGNATURE = "manifest.json", "manifest.json.sig"  # the version's files, and its signature
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,11 @@ class ExportStore:
         return blob
 
 
-    def find_page(self, session: Session, ref: str, page: str) -> tuple[str, Blob | None, bool]:
-        """(the site's version, the page's file or None, whether the site is rendered at all)."""
-        key = version(session, SITE, ref)
+    def find_page(self, session: Session, ref: str, page: str, kind: str = SITE, salt: str = "") -> tuple[str, Blob | None, bool]:
+        """(the version, the named file of a set rendered together (the site's pages, or the manifest
+        and its signature) or None, whether the set is rendered at all); `salt` tells sets of one
+        version apart (the signing key's id)."""
+        key = version(session, kind, ref) + salt
         try:
             pages = json.loads(self._index(key).read_text())
         except FileNotFoundError:
@@ -132,9 +137,20 @@ class ExportStore:
         """Render every page of the site from one snapshot; `files`: the public files it lists, each
         {name, href, bytes, sha256} (`public_file` gives them as this store serves them)."""
         storage.of(session).read_snapshot(session)
-        key = version(session, SITE, ref)
+        self._keep(version(session, SITE, ref), build(site_document(session, ref, files)))
+
+    def render_manifest(self, session: Session, ref: str, files: list[dict], signer: Ed25519PrivateKey | None) -> None:
+        """The manifest of the version the `files` (the public files as served) belong to, and its
+        signature when there is a key; kept under the key's id, so another key signs afresh."""
+        storage.of(session).read_snapshot(session)
+        named = {MANIFEST: manifest_document(session, ref, files, signing.key_id(signer) if signer else None).encode()}
+        if signer is not None:
+            named[SIGNATURE] = signing.sign(signer, named[MANIFEST])
+        self._keep(version(session, MANIFEST, ref) + salt_of(signer), named)
+
+    def _keep(self, key: str, named: dict[str, bytes]) -> None:
         pages = {}
-        for name, data in build(site_document(session, ref, files)).items():
+        for name, data in named.items():
             digest = hashlib.sha256(data).hexdigest()
             blob = self._blob(digest, Path(name).suffix)
             if not blob.path.exists():
@@ -142,6 +158,10 @@ class ExportStore:
             pages[name] = digest
         _write_atomically(self._index(key), json.dumps(pages))
         self.renders += 1
+
+
+def salt_of(signer: Ed25519PrivateKey | None) -> str:
+    return "|" + (signing.key_id(signer) if signer else "unsigned")
 
 
 def public_file(blob: Blob, kind: str, href: str) -> dict:
