@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import marshal
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Mapping
@@ -52,10 +53,15 @@ Content = tuple
 def _collector_paused(load):
     """The cyclic garbage collector off while ballots load: it would pass over every content and bucket
     again and again as the records' short-lived containers come and go (a third of the loading time),
-    and frees nothing, since what is read is kept to the end of the load."""
+    and frees nothing, since what is read is kept to the end of the load. The collector is the whole
+    process's, so it is paused only where the load is all the process does, on its main thread (the
+    CLI, a worker's task); a load on a thread of its own (an API process's load job, beside the
+    requests it serves) leaves it running."""
 
     @functools.wraps(load)
     def paused(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return load(*args, **kwargs)
         was_enabled = gc.isenabled()
         gc.disable()
         try:

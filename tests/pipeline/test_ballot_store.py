@@ -152,3 +152,33 @@ def test_ballots_loaded_before_the_chain_was_kept_still_get_one(database_at_0003
         assert (period.ballots_count, period.ballots_chain_head) == ballot_chain.period_chain(session, 1)
         assert period.ballots_count == 8
         assert storage.of(session).ballot_counts(session, 1) == {(1, 1): 8}
+
+
+def test_a_load_pauses_the_collector_only_when_it_is_all_the_process_does(embedded_db):
+    """On the main thread (the CLI, a worker's task) the load runs with the cyclic collector off; on
+    a thread of its own (an API process's load job) the collector keeps running for the requests
+    served beside it. Seen by the records themselves, read while the load runs."""
+    import gc
+    import threading
+
+    definition = _definition("collector")
+    ballots = f.random_ballots(definition, 20, seed=3)
+    f.load(embedded_db, definition, ballots[:5])
+    seen: dict[str, set[bool]] = {"main": set(), "thread": set()}
+
+    def records(where: str):
+        for ballot in ballots[5:]:
+            seen[where].add(gc.isenabled())
+            yield ballot
+
+    def load(where: str) -> None:
+        with session_scope(embedded_db) as session:
+            load_ballots(session, "collector", "main", records(where), allow_duplicate=True)
+
+    assert gc.isenabled()
+    load("main")
+    thread = threading.Thread(target=load, args=("thread",))
+    thread.start()
+    thread.join()
+    assert seen == {"main": {False}, "thread": {True}}
+    assert gc.isenabled()
