@@ -1,5 +1,5 @@
 """The ballots' hash chain: each stored ballot as its public entry (ballots.json), hashed, and a
-period's chain over its ballots in cast order, which the loader extends, the seal and finalize
+period's chain over its ballots in stored order (services.loading.ballots), which the loader extends, the seal and finalize
 record, and the exports publish (docs/verify-spec.md)."""
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class BallotEntries:
 
 
 def ballot_rows(session: Session, period_ids: list[int]):
-    """The periods' ballots in cast order, streamed (Core rows: the ORM layer would double the cost)."""
+    """The periods' ballots in stored order, streamed (Core rows: the ORM layer would double the cost)."""
     b = m.Ballot.__table__.c
     return session.connection().execute(
         select(b.voting_period_id, b.contest_id, b.area_id, b.marks, b.weight, b.explicit_invalid, b.defect, b.raw)

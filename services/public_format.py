@@ -19,6 +19,9 @@ from counting.validation import classify
 BALLOTS_FORMAT = "tally-ballots/1"
 AUDIT_FORMAT = "tally-audit/1"
 MANIFEST_FORMAT = "tally-manifest/1"
+# How the loader orders a batch's ballots (services.loading.ballots): by contest and area, then by entry
+# hash, as its 'ballots loaded' event says; `tally verify` checks it. Older batches kept their file's order.
+BALLOT_ORDER = "hash"
 GENESIS = "0" * 64  # the hash before the first audit event, the chain before the first ballot
 
 # Audit events that a verifier reads (docs/verify-spec.md).

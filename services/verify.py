@@ -32,7 +32,7 @@ from counting.validation import classify
 from counting.vocabulary import TallyOperation
 
 from services.public_format import (
-    EXTENDED, GENESIS, LOADED, SEALED, VOIDED, canonical_json, classification, content_digest, definition_digest,
+    BALLOT_ORDER, EXTENDED, GENESIS, LOADED, SEALED, VOIDED, canonical_json, classification, content_digest, definition_digest,
     event_hash, link, sha256,
 )
 from services.verify_schema import Malformed, check_shape
@@ -238,6 +238,7 @@ class PeriodBallots:
     counted ballots per (contest, area) (None where a ballot could not be read)."""
 
     hashes: list[str] = field(default_factory=list)
+    scopes: list[tuple[str, str]] = field(default_factory=list)  # each ballot's (contest, area)
     chains: list[str] = field(default_factory=list)
     weights: list[int] = field(default_factory=list)
     ballots: list[tuple[str, str, counting.Ballot] | None] = field(default_factory=list)
@@ -266,6 +267,7 @@ def check_ballots(report: Report, ballots: dict, definition: Definition, periods
             continue
         own = listed[period]
         own.hashes.append(digest)
+        own.scopes.append((contest_key, area_key))
         own.chains.append(link(own.chain_at(len(own.chains)), digest))
         own.weights.append(entry["weight"])
         own.ballots.append(None)
@@ -322,6 +324,9 @@ def check_batches(report: Report, events: list[dict], periods: dict[str, dict], 
                 report.add(place, "content_digest does not match its ballots in ballots.json")
             if sum(own.weights[before:after]) != p["weight"]:
                 report.add(place, f"weight {p['weight']} is not the sum of its ballots' weights")
+            if p.get("ballot_order") == BALLOT_ORDER and (out_of_order := _out_of_order(own, before, after)) is not None:
+                report.add(place, f"ballot {out_of_order} of period {name!r} breaks the batch's order (by contest "
+                                  "and area, then entry hash): the order could carry when ballots were cast")
             if p["batch_id"] in voided_ids:
                 uncounted[name].update(range(before, after))
         if position != len(own.hashes):
@@ -329,6 +334,21 @@ def check_batches(report: Report, events: list[dict], periods: dict[str, dict], 
                        f"ballots {position}..{len(own.hashes)} are in no load batch of audit.json "
                        "(a load missing from the audit chain)")
     return uncounted
+
+
+def _out_of_order(own: PeriodBallots, before: int, after: int) -> int | None:
+    """The first of ballots before..after not in the loader's order: each (contest, area) together,
+    and within it ascending entry hashes; None when they all are."""
+    seen: set[tuple[str, str]] = set()
+    for i in range(before, after):
+        scope = own.scopes[i]
+        if i == before or scope != own.scopes[i - 1]:
+            if scope in seen:
+                return i
+            seen.add(scope)
+        elif own.hashes[i] < own.hashes[i - 1]:
+            return i
+    return None
 
 
 SEAL_FIELDS = ("ballots", "counted", "voided_batches", "ballots_chain_head", "definition_hash")

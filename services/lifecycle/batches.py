@@ -17,7 +17,7 @@ from models import entities as m
 from services import audit
 
 from services.lifecycle import periods
-from services.public_format import LOADED
+from services.public_format import BALLOT_ORDER, LOADED
 
 
 
@@ -68,13 +68,13 @@ def record(session: Session, batch: m.LoadBatch, period: m.VotingPeriod, definit
             "weight": batch.weight,
             "content_digest": batch.content_digest,
             "file_sha256": batch.file_sha256,
-            "source": batch.source,
             "count_before": batch.count_before,
             "count_after": batch.count_after,
             "chain_before": batch.chain_before,
             "chain_after": batch.chain_after,
             "duplicate_of": batch.duplicate_of,
             "definition_hash": definition_hash,
+            "ballot_order": BALLOT_ORDER,
         },
     )
 

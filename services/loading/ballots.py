@@ -93,8 +93,9 @@ def load_ballots(
     `extends_definition`: the caller (a CVR import, which adds the precincts it finds as areas) has
     extended the definition in this transaction; the new hash is recorded ('definition extended').
 
-    Rows are stored grouped by (contest, area), so that an area is read in one pass, and the
-    period's ballot hash chain is extended over them in that order: finalize reads the chain head
+    Rows are stored grouped by (contest, area), so that an area is read in one pass, within each in
+    the order of their entry hashes (none of the file's order: it could tell when each was cast), and
+    the period's ballot hash chain is extended over them in that order: finalize reads the chain head
     instead of hashing every ballot again. Identical records cost one dictionary lookup each.
     The batch (services.lifecycle.batches) and its audit event record the digest, records, weight and the
     chain head before and after."""
@@ -179,7 +180,6 @@ def _store(
     sha = hashlib.sha256
     with storage.of(session).ballot_writer(session, period_id, batch.id) as writer:
         for (contest_id, area_id), contents in sorted(buckets.items()):
-            writer.write(contest_id, area_id, contents)  # first: the database stores them while the chain is made
             if contest_id != rests_of:
                 rests, rests_of = {}, contest_id
             # Identical ballots share a content object, so an entry hash per distinct content of the area:
@@ -187,8 +187,9 @@ def _store(
             area = entries.area_json(area_id).encode()
             ids = list(map(id, contents))
             distinct = dict(zip(ids, contents, strict=True))
+            counts = Counter(ids)
             digests = {}
-            for key, n in Counter(ids).items():
+            for key, n in counts.items():
                 content = distinct[key]
                 rest = rests.get(key)
                 if rest is None:
@@ -197,7 +198,11 @@ def _store(
                 digests[key] = digest.encode()
                 hashes[digest] = hashes.get(digest, 0) + n  # not `+=`: a Counter's missing key is a Python call
                 weight += content[1] * n
-            chain = chain_over(chain, map(digests.__getitem__, ids))
+            # Stored, chained and published in the order of their entry hashes, identical ones together:
+            # nothing of the order the records arrived in (when each ballot was cast or scanned) is kept.
+            order = sorted(counts, key=digests.__getitem__)
+            writer.write(contest_id, area_id, [distinct[k] for k in order for _ in range(counts[k])])
+            chain = chain_over(chain, (digests[k] for k in order for _ in range(counts[k])))
             by_contest[contest_keys[contest_id]] += len(contents)
     return chain, hashes, weight, by_contest
 

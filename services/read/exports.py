@@ -4,8 +4,9 @@ services.ballot_chain).
 Every export is canonical JSON (services.public_format.canonical_json) built only from committed data of
 COMPLETED runs, with no generation timestamp: the same database state gives the same bytes.
 
-ballots.json lists every counted ballot of the periods whose run is COMPLETED, in cast order
-(period, then ballot id). Each entry carries `hash = sha256(canonical_json(entry))` and
+ballots.json lists every counted ballot of the periods whose run is COMPLETED, in stored order
+(period, then ballot id): load batch by load batch, and within a batch by contest and area, then by
+entry hash (services.loading.ballots), so nothing of the order they were cast in. Each entry carries `hash = sha256(canonical_json(entry))` and
 `chain = sha256(previous chain + hash)` (the first links to 64 zeros). The 'tally completed' audit
 event of a run records the chain head of its period's ballots (a chain over that period alone),
 so editing, dropping or reordering a published ballot shows against the audit log."""

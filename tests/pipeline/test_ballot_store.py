@@ -15,6 +15,7 @@ from models.db import session_scope, upgrade
 from services import ballot_chain, storage
 from services.read import exports
 from services.loading.ballots import load_ballots
+from services.loading.definition import load_definition
 from services.read.results import published
 from services.lifecycle.commands import RequestTally
 from tests import factories as f
@@ -182,3 +183,52 @@ def test_a_load_pauses_the_collector_only_when_it_is_all_the_process_does(embedd
     thread.join()
     assert seen == {"main": {False}, "thread": {True}}
     assert gc.isenabled()
+
+
+def _published(url: str, election_id: int, period_id: int) -> tuple[dict, dict]:
+    _tally(url, election_id, period_id)
+    with session_scope(url) as session:
+        return (json.loads("".join(exports.ballots_chunks(session, election_id))),
+                json.loads(exports.audit_document(session, election_id)))
+
+
+def test_ballots_are_published_in_no_order_of_their_loading(embedded_db):
+    """Six different ballots loaded into one area in one order, and in the reverse order into another
+    election, are published in the same order (ascending entry hash): nothing of when each was cast or
+    scanned. The audit log keeps each batch, not its file's name; `tally verify` checks the order."""
+    from services.public_format import BALLOT_ORDER
+    from services.verify import verify
+
+    c = [f"mayor-c{i}" for i in range(1, 5)]
+    six = [{"contest": "mayor", "area": "a1", "marks": [[c[i], 1], [c[j], 2]]}
+           for i, j in ((0, 1), (1, 0), (2, 3), (3, 2), (0, 2), (1, 3))]
+    published = []
+    for key, ballots in (("order-a", six), ("order-b", six[::-1])):
+        definition = _definition(key)
+        with session_scope(embedded_db) as session:
+            load_definition(session, definition)
+            load_ballots(session, key, "main", ballots, source=f"/scans/{key}/precinct-7-morning.json")
+        with session_scope(embedded_db) as session:
+            election = session.scalar(select(m.Election).where(m.Election.key == key))
+            ids = election.id, election.periods[0].id
+        published.append(_published(embedded_db, *ids))
+    (ballots_a, audit_a), (ballots_b, audit_b) = published
+    marks = [[e["marks"] for e in doc["ballots"]] for doc in (ballots_a, ballots_b)]
+    assert marks[0] == marks[1] and sorted(map(str, marks[0])) == sorted(map(str, (b["marks"] for b in six)))
+    hashes = [e["hash"] for e in ballots_a["ballots"]]
+    assert hashes == sorted(hashes)
+    (loaded,) = [e["payload"] for e in audit_a["events"] if e["kind"] == "ballots loaded"]
+    assert loaded["ballot_order"] == BALLOT_ORDER and "source" not in loaded
+    assert "precinct-7-morning" not in json.dumps(audit_a)
+    assert verify(ballots_a, audit_a).ok
+
+    # Put back in the order they were cast (chains relinked, so only the order is wrong): verify names it.
+    from services.public_format import GENESIS, link
+
+    entries = sorted(ballots_a["ballots"], key=lambda e: [b["marks"] for b in six].index(e["marks"]))
+    chain = GENESIS
+    for entry in entries:
+        chain = entry["chain"] = link(chain, entry["hash"])
+    report = verify({**ballots_a, "ballots": entries, "chain_head": chain}, audit_a)
+    assert any("breaks the batch's order (by contest and area, then entry hash)" in d for d in report.differences), \
+        report.differences
