@@ -121,6 +121,8 @@ def _ballots_route(app: FastAPI, settings: Settings, size_errors: dict, tags: li
         options: Annotated[str, Query(max_length=10_000, description="How to read the CVR, as `tally load "
                                       "--cvr-options` (JSON)")] = "{}",
         allowDuplicate: bool = False,
+        smallBatch: Annotated[bool, Query(description="Load a batch of fewer than TALLY_MIN_BATCH ballots (its few "
+                                          "voters' votes are then public)")] = False,
         who: Principal = Depends(require_admin),
     ):
         read_options = _options(options)
@@ -130,8 +132,8 @@ def _ballots_route(app: FastAPI, settings: Settings, size_errors: dict, tags: li
 
             def load() -> dict:
                 try:
-                    return _load_ballots(path, election, period, provider, contest, read_options, allowDuplicate,
-                                         settings)
+                    return _load_ballots(path, election, period, provider, contest, read_options,
+                                         (allowDuplicate, smallBatch), settings)
                 finally:
                     scratch.discard()
 
@@ -179,12 +181,13 @@ def _load_definition(path: Path):
         return load_definition(session, document)
 
 
-def _load_ballots(path: Path, election_id: int, period_id: int, provider, contest, options, allow_duplicate,
-                  settings) -> dict:
+def _load_ballots(path: Path, election_id: int, period_id: int, provider, contest, options,
+                  allowed: tuple[bool, bool], settings) -> dict:
+    """`allowed`: (a duplicate batch, a small batch)."""
     with session_scope() as session:
         period = periods.locate(session, election_id, period_id)
         report = load_upload(session, path, period.election, period, provider, contest, options,
-                             settings.upload_unpacked_bytes, allow_duplicate)
+                             settings.upload_unpacked_bytes, *allowed)
     return {"batchId": report.batch_id, "loaded": report.loaded, "storedRaw": report.stored_raw,
             "contests": report.contests, "defined": report.created, "areas": report.areas, "warnings": report.warnings}
 

@@ -89,6 +89,8 @@ def _register_load(subparsers) -> None:
     load.add_argument("--ballots", metavar="FILE", help="ballots JSON ({election, period, ballots: [...]})")
     load.add_argument("--allow-duplicate", action="store_true",
                       help="load ballots even if the same ones were already loaded into the period")
+    load.add_argument("--small-batch", action="store_true",
+                      help="load a batch of fewer than TALLY_MIN_BATCH ballots (its few voters' votes are then public)")
     load.add_argument("--rctab-config", metavar="CONFIG",
                       help="an RCTab configuration: create or extend --election from it and load its CVRs")
     load.add_argument("--allow-outside-paths", action="store_true",
@@ -210,6 +212,7 @@ def cmd_load(args) -> int:
             report = load_ballots(
                 session, ballots.election, ballots.period, ballots.texts(),
                 source=os.path.basename(args.ballots), file_sha256=ballots.sha256, allow_duplicate=args.allow_duplicate,
+                small_batch=args.small_batch,
             )
             lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
                          f"{report.stored_raw} kept verbatim for invalid content")
@@ -226,13 +229,13 @@ def _load_cvrs(args) -> int:
         with session_scope() as session:
             if args.rctab_config:
                 report = load_rctab(session, args.rctab_config, args.election, args.period, args.allow_duplicate,
-                                    args.allow_outside_paths)
+                                    args.allow_outside_paths, args.small_batch)
             elif args.contest:
                 report = load_cvr(session, args.cvr, args.provider, args.election, args.contest, args.period,
-                                  _options(args.cvr_options), args.allow_duplicate)
+                                  _options(args.cvr_options), args.allow_duplicate, args.small_batch)
             else:
                 report = load_export(session, args.cvr, args.provider, args.election, args.period,
-                                     _options(args.cvr_options), args.allow_duplicate)
+                                     _options(args.cvr_options), args.allow_duplicate, args.small_batch)
     except (ConfigError, CvrError) as exc:
         return fail(str(exc))
     except DefinitionError as exc:

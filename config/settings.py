@@ -87,6 +87,7 @@ class Settings:
     upload_unpacked_bytes: int  # an uploaded .zip, unpacked
     upload_sync_bytes: int  # an upload larger than this is loaded after the answer (202 and a job to poll)
     load_jobs: int  # such loads an API process runs at once (the rest wait their turn, PENDING)
+    min_batch: int  # a load of fewer ballots is refused unless asked for (services.loading.ballots)
     auth_failures: int  # failed token checks a client may make per auth_window seconds
     auth_window: int
     http_body_timeout: int
@@ -136,6 +137,7 @@ def load_settings() -> Settings:
         upload_unpacked_bytes=_int("TALLY_UPLOAD_UNPACKED_BYTES", 8 << 30),
         upload_sync_bytes=_int("TALLY_UPLOAD_SYNC_BYTES", 16 << 20),
         load_jobs=max(1, _int("TALLY_LOAD_JOBS", 1)),
+        min_batch=max(1, _int("TALLY_MIN_BATCH", 10)),
         auth_failures=_int("TALLY_AUTH_FAILURES", 20),
         auth_window=_int("TALLY_AUTH_WINDOW", 60),
         http_body_timeout=_int("TALLY_HTTP_BODY_TIMEOUT", 30),

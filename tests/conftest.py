@@ -10,6 +10,10 @@ pytest_plugins = ["tests.servers"]
 for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DATABASE_URL"):
     os.environ.pop(_name, None)
 
+# The tests' elections are small: a batch of any size loads, but where a test says otherwise
+# (TALLY_MIN_BATCH's own tests in tests/pipeline/test_loading.py). Processes a test starts get it too.
+os.environ["TALLY_MIN_BATCH"] = "1"
+
 # `--hypothesis-profile ci` (.ci/run): the same examples on every run, so that a CI failure is
 # the developer's failure too, each printed with the blob that replays it; nothing written to
 # the clone's .hypothesis folder. The number of examples stays each test's own.

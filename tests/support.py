@@ -174,6 +174,7 @@ class Stack:
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "TALLY_HOME": str(workdir),
+            "TALLY_MIN_BATCH": "1",  # the tests' elections are small (tests/conftest.py)
             **settings,
         }
         self.processes: dict[str, subprocess.Popen] = {}

@@ -22,6 +22,7 @@ import counting
 
 from counting.ballots import MAX_RECORD_CHARS, record_json
 from counting.methods import METHODS
+from config.settings import load_settings
 from models import entities as m
 from models.marks import encode
 from services import storage
@@ -84,6 +85,7 @@ def load_ballots(
     file_sha256: str | None = None,
     allow_duplicate: bool = False,
     extends_definition: bool = False,
+    small_batch: bool = False,
 ) -> BallotReport:
     """Store ballots for one voting period as one load batch. Records must name a known contest
     and area (else the whole file is refused and nothing is stored); their content is stored as
@@ -92,17 +94,18 @@ def load_ballots(
     already loaded into the period (a batch not voided) are refused unless `allow_duplicate`.
     `extends_definition`: the caller (a CVR import, which adds the precincts it finds as areas) has
     extended the definition in this transaction; the new hash is recorded ('definition extended').
+    A batch of fewer than TALLY_MIN_BATCH ballots is refused unless `small_batch`: published, its
+    ballots show how its few voters voted to whoever knows who they were.
 
-    Rows are stored grouped by (contest, area), so that an area is read in one pass, within each in
-    the order of their entry hashes (none of the file's order: it could tell when each was cast), and
-    the period's ballot hash chain is extended over them in that order: finalize reads the chain head
-    instead of hashing every ballot again. Identical records cost one dictionary lookup each.
-    The batch (services.lifecycle.batches) and its audit event record the digest, records, weight and the
-    chain head before and after."""
+    Rows are stored grouped by (contest, area), an area read in one pass, each in entry-hash order (never
+    the file's: it could tell when each was cast), and the period's chain extended over them in that order
+    (finalize reads its head). The batch and its audit event (services.lifecycle.batches) record the
+    digest, records, weight and chain heads. Identical records cost one dictionary lookup each."""
     election, period, definition_hash = _period_to_load(session, election_key, period_name, extends_definition)
     buckets, stored_raw = _read_records(election, records)
     if not buckets:  # a file without ballots loads nothing and records nothing
         return BallotReport(0, 0, {})
+    _check_batch_size(sum(map(len, buckets.values())), small_batch)
     election.definition_hash = definition_hash
     count, chain = period_chain_state(session, period)
     batch = m.LoadBatch(
@@ -133,6 +136,15 @@ def load_ballots(
     period.ballots_count = count + loaded
     period.ballots_chain_head = chain
     return BallotReport(loaded, stored_raw, dict(by_contest), batch.id)
+
+
+def _check_batch_size(records: int, small_batch: bool) -> None:
+    least = load_settings().min_batch
+    if records < least and not small_batch:
+        raise LoadError(
+            f"ballots: a batch of {records} ballot(s) is smaller than TALLY_MIN_BATCH ({least}): published, it shows "
+            "how those few voted to anyone who knows who cast them; --small-batch (API: smallBatch=true) loads it anyway"
+        )
 
 
 def _period_to_load(

@@ -54,7 +54,7 @@ class CvrLoadReport:
 
 def load_rctab(
     session: Session, config: str | Path, election_key: str, period_name: str = "main", allow_duplicate: bool = False,
-    allow_outside_paths: bool = False,
+    allow_outside_paths: bool = False, small_batch: bool = False,
 ) -> CvrLoadReport:
     """Create (or extend) the election from the configuration, then load its CVR sources as one
     load batch (named after the configuration; the same ballots again are refused unless
@@ -65,12 +65,12 @@ def load_rctab(
     contest = _ensure_contest(session, election, plan)
     notes = Notes()
     records = read_all(plan.sources, plan.names, notes)
-    return _load(session, election, period, contest, records, Path(config).name, allow_duplicate, notes)
+    return _load(session, election, period, contest, records, Path(config).name, allow_duplicate, notes, small_batch)
 
 
 def load_cvr(
     session: Session, path: str | Path, provider: str, election_key: str, contest_key: str,
-    period_name: str = "main", options: dict | None = None, allow_duplicate: bool = False,
+    period_name: str = "main", options: dict | None = None, allow_duplicate: bool = False, small_batch: bool = False,
 ) -> CvrLoadReport:
     """Load one CVR source into an existing contest, mapping its choices to the contest's
     candidates by id or by name (an undeclared write-in candidate takes the write-ins). `options`
@@ -95,7 +95,7 @@ def load_cvr(
     )
     notes = Notes()
     return _load(session, election, period, contest, read_all([source], names, notes), Path(path).name,
-                 allow_duplicate, notes)
+                 allow_duplicate, notes, small_batch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Con
 
 
 def _load(session, election, period, contest, records: Iterator[Record], source: str, allow_duplicate: bool,
-          notes: Notes) -> CvrLoadReport:
+          notes: Notes, small_batch: bool) -> CvrLoadReport:
     """Read the CVR once, spooling its records to a temporary file while collecting its precincts;
     create the precincts' areas; then hand the spooled records to the loader in one load. The
     definition is thus complete before the first ballot is stored, and memory holds the distinct
@@ -164,7 +164,8 @@ def _load(session, election, period, contest, records: Iterator[Record], source:
             pending.add((key, record.ballot.marks, record.ballot.defect))
         _ensure_areas(session, election, contest, root, precincts)
         result = load_ballots(session, election.key, period.name, _records(contest.key, pending.replay(), root.key),
-                              source=source, allow_duplicate=allow_duplicate, extends_definition=True)
+                              source=source, allow_duplicate=allow_duplicate, extends_definition=True,
+                              small_batch=small_batch)
     finally:
         pending.close()
     report.loaded, report.stored_raw, report.batch_id = result.loaded, result.stored_raw, result.batch_id

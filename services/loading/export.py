@@ -47,7 +47,7 @@ class ExportLoadReport:
 
 def load_export(
     session: Session, path: str | Path, provider: str, election_key: str, period_name: str = "main",
-    options: dict | None = None, allow_duplicate: bool = False,
+    options: dict | None = None, allow_duplicate: bool = False, small_batch: bool = False,
 ) -> ExportLoadReport:
     source = source_of(provider, path, options or {})
     export = Export()
@@ -69,7 +69,7 @@ def load_export(
         session.flush()
         records = _records(pending.replay(), contests, areas, root.key)
         result = load_ballots(session, election.key, period.name, records, source=Path(path).name,
-                              allow_duplicate=allow_duplicate, extends_definition=True)
+                              allow_duplicate=allow_duplicate, extends_definition=True, small_batch=small_batch)
     finally:
         pending.close()
     report.loaded, report.stored_raw, report.batch_id = result.loaded, result.stored_raw, result.batch_id

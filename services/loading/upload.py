@@ -43,7 +43,8 @@ class UploadReport:
 
 
 def load_upload(session: Session, path: Path, election: m.Election, period: m.VotingPeriod, provider: str | None,
-                contest: str | None, options: dict, unpacked_limit: int, allow_duplicate: bool = False) -> UploadReport:
+                contest: str | None, options: dict, unpacked_limit: int, allow_duplicate: bool = False,
+                small_batch: bool = False) -> UploadReport:
     """Load the file at `path` into the period: a ballots file without `provider`, else a CVR."""
     if provider is None:
         ballots = open_ballot_file(path)
@@ -51,7 +52,7 @@ def load_upload(session: Session, path: Path, election: m.Election, period: m.Vo
             raise LoadError(f"ballots: the file is for election {ballots.election!r}, period {ballots.period!r}; "
                             f"this is {election.key!r}, period {period.name!r}")
         report = load_ballots(session, election.key, period.name, ballots.texts(), source=path.name,
-                              file_sha256=ballots.sha256, allow_duplicate=allow_duplicate)
+                              file_sha256=ballots.sha256, allow_duplicate=allow_duplicate, small_batch=small_batch)
         return UploadReport(report.batch_id, report.loaded, report.stored_raw, contests=sorted(report.by_contest))
     source = path
     if zipfile.is_zipfile(path):
@@ -60,10 +61,11 @@ def load_upload(session: Session, path: Path, election: m.Election, period: m.Vo
         raise LoadError("provider 'dominion': its export is a folder; upload it as a .zip")
     try:
         if contest:
-            one = load_cvr(session, source, provider, election.key, contest, period.name, options, allow_duplicate)
+            one = load_cvr(session, source, provider, election.key, contest, period.name, options, allow_duplicate,
+                           small_batch)
             return UploadReport(one.batch_id, one.loaded, one.stored_raw, [one.contest], areas=len(one.areas),
                                 warnings=one.notes.lines())
-        whole = load_export(session, source, provider, election.key, period.name, options, allow_duplicate)
+        whole = load_export(session, source, provider, election.key, period.name, options, allow_duplicate, small_batch)
     except (CvrError, ConfigError) as exc:
         raise LoadError(_without_folder(str(exc), path.parent)) from None
     return UploadReport(whole.batch_id, whole.loaded, whole.stored_raw, whole.contests, whole.created,

@@ -218,3 +218,21 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_small_batch_is_refused_unless_asked_for(uploads, admin, monkeypatch):
+    """Three ballots, published, show how those three voted: below TALLY_MIN_BATCH the upload is refused
+    naming the setting and the parameter, loads nothing, and loads with smallBatch=true."""
+    monkeypatch.setenv("TALLY_MIN_BATCH", "10")
+    uploads.post(ELECTIONS, content=json.dumps(_definition("up-small")), headers=admin)
+    records = [{"contest": "mayor", "area": "root", "marks": [[f"mayor-c{i + 1}", 1]]} for i in range(3)]
+    body = json.dumps({"election": "up-small", "period": "main", "ballots": records})
+    refused = uploads.post(_ballots_url("up-small"), content=body, headers=admin)
+    assert_error(refused, 400)
+    assert "a batch of 3 ballot(s) is smaller than TALLY_MIN_BATCH (10)" in refused.json()["message"]
+    assert "smallBatch=true" in refused.json()["message"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(m.LoadBatch).where(
+            m.LoadBatch.election_id == _ids("up-small")[0])) == 0
+    loaded = uploads.post(_ballots_url("up-small") + "?smallBatch=true", content=body, headers=admin)
+    assert loaded.status_code == 201 and loaded.json()["loaded"] == 3, loaded.text

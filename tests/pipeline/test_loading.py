@@ -116,3 +116,26 @@ def test_bad_ballots_are_counted_invalid_with_reasons(stack):
 
     contest = json.loads(published)["tallies"][0]["contests"][0]["result"]
     assert contest == result
+
+
+def test_a_batch_below_tally_min_batch_is_refused_unless_asked_for(pg_url, tmp_path, monkeypatch):
+    """TALLY_MIN_BATCH (10 unless set) guards a batch that would show its few voters' votes: `tally load`
+    refuses it naming the setting and the flag, loads nothing, and loads it with --small-batch."""
+    from config.settings import load_settings
+    from tests.support import Stack
+
+    monkeypatch.delenv("TALLY_MIN_BATCH")
+    assert load_settings().min_batch == 10
+    stack = Stack(pg_url, "", tmp_path, TALLY_MIN_BATCH="10")
+    monkeypatch.setenv("TALLY_MIN_BATCH", "10")  # `stack.cli` runs in this process
+    definition = f.election("small-batch", [f.contest("mayor", "plurality-at-large")])
+    stack.cli("load", "--definition", str(write_json(stack.workdir / "d.json", definition)))
+    ballots = {"election": "small-batch", "period": "main",
+               "ballots": [{"contest": "mayor", "area": "a1", "marks": [["mayor-c1", 1]]}] * 3}
+    path = str(write_json(stack.workdir / "b.json", ballots))
+    refused = stack.cli("load", "--ballots", path, check=False)
+    assert refused.returncode == 2
+    assert "a batch of 3 ballot(s) is smaller than TALLY_MIN_BATCH (10)" in refused.stderr
+    assert "--small-batch" in refused.stderr
+    assert _count(stack, m.Ballot) == 0
+    assert "loaded 3 ballot(s)" in stack.cli("load", "--ballots", path, "--small-batch").stdout
