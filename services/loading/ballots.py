@@ -94,8 +94,7 @@ def load_ballots(
     already loaded into the period (a batch not voided) are refused unless `allow_duplicate`.
     `extends_definition`: the caller (a CVR import, which adds the precincts it finds as areas) has
     extended the definition in this transaction; the new hash is recorded ('definition extended').
-    A batch of fewer than TALLY_MIN_BATCH ballots is refused unless `small_batch`: published, its
-    ballots show how its few voters voted to whoever knows who they were.
+    A batch of fewer than TALLY_MIN_BATCH ballots is refused unless `small_batch` (`_check_batch_size`).
 
     Rows are stored grouped by (contest, area), an area read in one pass, each in entry-hash order (never
     the file's: it could tell when each was cast), and the period's chain extended over them in that order
@@ -139,6 +138,7 @@ def load_ballots(
 
 
 def _check_batch_size(records: int, small_batch: bool) -> None:
+    """Published, a small batch's ballots show how its few voters voted to whoever knows who they were."""
     least = load_settings().min_batch
     if records < least and not small_batch:
         raise LoadError(
