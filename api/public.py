@@ -94,7 +94,7 @@ class PublicExports:
     async def _named(self, ref: str, name: str, kind: str, salt: str, render):
         """A file of a set rendered together from the public files (the site's pages, or the
         manifest and its signature), the set rendered first (once) if this version has none."""
-        find = functools.partial(self.store.find_page, kind=kind, salt=salt)
+        find = functools.partial(self.store.find_named, kind=kind, salt=salt)
         key, blob, rendered = await anyio.to_thread.run_sync(self._in_session, find, ref, name)
         if not rendered:
             files = [public_file(await self._blob(k, ref), k, f"../public/{k}") for k in KINDS]

@@ -119,7 +119,7 @@ class ExportStore:
         return blob
 
 
-    def find_page(self, session: Session, ref: str, page: str, kind: str = SITE, salt: str = "") -> tuple[str, Blob | None, bool]:
+    def find_named(self, session: Session, ref: str, page: str, kind: str = SITE, salt: str = "") -> tuple[str, Blob | None, bool]:
         """(the version, the named file of a set rendered together (the site's pages, or the manifest
         and its signature) or None, whether the set is rendered at all); `salt` tells sets of one
         version apart (the signing key's id)."""
