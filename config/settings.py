@@ -59,6 +59,8 @@ class Settings:
     advance_interval: float  # seconds between beat `advance` runs
     reconcile_interval: float
     stuck_after: int  # seconds a RUNNING run may go without progress before the reconciler acts
+    lease_renew: float  # seconds between a running task's lease renewals (tasks.leases)
+    lease_timeout: float  # a lease not renewed for this long names a lost worker
     visibility_timeout: int
     result_expires: int
     log_json: bool
@@ -110,8 +112,10 @@ def load_settings() -> Settings:
         broker_url=broker,
         result_backend=os.environ.get("CELERY_RESULT_BACKEND") or broker,
         advance_interval=_seconds("TALLY_ADVANCE_INTERVAL", 30),
-        reconcile_interval=_seconds("TALLY_RECONCILE_INTERVAL", 60),
+        reconcile_interval=_seconds("TALLY_RECONCILE_INTERVAL", 15),
         stuck_after=_int("TALLY_STUCK_AFTER", 900),
+        lease_renew=_seconds("TALLY_LEASE_RENEW", 10),
+        lease_timeout=_seconds("TALLY_LEASE_TIMEOUT", 30),
         visibility_timeout=_int("TALLY_VISIBILITY_TIMEOUT", 4 * 3600),
         result_expires=_int("TALLY_RESULT_EXPIRES", 24 * 3600),
         log_json=os.environ.get("TALLY_LOG_JSON", "") not in ("", "0", "false"),

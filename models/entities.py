@@ -348,6 +348,20 @@ class LoadJob(Base):
     error: Mapped[Optional[str]] = mapped_column(Text)
 
 
+class TaskLease(Base):
+    """A tally task running now, renewed by its worker every TALLY_LEASE_RENEW seconds while it runs
+    and removed when it ends (tasks.leases): a lease left to expire names a worker that died with the
+    task, which the reconciler re-dispatches at once rather than after TALLY_STUCK_AFTER."""
+
+    __tablename__ = "task_leases"
+
+    task_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    task: Mapped[str] = mapped_column(String(100))
+    worker: Mapped[str] = mapped_column(Text)
+    renewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StagedAreaResult(Base):
     """An area task's partial result, keyed by (run, contest, area): a redelivered task overwrites
     its own row with the same content, so running it twice changes nothing."""

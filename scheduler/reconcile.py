@@ -1,4 +1,5 @@
-"""The reconciler: a run PENDING/RUNNING with no progress past TALLY_STUCK_AFTER seconds is
+"""The reconciler: a run whose worker died while running one of its tasks (the task's lease expired,
+tasks.leases) is re-dispatched at once; a run PENDING/RUNNING with no progress past TALLY_STUCK_AFTER seconds is
 re-dispatched once (every step is idempotent, so repeating finished work changes nothing); if it
 is still stuck a deadline after that, it is failed (nothing published, the period stays CLOSED).
 
@@ -16,20 +17,24 @@ from sqlalchemy.orm import Session
 
 from models import entities as m
 from services import audit
-from services.lifecycle import dispatch
+from services.lifecycle import dispatch, leases
 from services.lifecycle.periods import now
 from services.lifecycle.runs import fail_run
 from config.settings import load_settings
 
 MAX_REDISPATCHES = 1
 REDISPATCHED = "tally redispatched"
+# A worker lost while it ran a task of the run (its lease expired, tasks.leases): re-dispatched at once,
+# up to this many times; past them, the run is left to the stuck deadline above.
+MAX_WORKER_LOST = 3
+WORKER_LOST = "tally redispatched: worker lost"
 
 
-def redispatches(session: Session, run_id: int) -> int:
+def redispatches(session: Session, run_id: int, kind: str = REDISPATCHED) -> int:
     return session.scalar(
         select(func.count())
         .select_from(m.AuditEvent)
-        .where(m.AuditEvent.run_id == run_id, m.AuditEvent.kind == REDISPATCHED)
+        .where(m.AuditEvent.run_id == run_id, m.AuditEvent.kind == kind)
     )
 
 
@@ -42,9 +47,11 @@ def last_staged(session: Session, run_id: int):
 def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
     """One pass over live runs; returns a line per action taken. Runs locked by a task that is
     writing to them right now (finalize, aggregate, a heartbeat) are skipped: they are alive."""
-    limit = stuck_after if stuck_after is not None else load_settings().stuck_after
+    settings = load_settings()
+    limit = stuck_after if stuck_after is not None else settings.stuck_after
     deadline = now() - timedelta(seconds=limit)
     actions = []
+    expired = _expired_leases(session, settings.lease_timeout)
     runs = session.scalars(
         select(m.TallyRun)
         .where(m.TallyRun.status.in_((m.RunStatus.PENDING, m.RunStatus.RUNNING)))
@@ -54,6 +61,9 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
     for run in runs:
         if dispatch.unsent(session, run.id):
             continue  # waiting for the broker, not stuck: the outbox sends it once the broker is back
+        if run.id in expired and _worker_lost(session, run, expired[run.id], settings.lease_timeout):
+            actions.append(f"run {run.id} re-dispatched (worker lost)")
+            continue
         last = max(
             m.aware(run.heartbeat_at or run.started_at or run.created_at),
             m.aware(last_staged(session, run.id)) or deadline,
@@ -77,3 +87,37 @@ def reconcile(session: Session, stuck_after: int | None = None) -> list[str]:
         dispatch.enqueue(session, run.id, REDISPATCHED)
         actions.append(f"run {run.id} re-dispatched")
     return actions
+
+
+def _expired_leases(session: Session, timeout: float) -> dict[int, list[m.TaskLease]]:
+    """The expired leases of live runs, by run; those of runs that have ended are removed."""
+    by_run: dict[int, list[m.TaskLease]] = {}
+    for lease in leases.lost(session, timeout):
+        by_run.setdefault(lease.run_id, []).append(lease)
+    ended = session.scalars(select(m.TallyRun.id).where(
+        m.TallyRun.id.in_(by_run), m.TallyRun.status.not_in((m.RunStatus.PENDING, m.RunStatus.RUNNING)))).all()
+    for run_id in ended:
+        for lease in by_run.pop(run_id):
+            session.delete(lease)
+    return by_run
+
+
+def _worker_lost(session: Session, run: m.TallyRun, lost: list[m.TaskLease], timeout: float) -> bool:
+    """Re-dispatch a run whose worker died in one of its tasks (the tasks' steps are idempotent: what
+    was done stays done, what the lost worker held or had reserved is sent again)."""
+    for lease in lost:
+        session.delete(lease)
+    if redispatches(session, run.id, WORKER_LOST) >= MAX_WORKER_LOST:
+        return False
+    first = lost[0]
+    run.heartbeat_at = now()
+    audit.append(
+        session,
+        run.election_id,
+        WORKER_LOST,
+        {"reason": f"worker {first.worker or '?'} stopped renewing its lease of {first.task} for {timeout:g} s",
+         "tasks": [lease.task for lease in lost], "status": run.status.value},
+        run_id=run.id,
+    )
+    dispatch.enqueue(session, run.id, WORKER_LOST)
+    return True

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from models.db import after_commit, session_scope
 from services.lifecycle.runs import fail_run
+from tasks import leases
 from worker import logging as tally_logging
 
 log = logging.getLogger("tally")
@@ -119,11 +120,14 @@ def record_failure(run_id: int, message: str) -> None:
 def _bind_log_context(task=None, args=(), kwargs=None, **_extra) -> None:
     if isinstance(task, TallyTask):
         task.request.log_token = tally_logging.bind(**task.log_context(args or (), kwargs or {}))
+        leases.start(task, args or (), kwargs or {})
 
 
 @task_postrun.connect
 def _unbind_log_context(task=None, **_extra) -> None:
     """Sent after Celery logged the outcome ("succeeded", "raised", "retry"), whatever it was."""
+    if isinstance(task, TallyTask):
+        leases.end(task)
     token = getattr(task.request, "log_token", None) if isinstance(task, TallyTask) else None
     if token is not None:
         task.request.log_token = None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from celery.signals import task_prerun
 
+import tasks.base  # noqa: F401  (first: a task's lease is taken before its pace, as before its work)
 from worker.app import app
 
 AREA_PACE = float(os.environ.get("TALLY_TEST_AREA_PACE") or 0)

@@ -1,6 +1,6 @@
 """A worker lost whole (SIGKILL of its process group) in the middle of a tally, on each broker, with
 Redis as the result backend both times and the deployment's own settings (worker.app, the default
-4 h visibility timeout; the reconciler set to act after 20 s of no progress). Area tasks are paced
+4 h visibility timeout, the default TALLY_STUCK_AFTER of 900 s; leases expiring after 10 s). Area tasks are paced
 (tests/faults/paced_app.py) so that the kill at 30% finds areas left on a loaded machine too, and the
 kill waits until the worker is inside an area task, before it has counted (holding an unacked message
 whose areas are not staged: a worker killed between two tasks, or after its task committed, leaves
@@ -8,8 +8,9 @@ nothing to recover):
 
 - RabbitMQ: the lost worker's unacked messages return to the queue as soon as its connection drops,
   so the surviving worker finishes the tally at once, without the reconciler;
-- Redis: they stay unacked until the visibility timeout, so the tally stalls until the reconciler
-  re-dispatches it.
+- Redis: they stay unacked until the visibility timeout; the lost worker's lease of its area task
+  (tasks.leases) expires, and the reconciler re-dispatches the run within a minute, long before
+  TALLY_STUCK_AFTER.
 
 Both end COMPLETED, once, equal to the direct count; the times from the kill to completion are
 printed (docs/settings.md: which broker to choose)."""
@@ -21,8 +22,11 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import select
 
-from scheduler.reconcile import REDISPATCHED
+from models import entities as m
+from models.db import session_scope
+from scheduler.reconcile import REDISPATCHED, WORKER_LOST
 from tests import factories as f
 from tests.support import Stack, wait_for
 
@@ -32,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 AREAS = 150
 BALLOTS = 20_000
-STUCK_AFTER = 20
+LEASE_TIMEOUT = 10
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672"
 PACED_APP = "tests.faults.paced_app"
 
@@ -65,8 +69,8 @@ def broker_stack(request, pg_url, redis_url, tmp_path):
     else:
         broker = redis_url
     # About 130 ballots an area: area tasks of about three areas, paced 100 ms an area.
-    stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_STUCK_AFTER=str(STUCK_AFTER),
-                  TALLY_RECONCILE_INTERVAL="0.5", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.1",
+    stack = Stack(pg_url, broker, tmp_path, CELERY_RESULT_BACKEND=redis_url, TALLY_LEASE_TIMEOUT=str(LEASE_TIMEOUT),
+                  TALLY_LEASE_RENEW="2", TALLY_RECONCILE_INTERVAL="0.5", TALLY_ADVANCE_INTERVAL="3600", TALLY_TEST_AREA_PACE="0.1",
                   TALLY_TEST_BUSY_DIR=str(busy), TALLY_BATCH_BALLOTS="500")
     stack.kind, stack.busy = request.param, busy
     try:
@@ -100,10 +104,14 @@ def test_a_worker_lost_mid_tally_on_each_broker(broker_stack):
 
     assert (final_id, status) == (run_id, "COMPLETED"), error
     assert results(stack.database_url, election_id) == f.direct_count(definition, ballots)
-    redispatched = [kind for kind, _ in audit_kinds(stack.database_url, run_id) if kind == REDISPATCHED]
+    with session_scope(stack.database_url) as session:  # every task's lease dropped, the lost one's removed
+        assert session.scalars(select(m.TaskLease.task)).all() == []
+    kinds = [kind for kind, _ in audit_kinds(stack.database_url, run_id)]
+    assert REDISPATCHED not in kinds  # never stuck: no wait for TALLY_STUCK_AFTER
+    lost = kinds.count(WORKER_LOST)
     print(f"\nbroker {stack.kind}: worker killed at {done}/{AREAS} areas, run COMPLETED {elapsed:.1f} s later"
-          f" ({'after the reconciler re-dispatched it' if redispatched else 'without the reconciler'})")
-    if stack.kind == "rabbitmq":  # had the lost message not come back, progress would stall and the reconciler act
-        assert not redispatched, (elapsed, redispatched)
-    else:  # what RabbitMQ is for: on Redis only the reconciler brings the lost messages back
-        assert redispatched and elapsed >= STUCK_AFTER, (elapsed, redispatched)
+          f" ({'after the reconciler re-dispatched it: the worker lost' if lost else 'without the reconciler'})")
+    if stack.kind == "redis":  # the lost message stays unacked: the expired lease brings the run back
+        assert lost == 1 and LEASE_TIMEOUT <= elapsed < 60, (elapsed, kinds)
+    else:  # RabbitMQ gives the lost message back at once; its next run takes the lease over
+        assert elapsed < 60, (elapsed, kinds)

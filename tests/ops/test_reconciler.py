@@ -157,3 +157,44 @@ def test_area_task_that_always_fails_ends_failed(stack):
     assert events[-1][0] == "tally failed" and events[-1][1]["error"] == error
     _assert_nothing_published(stack.database_url, election_id, period_id, run_id)
     assert _reconcile(stack, stuck_after=0) == []
+
+
+@pytest.mark.slow
+def test_a_worker_lost_with_its_task_is_redispatched_at_once_up_to_a_limit(stack):
+    """A lease not renewed past TALLY_LEASE_TIMEOUT (its worker died in the task) re-dispatches the run
+    whatever TALLY_STUCK_AFTER says; a fresh lease leaves it alone; past MAX_WORKER_LOST re-dispatches
+    the run is left to the stuck deadline; an ended run's lease is just removed."""
+    from datetime import timedelta
+
+    from scheduler.reconcile import MAX_WORKER_LOST, WORKER_LOST
+    from services.lifecycle import leases
+    from services.lifecycle.periods import now
+
+    definition = f.election("lease-1", [f.contest("mayor", "instant-runoff", candidates=4)])
+    ballots = f.random_ballots(definition, 600, seed=4)
+    election_id, period_id, run_id = _lost_chord(stack.database_url, definition, ballots, staged_areas=2)
+
+    def lease(task_id: str, age: float) -> None:
+        with session_scope(stack.database_url) as session:
+            leases.take(session, task_id, run_id, "tally.process_areas", "w9@gone")
+            session.flush()
+            session.get(m.TaskLease, task_id).renewed_at = now() - timedelta(seconds=age)
+
+    lease("fresh", 1)
+    assert _reconcile(stack, stuck_after=3600) == []
+    for n in range(MAX_WORKER_LOST):
+        lease(f"lost-{n}", 120)
+        assert _reconcile(stack, stuck_after=3600) == [f"run {run_id} re-dispatched (worker lost)"]
+    lease("lost-again", 120)
+    assert _reconcile(stack, stuck_after=3600) == []  # past the limit: the stuck deadline decides
+    (payload, *_) = [p for k, p in _events(stack.database_url, run_id) if k == WORKER_LOST]
+    assert payload["reason"] == "worker w9@gone stopped renewing its lease of tally.process_areas for 30 s"
+
+    stack.start_worker("w1")
+    wait_for(lambda: run_status(stack, run_id) in ("COMPLETED", "FAILED"), 60, what="run to end")
+    assert period_runs(stack.database_url, period_id) == [(run_id, "COMPLETED", None)]
+    assert _results(stack.database_url, election_id) == f.direct_count(definition, ballots)
+    lease("after-the-end", 120)
+    assert _reconcile(stack, stuck_after=0) == []
+    with session_scope(stack.database_url) as session:
+        assert session.scalars(select(m.TaskLease.task_id)).all() == ["fresh"]  # a live lease is never removed
