@@ -13,7 +13,7 @@ must be placed in `HOLDS` below: the last test fails until it is.
 | seats | exactly min(seats, candidates) winners | every method (rcv as generated, in its default mode; with `bottoms-up-using-percentage-threshold` it elects whoever passes the threshold) |
 | neutrality | renaming the candidates (their tie order renamed with them) renames the winners | every method |
 | unanimity | when every ballot puts X first and alone at the top, X wins one seat | every method but the desborda family: team guarantees and gender parity may pass over X |
-| majority | one seat: a candidate first on more than half of the valid weight wins | plurality-at-large (one mark), instant-runoff, rcv, meek-stv; not Borda, desborda, pairwise-beta, cumulative or approval, which fail it by design |
+| majority | one seat: a candidate first on more than half of the valid weight wins | plurality-at-large (one mark), instant-runoff, rcv, meek-stv, scottish-stv, and the Condorcet methods (schulze, ranked-pairs, copeland, minimax: that candidate beats every other head to head); not Borda, desborda, pairwise-beta, cumulative or approval, which fail it by design |
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ RENAMED = dict(zip(IDS, ["zulu", "yankee", "x-ray", "whiskey", "victor"], strict
 EVERY = frozenset(
     {
         "plurality-at-large", "approval", "cumulative", "instant-runoff", "rcv", "meek-stv", "borda", "borda-nauru",
-        "borda-mas-madrid", "desborda", "desborda2", "desborda3", "pairwise-beta",
+        "borda-mas-madrid", "desborda", "desborda2", "desborda3", "pairwise-beta", "schulze", "ranked-pairs",
+        "copeland", "minimax", "scottish-stv",
     }
 )
 DESBORDA = frozenset({"desborda", "desborda2", "desborda3"})
+CONDORCET = frozenset({"schulze", "ranked-pairs", "copeland", "minimax"})  # a majority's first is the Condorcet winner
 HOLDS = {
     "determinism": EVERY,
     "anonymity": EVERY,
@@ -48,7 +50,9 @@ HOLDS = {
     "seats": EVERY,
     "neutrality": EVERY,
     "unanimity": EVERY - DESBORDA,
-    "majority": frozenset({"plurality-at-large", "instant-runoff", "rcv", "meek-stv"}),
+    "majority": frozenset(
+        {"plurality-at-large", "instant-runoff", "rcv", "meek-stv", "scottish-stv"} | CONDORCET
+    ),
 }
 SINGLE_SEAT = frozenset({"instant-runoff", "rcv"})  # as generated: rcv's default mode counts one seat
 

@@ -60,6 +60,8 @@ def _method_contests() -> dict[str, dict]:
             "winner_election_mode": "multi-winner-allow-multiple-winners-per-round",
             "decimal_places_for_vote_arithmetic": 4, "tie_break_mode": "random", "random_seed": 42,
             "overvote_rule": "exhaust-immediately"}),
+        "scottish-stv": c("scottish-stv", candidates=6, seats=3),
+        **{m: c(m, candidates=5, seats=2) for m in ("schulze", "ranked-pairs", "copeland", "minimax")},
     }
 
 
@@ -87,6 +89,7 @@ GROUPS = {
     "methods-additive": ["plurality-at-large", "approval", "cumulative", "borda", "borda-nauru", "borda-mas-madrid"],
     "methods-rounds": ["instant-runoff", "meek-stv", "pairwise-beta", "rcv"],
     "methods-teams": ["desborda", "desborda2", "desborda3"],
+    "methods-ranked": ["scottish-stv", "schulze", "ranked-pairs", "copeland", "minimax"],
 }
 
 
@@ -194,6 +197,9 @@ def test_every_method_equals_the_pooled_count(stack):
         p["winners"][0] for p in passes]
     assert len(results["o-rcv-bottoms-up"]["winners"]) == 3
     assert "o-rcv-bottoms-up-c11" not in results["o-rcv-bottoms-up"]["rounds"][0]["tallies"]
+    scottish = results["m-scottish-stv"]
+    assert len(scottish["winners"]) == 3 and len(scottish["rounds"]) > 2
+    assert any("." in str(v) for r in scottish["rounds"] for v in r["tallies"].values())  # 5-place transfers
 
     _area_results_through_the_cli(stack, elections["methods-additive"][0])
 
@@ -212,7 +218,10 @@ def _area_results_through_the_cli(stack, election_id: int) -> None:
             rows = {" ".join(line.split()[:-1]): line.split()[-1] for line in part.splitlines() if line.strip()}
             assert rows["Votes cast"] == str(result["totals"]["total_votes"]), (rows, result["totals"])
             assert rows["Census"] == str(result["census"])
-            assert f"Winners: {', '.join(result['winners']) or 'none'}" in part
+            # an area elects nobody (issue 27): the contest's winners, apart from who leads here
+            assert "Winners:" not in part
+            assert f"Contest winners: {', '.join(contest['result']['winners']) or 'none'}" in part
+            assert "Leading here: " in part
     # A leaf has no subtree result: only its own.
     leaf = stack.tally("results", "methods-additive", "--area", "a1.2.1").stdout
     assert "area a1.2.1 ==" in leaf and "area subtree a1.2.1" not in leaf
