@@ -4,6 +4,7 @@ loads the database or Celery: `tally verify` and `tally count` import it and nee
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 from services.errors import ServiceError
@@ -12,6 +13,14 @@ from services.errors import ServiceError
 EXIT_FAILED = 1  # the count could not finish, or a check found a difference
 EXIT_BAD_INPUT = 2  # a file, an argument or a setting is wrong, or the request is refused: the message says which
 EXIT_UNAVAILABLE = 3  # not possible now: a server unreachable, schema not migrated, disk full, no worker, timed out
+
+
+TABLE_WIDTH = 100  # the columns of a table written to a pipe or a file
+
+
+def terminal_width() -> int:
+    """The columns a table may use: COLUMNS when set, else the terminal's, else `TABLE_WIDTH`."""
+    return shutil.get_terminal_size((TABLE_WIDTH, 24)).columns
 
 
 def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:

@@ -15,6 +15,7 @@ from .records import Notes
 
 
 MISSING_PRECINCT = "missing_precinct_id"  # RCTab's name for the records whose precinct is blank
+BLANK_PRECINCT = {"genericCsv": "no precinct id"}  # ... but for its generic CSV reader's
 
 
 def count_config(path: str | Path, allow_outside_paths: bool = False) -> tuple[dict, Plan, Notes]:
@@ -26,10 +27,12 @@ def count_config(path: str | Path, allow_outside_paths: bool = False) -> tuple[d
     by_precinct: defaultdict[str, list] | None = defaultdict(list) if plan.output.get("tabulateByPrecinct") else None
 
     def ballots():
-        for record in read_all(plan.sources, plan.names, notes):
-            if by_precinct is not None:
-                by_precinct[record.precinct or MISSING_PRECINCT].append(record.ballot)
-            yield record.ballot
+        for source in plan.sources:
+            blank = BLANK_PRECINCT.get(source.provider, MISSING_PRECINCT)
+            for record in read_all([source], plan.names, notes):
+                if by_precinct is not None:
+                    by_precinct[record.precinct or blank].append(record.ballot)
+                yield record.ballot
 
     result = count(contest, ballots()).to_json()
     if by_precinct is not None and followable(contest, result):

@@ -13,7 +13,7 @@ from .charts import Bar, bars
 from .figures import count_text, exact
 from .rounds import round_table
 from .sheets import contest_csv, workbook
-from .views import ContestView, candidate_rows, contest_view, entry_of, participation, slug
+from .views import ContestView, candidate_rows, contest_view, entry_of, leaders, participation, slug
 
 _ENV = Environment(
     loader=PackageLoader("report", "templates"),
@@ -122,7 +122,7 @@ def _area_results(doc: dict, contests: list[ContestView], key: str) -> list[Area
             result = results[key]
             names = {c["id"]: c.get("name") or c["id"] for c in result.get("candidates", [])}
             rows = candidate_rows(result, names)
-            leading = _leaders(result, view.seats)
+            leading = leaders(result, view.seats).ids
             for row, c in zip(rows, sorted(result.get("candidates", []), key=lambda c: c["rank"]), strict=True):
                 row.elected = c["id"] in leading
             chart_id = f"{view.slug}-{'own' if scope == 'This area' else 'subtree'}"
@@ -135,13 +135,4 @@ def _area_results(doc: dict, contests: list[ContestView], key: str) -> list[Area
                                                               table_id=chart_id + "-table"), chart_id + "-table",
                                   round_table(result, followed, all_names) if followed else None))
     return out
-
-
-def _leaders(result: dict, seats: int) -> set[str]:
-    """The `seats` candidates with the most votes here (all tied at the last place included)."""
-    ranked = sorted(result.get("candidates", []), key=lambda c: -exact(c["total_count"]))
-    if not ranked or seats <= 0:
-        return set()
-    cut = exact(ranked[min(seats, len(ranked)) - 1]["total_count"])
-    return {c["id"] for c in ranked if exact(c["total_count"]) >= cut and exact(c["total_count"]) > 0}
 

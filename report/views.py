@@ -86,6 +86,37 @@ def participation(result: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+@dataclass
+class Leaders:
+    """Who leads in an area: `ids`, most votes first; `basis` says from which figures (None: not
+    computed, the area has neither candidate results nor followed rounds)."""
+
+    ids: list[str]
+    basis: str | None
+
+
+CANDIDATE_RESULTS = "the area's candidate results"
+LAST_FOLLOWED_ROUND = "the contest's last round, with this area's ballots"
+
+
+def leaders(result: dict, seats: int) -> Leaders:
+    """An area elects nobody: the `seats` candidates with the most votes here lead it (all tied at
+    the last place included; nobody without a vote). From the area's candidate results, or where it
+    has none, from the last of the contest's rounds followed with its ballots (`followed_rounds`)."""
+    if result.get("candidates"):
+        votes, basis = {c["id"]: exact(c["total_count"]) for c in result["candidates"]}, CANDIDATE_RESULTS
+    elif result.get("followed_rounds"):
+        votes = {c: exact(v) for c, v in result["followed_rounds"][-1]["tallies"].items()}
+        basis = LAST_FOLLOWED_ROUND
+    else:
+        return Leaders([], None)
+    ranked = sorted(votes, key=lambda c: (-votes[c], c))
+    if not ranked or seats <= 0:
+        return Leaders([], basis)
+    cut = votes[ranked[min(seats, len(ranked)) - 1]]
+    return Leaders([c for c in ranked if votes[c] >= cut and votes[c] > 0], basis)
+
+
 def candidate_rows(result: dict, names: dict[str, str]) -> list[CandidateRow]:
     return [
         CandidateRow(c["rank"], names.get(c["id"], c.get("name") or c["id"]), count_text(c["total_count"]),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from counting.interchange import count_document
+from tests.cvr.corpus import CORPUS
 
 TALLY = Path(sys.executable).parent / "tally"
 DOCUMENT = {
@@ -98,3 +101,41 @@ def test_a_missing_file_is_an_error(tmp_path):
     run = tally(str(tmp_path / "nope.json"))
     assert run.returncode == 2
     assert run.stderr.decode().strip() == f"error: {tmp_path / 'nope.json'}: No such file or directory"
+
+
+PORTLAND = CORPUS / "2015_portland_mayor"
+
+
+@pytest.mark.skipif(not PORTLAND.is_dir(), reason=f"the RCTab corpus is not beside the repo at {PORTLAND}")
+def test_portlands_fourteen_rounds_fit_a_hundred_columns_with_every_figure_whole():
+    """Issue 27, item 5: the 14 rounds were one grid 335 columns wide. At COLUMNS=100 they are
+    blocks of rounds, each repeating the candidate column, and every round's figure is in its place."""
+    config = str(PORTLAND / "2015_portland_mayor_config.json")
+
+    def count(fmt: str) -> str:
+        run = subprocess.run([str(TALLY), "count", "--rctab-config", config, "--allow-outside-paths", "--format", fmt],
+                             capture_output=True, timeout=120, env={**os.environ, "COLUMNS": "100"})
+        assert run.returncode == 0, run.stderr
+        return run.stdout.decode()
+
+    result, text = json.loads(count("json")), count("table")
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 100 and "…" not in text
+    rounds = result["rounds"]
+    assert len(rounds) == 14
+    seen: dict[int, dict[str, str]] = {}
+    headers = [i for i, line in enumerate(lines) if re.fullmatch(r"Candidate(\s+R\d+)+", line)]
+    assert len(headers) > 1  # several blocks
+    for at in headers:
+        ends = {int(m.group(1)): m.end() for m in re.finditer(r"R(\d+)", lines[at])}  # figures end under their header
+        for line in lines[at + 2:]:
+            if not line.strip():
+                break
+            label = next((c for c in rounds[0]["tallies"] if line.startswith(c + " ")), None)
+            for number, end in ends.items():
+                if label is not None:
+                    seen.setdefault(number, {})[label] = line[:end].split()[-1]
+    assert sorted(seen) == list(range(1, 15))
+    for r in rounds:
+        shown = {c: seen[r["round"]][c] for c in r["tallies"]}
+        assert shown == {c: str(v) for c, v in r["tallies"].items()}, r["round"]

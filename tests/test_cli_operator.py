@@ -4,6 +4,7 @@ needs, a refused ballots file loads (and prints) nothing, an open period asks fo
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -143,3 +144,59 @@ def test_db_upgrade_says_what_it_did(tmp_path, monkeypatch, capsys):
     assert first.startswith("database schema migrated from revision none (empty database) to "), first
     assert tally(["db", "upgrade"]) == 0
     assert capsys.readouterr().out.startswith("database schema already up to date (revision ")
+
+
+def _ballots(contest: str, area: str, marks: list[str], n: int, ranked: bool) -> list[dict]:
+    return [{"contest": contest, "area": area, "marks": [[c, r + 1 if ranked else 1] for r, c in enumerate(marks)]}] * n
+
+
+def test_results_of_an_area_show_who_leads_there_beside_the_contests_winners(embedded_db, capsys, monkeypatch):
+    """Issue 27, item 4: `tally results E --area north` printed "Winners: council-c1, council-c3" for an
+    area whose contest elected c1 and c2, and "candidate results not computed for this scope" for an
+    instant-runoff area. An area elects nobody: it shows who leads there, the contest's winners apart,
+    and the contest's rounds followed with its ballots."""
+    monkeypatch.setenv("COLUMNS", "100")
+    areas = [{"id": "root", "census": 100}, {"id": "north", "parent": "root", "census": 50},
+             {"id": "south", "parent": "root", "census": 50}]
+    two_seats = f.contest("council", "plurality-at-large", candidates=3, seats=2, max_votes=1)
+    definition = f.election("area-view", [two_seats, f.contest("mayor", "instant-runoff", candidates=3)], areas=areas)
+    c1, c2, c3 = "council-c1", "council-c2", "council-c3"
+    m1, m2, m3 = "mayor-c1", "mayor-c2", "mayor-c3"
+    ballots = (_ballots("council", "north", [c1], 5, False) + _ballots("council", "north", [c3], 4, False)
+               + _ballots("council", "north", [c2], 1, False) + _ballots("council", "south", [c2], 6, False)
+               + _ballots("council", "south", [c1], 3, False)
+               # round 1: m1 7, m2 7, m3 5; m3's ballots go to m2 in the north, to m1 in the south: m2 wins 10-9
+               + _ballots("mayor", "north", [m1], 5, True) + _ballots("mayor", "north", [m3, m2], 3, True)
+               + _ballots("mayor", "north", [m2], 1, True) + _ballots("mayor", "south", [m2], 6, True)
+               + _ballots("mayor", "south", [m1], 2, True) + _ballots("mayor", "south", [m3, m1], 2, True))
+    election_id, period_id = f.load(embedded_db, definition, ballots)
+    assert tally(["run", str(election_id), str(period_id), "--force"]) == 0
+    with session_scope(embedded_db) as session:
+        contests = {c["contest"]: c for c in published(session, election_id)["tallies"][0]["contests"]}
+    assert contests["council"]["result"]["winners"] == [c1, c2] and contests["mayor"]["result"]["winners"] == [m2]
+    capsys.readouterr()
+
+    assert tally(["results", "area-view", "--area", "north"]) == 0
+    out = capsys.readouterr().out
+    assert not [line for line in out.splitlines() if line.startswith("Winners:")], out
+    council = out.split("== council, area north ==")[1].split("\n== ")[0]
+    assert f"Contest winners: {c1}, {c2}\n" in council and f"Leading here: {c1}, {c3}\n" in council
+    mayor = out.split("== mayor, area north ==")[1].split("\n== ")[0]
+    assert f"Contest winners: {m2}\n" in mayor
+    assert f"Leading here: {m1} (in the contest's last round here)\n" in mayor
+    assert "not computed" not in mayor and "Rounds here" in mayor
+    followed = contests["mayor"]["areas"]["north"]["followed_rounds"]
+    assert [r["tallies"] for r in followed] == [{m1: 5, m2: 1, m3: 3}, {m1: 5, m2: 4}]
+    grid = mayor.split("Rounds here\n")[1]
+    assert re.search(r"^Candidate\s+R1\s+R2$", grid, re.M)
+    assert re.search(rf"^{m1}\s+5\s+5$", grid, re.M) and re.search(rf"^{m2}\s+1\s+4$", grid, re.M)
+    assert re.search(rf"^{m3}\s+3\s+-$", grid, re.M)
+    assert re.search(rf"^Eliminated \(the contest's\)\s+{m3}$", grid, re.M)
+    assert re.search(rf"^Elected \(the contest's\)\s+{m2}$", grid, re.M)
+
+    assert tally(["results", "area-view", "--area", "root"]) == 0  # root's subtree: the whole contest's ballots
+    out = capsys.readouterr().out
+    subtree = out.split("== mayor, area subtree root ==")[1].split("\n== ")[0]
+    assert f"Contest winners: {m2}\n" in subtree and f"Leading here: {m2}\n" in subtree
+    assert re.search(rf"^{m2}\s+7\s+10$", subtree.split("Rounds here\n")[1], re.M)
+    assert not [line for line in out.splitlines() if line.startswith("Winners:")], out

@@ -159,7 +159,7 @@ def test_table_shows_participation_candidates_ties_and_notes():
     assert "candidate-id-asc" in text and "resolved by candidateId ASC" in text
 
 
-def test_table_lays_out_rounds_and_cuts_long_decimals():
+def test_table_lays_out_rounds_and_prints_long_decimals_whole():
     result = {
         "contest": "m",
         "method": "meek-stv",
@@ -173,6 +173,6 @@ def test_table_lays_out_rounds_and_cuts_long_decimals():
         ],
     }
     text = format_table(result)
-    assert "Quota: 3.0000…" in text
-    assert re.search(r"B\s+2\s+-", text) and re.search(r"A\s+4\s+3\.0000…", text)
+    assert "…" not in text and "Quota: 3.0000000001" in text  # issue 27: figures were cut to "3.0000…"
+    assert re.search(r"B\s+2\s+-", text) and re.search(r"A\s+4\s+3\.000000000000001$", text, re.M)
     assert re.search(r"Eliminated\s+B", text)
