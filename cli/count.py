@@ -1,8 +1,10 @@
 """`tally count FILE`: count one contest from an interchange document (docs/interchange.md), or
 `tally count --rctab-config CONFIG`: the contest an RCTab configuration describes, from its CVRs.
+`tally count FILE.blt --method M`: the contest of a BLT file (OpenSTV, OpaVote, ERS), counted by method M.
 
 Prints the result JSON (sorted keys, indent 2), with `--format table` a readable table, with
-`--format rctab` RCTab's detailed report JSON (ranked contests). Anything that cannot be counted
+`--format rctab` RCTab's detailed report JSON (ranked contests), with `--format rctab-csv` (of a
+configuration) RCTab's detailed report CSV. Anything that cannot be counted
 prints `error: <field>: <message>` (for a CVR: `error: <file>: <row or record>: <field>: <message>`)
 and exits 2.
 """
@@ -15,12 +17,16 @@ import json
 import sys
 from typing import Iterator
 
+from cli.common import terminal_width
+from counting.blt import parse_blt
+from counting.count import count
 from counting.errors import CountingError, DefinitionError
 from counting.interchange import count_document, count_read, read_stream
 from counting.stream import DocumentStream, NotStreamable
 from counting.table import format_table
 from cvr.count import count_config
 from cvr.errors import ConfigError, CvrError
+from cvr.rctab_csv import detailed_csv
 from cvr.rctab_report import precinct_report, report
 
 EXIT_BAD_INPUT = 2
@@ -30,28 +36,30 @@ BLOCK = 4 << 20  # bytes read at a time: large enough that cutting records costs
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("count", help="count one contest from an interchange JSON document or an RCTab configuration")
-    parser.add_argument("file", metavar="FILE", nargs="?", help="interchange document; '-' reads standard input")
+    parser.add_argument("file", metavar="FILE", nargs="?",
+                        help="interchange document ('-' reads standard input), or a BLT file (named *.blt)")
+    parser.add_argument("--method", metavar="M", help="with a BLT file: the counting method (e.g. scottish-stv, meek-stv)")
     parser.add_argument("--rctab-config", metavar="CONFIG", help="an RCTab contest configuration: count its CVR sources")
     parser.add_argument("--allow-outside-paths", action="store_true",
                         help="with --rctab-config: read CVR sources outside the configuration's folder")
-    parser.add_argument("--format", choices=("json", "table", "rctab"), default="json", help="output format (default json)")
+    parser.add_argument("--format", choices=("json", "table", "rctab", "rctab-csv"), default="json", help="output format (default json)")
     parser.add_argument("--precinct", metavar="NAME",
-                        help="with --format rctab and a configuration that tabulates by precinct: that precinct's report")
+                        help="with --format rctab or rctab-csv and a configuration that tabulates by precinct: that precinct's report")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.rctab_config is None):
         return _fail("arguments", "give either FILE or --rctab-config CONFIG", EXIT_BAD_INPUT)
-    output, number_of_winners = {}, None
+    output, number_of_winners, contest = {}, None, None
     try:
         if args.rctab_config:
             result, plan, notes = count_config(args.rctab_config, args.allow_outside_paths)
-            output, number_of_winners = plan.output, plan.number_of_winners
+            output, number_of_winners, contest = plan.output, plan.number_of_winners, plan.contest
             for line in notes.lines():
                 print(f"warning: {line}", file=sys.stderr)
         else:
-            result = _count_file(args.file)
+            result = _count_path(args.file, args.method)
             if isinstance(result, int):
                 return result
     except ConfigError as exc:
@@ -63,17 +71,22 @@ def run(args: argparse.Namespace) -> int:
     except CountingError as exc:
         return _fail(args.rctab_config or args.file, f"the count could not finish: {exc}", EXIT_COUNT_FAILED)
     if args.format == "table":
-        sys.stdout.write(format_table(result))
-    elif args.format == "rctab":
-        return _print_rctab(args, result, output, number_of_winners)
+        sys.stdout.write(format_table(result, terminal_width()))
+    elif args.format in ("rctab", "rctab-csv"):
+        return _print_rctab(args, result, output, number_of_winners, contest)
     else:
         sys.stdout.write(json.dumps(result, sort_keys=True, indent=2) + "\n")
     return 0
 
 
-def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of_winners: int | None) -> int:
+def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of_winners: int | None,
+                 contest: dict | None) -> int:
     if not result.get("rounds") and not result.get("passes"):
-        return _fail("--format", f"rctab reports round-based counts; {result['method']} has no rounds", EXIT_BAD_INPUT)
+        return _fail("--format", f"rctab and rctab-csv report round-based counts; {result['method']} has no rounds",
+                     EXIT_BAD_INPUT)
+    if args.format == "rctab-csv" and contest is None:
+        # the CSV's layout follows the configuration's rules (winner mode, threshold), which a FILE does not give
+        return _fail("--format", "rctab-csv reports a count of --rctab-config CONFIG", EXIT_BAD_INPUT)
     if args.precinct is None:
         doc = report(result, output, number_of_winners)
     elif args.precinct in result.get("precincts", {}):
@@ -81,8 +94,37 @@ def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of
     else:
         return _fail("--precinct", f"no per-precinct rounds for {args.precinct!r} (the configuration must set "
                      "tabulateByPrecinct, the method follow whole ballots, and the precinct exist)", EXIT_BAD_INPUT)
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    if args.format == "rctab":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif isinstance(doc, list):  # multi-pass: each pass's report in turn, as RCTab writes one file per pass
+        passes = zip(doc, result["passes"], strict=True)
+        sys.stdout.write("".join(detailed_csv(d, contest, p["rounds"]) for d, p in passes))
+    else:
+        sys.stdout.write(detailed_csv(doc, contest, result["rounds"]))
     return 0
+
+
+def _count_path(path: str, method: str | None) -> dict | int:
+    """FILE: a BLT file (by its name) counted by `method`, else an interchange document, which names its own."""
+    if path.lower().endswith(".blt"):
+        if not method:
+            return _fail("--method", "a BLT file names no counting method: give --method (e.g. scottish-stv)",
+                         EXIT_BAD_INPUT)
+        return _count_blt(path, method)
+    if method:
+        return _fail("--method", "only for a BLT file (*.blt): an interchange document names its method", EXIT_BAD_INPUT)
+    return _count_file(path)
+
+
+def _count_blt(path: str, method: str) -> dict | int:
+    try:
+        text = _read(path).decode("utf-8")
+    except OSError as exc:
+        return _fail(path, exc.strerror or str(exc), EXIT_BAD_INPUT)
+    except UnicodeDecodeError as exc:
+        return _fail(path, f"not UTF-8 text (byte {exc.start})", EXIT_BAD_INPUT)
+    election = parse_blt(text, path)
+    return count(election.contest(method), election.ballots).to_json()
 
 
 def _count_file(path: str) -> dict | int:

@@ -1,11 +1,15 @@
 """`tally export ELECTION --out DIR`: write the public ballots.json, audit.json and results.json
 (the same bytes the API serves) to a directory, and nist-err.json: the results as a NIST SP 1500-100
 v2 ElectionReport; then manifest.json (every file's size and SHA-256, the chain heads, the runs) and,
-when TALLY_SIGNING_KEY is set, its signature manifest.json.sig (services.signing)."""
+when TALLY_SIGNING_KEY is set, its signature manifest.json.sig (services.signing).
+
+`tally export ELECTION --format blt --contest C [--period P] --out FILE`: a ranked contest's counted ballots as
+a BLT file (services.read.blt_export)."""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -14,10 +18,11 @@ from config.settings import load_settings
 from models.db import session_scope
 from services import signing
 from services.read import exports
+from services.read.blt_export import blt_file
 from services.read.export_store import MANIFEST, SIGNATURE
 from services.read.manifest import manifest_document
 
-from .common import handles_errors
+from .common import fail, handles_errors
 
 PUBLIC_FILES = ("ballots.json", "audit.json", "results.json", "nist-err.json")
 
@@ -25,7 +30,13 @@ PUBLIC_FILES = ("ballots.json", "audit.json", "results.json", "nist-err.json")
 def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="write an election's public ballots.json, audit.json, results.json and nist-err.json")
     p.add_argument("election", help="election id or key")
-    p.add_argument("--out", required=True, metavar="DIR", help="directory to write the files to")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="directory to write the files to (with --format blt: the file, '-' for standard output)")
+    p.add_argument("--format", choices=("public", "blt"), default="public",
+                   help="public: the public files (default); blt: one ranked contest's counted ballots as a BLT file")
+    p.add_argument("--contest", metavar="ID", help="with --format blt: the contest")
+    p.add_argument("--period", metavar="NAME",
+                   help="with --format blt: the period whose tally counted the ballots (needed when several have one)")
     p.set_defaults(func=cmd_export)
 
 
@@ -67,9 +78,26 @@ def _write_manifest(session: Session, ref: str, out: Path, files: list[dict]) ->
 
 @handles_errors
 def cmd_export(args) -> int:
+    if args.format == "blt":
+        return _export_blt(args)
+    if args.contest or args.period:
+        return fail("--contest and --period: only with --format blt")
     out = Path(args.out)
     with session_scope() as session:
         files = write_public_files(session, args.election, out)
     signed = [SIGNATURE] if (out / SIGNATURE).exists() else []
     print("wrote " + ", ".join(str(out / name) for name in [*(f["name"] for f in files), MANIFEST, *signed]))
+    return 0
+
+
+def _export_blt(args) -> int:
+    if not args.contest:
+        return fail("--format blt: needs --contest ID")
+    with session_scope() as session:
+        text = blt_file(session, args.election, args.contest, args.period)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
     return 0

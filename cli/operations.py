@@ -13,15 +13,17 @@ from sqlalchemy import select
 
 from services.read import payloads
 from counting.errors import DefinitionError
-from counting.table import format_table, printable
+from counting.table import format_area_table, format_table, printable
 from cvr.errors import ConfigError, CvrError
 from models import entities as m
 from models.db import session_scope, upgrade
+from report.views import LAST_FOLLOWED_ROUND, leaders
 from scheduler.advance import advance
 from scheduler.reconcile import reconcile
 from services.lifecycle import batches, dispatch, periods, runs
 from services.read import results
 from services.loading.ballot_file import open_ballot_file
+from services.loading.blt import load_blt
 from services.loading.cvr import load_cvr, load_rctab
 from services.loading.export import ExportLoadReport, load_export
 from services.elections import find_election
@@ -32,7 +34,7 @@ from services.loading.fields import LoadError, read_json
 from services.lifecycle.commands import RequestTally, RollBack, SealPeriod, VoidBatch
 from config.settings import load_settings
 
-from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json
+from .common import EXIT_FAILED, EXIT_UNAVAILABLE, fail, handles_errors, print_json, terminal_width
 from .dispatcher import install_dispatcher
 from .urls import shown_url
 from .errors import host_port
@@ -96,8 +98,12 @@ def _register_load(subparsers) -> None:
     load.add_argument("--allow-outside-paths", action="store_true",
                       help="with --rctab-config: read CVR sources outside the configuration's folder")
     load.add_argument("--cvr", metavar="PATH", help="one CVR file or folder, for --contest of --election")
+    load.add_argument("--blt", metavar="FILE",
+                      help="a BLT file (OpenSTV, OpaVote, ERS): create or extend --election with its contest, counted "
+                           "by --method, and load its ballots (--contest: the contest's id, default the file's title)")
+    load.add_argument("--method", metavar="M", help="with --blt: the counting method (e.g. scottish-stv, meek-stv)")
     load.add_argument("--provider", help="the CVR's provider: ess, cdf, dominion, hart, clearBallot, genericCsv")
-    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs go to")
+    load.add_argument("--election", metavar="KEY", help="the election (key) the CVRs or the BLT file go to")
     load.add_argument("--contest", metavar="ID",
                       help="with --cvr: the contest (id) the CVR's choices are for; without it, every contest of the "
                            "export is loaded (cdf, dominion, clearBallot, hart), defined from the export where the election "
@@ -188,10 +194,12 @@ def _read(path: str, what: str):
 
 @handles_errors
 def cmd_load(args) -> int:
+    if args.blt:
+        return _load_blt(args)
     if args.rctab_config or args.cvr:
         return _load_cvrs(args)
     if not args.definition and not args.ballots:
-        return fail("give --definition FILE, --ballots FILE, or both; or --rctab-config / --cvr")
+        return fail("give --definition FILE, --ballots FILE, or both; or --rctab-config / --cvr / --blt")
     lines = []  # printed once everything is committed: a refused ballots file loads no definition either
     with session_scope() as session:
         if args.definition:
@@ -217,6 +225,22 @@ def cmd_load(args) -> int:
             lines.append(f"loaded {report.loaded} ballot(s) as batch {report.batch_id}; "
                          f"{report.stored_raw} kept verbatim for invalid content")
     print("\n".join(lines))
+    return 0
+
+
+def _load_blt(args) -> int:
+    if args.rctab_config or args.cvr or args.definition or args.ballots:
+        return fail("--blt: give it alone, without --definition, --ballots, --rctab-config or --cvr")
+    if not args.election or not args.method:
+        return fail("--blt: needs --election KEY and --method M (e.g. scottish-stv)")
+    try:
+        with session_scope() as session:
+            contest, report = load_blt(session, args.blt, args.election, args.method, args.period, args.contest,
+                                       args.allow_duplicate, args.small_batch)
+    except DefinitionError as exc:
+        return fail(f"{exc.field}: {exc.message}")
+    print(f"loaded {report.loaded} ballot(s) into contest {contest!r} ({args.method}) of election {args.election!r}, "
+          f"period {args.period!r}, as batch {report.batch_id}; {report.stored_raw} kept verbatim for invalid content")
     return 0
 
 
@@ -438,12 +462,11 @@ def cmd_results(args) -> int:
         return write_sheet(args)
     with session_scope() as session:
         published = results.published(session, args.election)
-    if args.area is not None:
-        published = only_area(published, args.area)
-        if not any(t["contests"] for t in published["tallies"]):
-            return fail(f"no published results for area {args.area!r} in election {published['election']}")
+    shown = published if args.area is None else only_area(published, args.area)
+    if args.area is not None and not any(t["contests"] for t in shown["tallies"]):
+        return fail(f"no published results for area {args.area!r} in election {published['election']}")
     if args.format == "json":
-        print(json.dumps(published, indent=2, sort_keys=True))
+        print(json.dumps(shown, indent=2, sort_keys=True))
         return 0
     if not published["tallies"]:
         print(f"election {published['election']} ({published['status']}): no published results")
@@ -466,16 +489,28 @@ def only_area(published: dict, area: str) -> dict:
     return {**published, "tallies": tallies}
 
 
-def render(published: dict, area: str | None = None) -> str:
+def render(published: dict, area: str | None = None, width: int | None = None) -> str:
+    """The results as text `width` columns wide (default: the terminal's). With `area`, each
+    contest's figures in that area and its subtree: who leads there beside the contest's winners
+    (an area elects nobody) and the contest's rounds followed with its ballots."""
+    width = terminal_width() if width is None else width
     parts = [f"Election {printable(published['election'])}: {printable(published['name'])} ({published['status']})"]
     for tally in published["tallies"]:
         for contest in tally["contests"]:
             if area is None:
                 parts.append(f"\n== {printable(contest['contest'])} (period {printable(tally['voting_period'])}) ==")
-                parts.append(format_table(contest["result"]))
+                parts.append(format_table(contest["result"], width))
                 continue
             for scope, label in (("areas", "area"), ("subtrees", "area subtree")):
                 if area in contest[scope]:
                     parts.append(f"\n== {printable(contest['contest'])}, {label} {printable(area)} ==")
-                    parts.append(format_table(contest[scope][area]))
+                    parts.append(_area_table(contest["result"], contest[scope][area], width))
     return "\n".join(parts)
+
+
+def _area_table(contest: dict, here: dict, width: int) -> str:
+    """One area's (or subtree's) figures, its leaders decided as the results site's area pages decide them."""
+    leading = leaders(here, contest.get("seats", here.get("seats", 1)))
+    note = "in the contest's last round here" if leading.basis == LAST_FOLLOWED_ROUND else ""
+    return format_area_table(here, contest.get("winners") or [], None if leading.basis is None else leading.ids,
+                             width, note)

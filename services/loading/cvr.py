@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 import models as m
 from cvr.providers import READERS, read_all
-from cvr.rctab_config import Plan, read_config, source_of
+from cvr.rctab_config import read_config, source_of
 from cvr.records import Names, Notes, Record
 from cvr.spool import WHOLE, Pending
 
@@ -62,7 +62,8 @@ def load_rctab(
     plan = read_config(config, allow_outside_paths)
     election = election_for(session, election_key, plan.output.get("contestName") or election_key)
     period = period_for(election, period_name)
-    contest = _ensure_contest(session, election, plan)
+    name = plan.output.get("contestName") or plan.contest["id"]
+    contest = ensure_contest(session, election, {**plan.contest, "name": name})
     notes = Notes()
     records = read_all(plan.sources, plan.names, notes)
     return _load(session, election, period, contest, records, Path(config).name, allow_duplicate, notes, small_batch)
@@ -129,18 +130,18 @@ def root_of(election: m.Election) -> m.Area:
     return root
 
 
-def _ensure_contest(session: Session, election: m.Election, plan: Plan) -> m.Contest:
-    """The configured contest: created on the election's areas, or, when the election already has
-    it, checked to be the same contest (same candidates and rules)."""
-    existing = next((c for c in election.contests if c.key == plan.contest["id"]), None)
+def ensure_contest(session: Session, election: m.Election, definition: dict) -> m.Contest:
+    """The contest of `definition` (interchange JSON, with its `name`): created on the election's areas, or, when
+    the election already has it, checked to be the same contest (same candidates, method and rules)."""
+    existing = next((c for c in election.contests if c.key == definition["id"]), None)
     areas = {a.key: a for a in election.areas}
     if existing is None:
-        raw = {**plan.contest, "name": plan.output.get("contestName") or plan.contest["id"], "areas": list(areas)}
-        contest = contest_row(raw, len(election.contests), areas)
+        contest = contest_row({**definition, "areas": list(areas)}, len(election.contests), areas)
         election.contests.append(contest)
         session.flush()
         return contest
-    if [c.key for c in existing.candidates] != [c["id"] for c in plan.contest["candidates"]] or dict(existing.options) != plan.contest["options"]:
+    if ([c.key for c in existing.candidates] != [c["id"] for c in definition["candidates"]]
+            or existing.method != definition["method"] or dict(existing.options) != definition["options"]):
         raise LoadError(f"contest {existing.key!r}: election {election.key!r} has it with other candidates or rules")
     return existing
 
