@@ -28,6 +28,7 @@ from tasks.dispatch import install as install_dispatcher
 
 from services.read import payloads
 from services.lifecycle.commands import RequestTally, RollBack, SealPeriod
+from services.lifecycle.ties import DecideTie
 from .auth import AuthError, Principal, require_admin
 from .guard import Guard
 from .params import PERIOD_BASE, ElectionId, PeriodId
@@ -81,6 +82,23 @@ class RunRequest(BaseModel):
         return _storable(value, "remarks")
 
 
+class TieDecisionRequest(BaseModel):
+    model_config = ConfigDict(strict=True, json_schema_extra={"example": {
+        "contest": "mayor", "round": 2, "chosen": ["c-3"], "reason": "lot drawn by the returning officer"}})
+
+    contest: str = Field(max_length=TEXT_LIMIT, description="The contest of the tie the tally waits for")
+    round: Optional[int] = Field(None, description="Its round (`waitingFor.round`; null for a tie at the cut-off)")
+    chosen: list[str] = Field(min_length=1, max_length=1000,
+                              description="The candidates chosen: to elect, to eliminate or above the cut-off, "
+                                          "as many as `waitingFor.choose`")
+    reason: str = Field(min_length=1, max_length=TEXT_LIMIT, description="How the tie was decided (recorded in the audit log)")
+
+    @field_validator("contest", "reason")
+    @classmethod
+    def _text(cls, value, info):
+        return _storable(value, info.field_name)
+
+
 class RunResponse(BaseModel):
     tallyRunId: int
     status: str
@@ -121,6 +139,8 @@ class StatusResponse(BaseModel):
     remarks: Optional[str]
     totalPositionsCertified: Optional[int]
     totalWinnersApplied: Optional[int]
+    waitingFor: Optional[dict] = Field(None, description="WAITING: the tie an official must decide "
+                                                         "(contest, round, purpose, candidates, choose)")
     progress: Optional[Progress]
     error: Optional[str] = None
 
@@ -277,6 +297,15 @@ def _admin_routes(app: FastAPI) -> None:
             raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
             return JSONResponse(payloads.rolled_back(RollBack(election_id, period_id, reason, by=who.actor).run(session)))
+
+    @app.post(ADMIN_BASE + "/tie-decisions", status_code=202, response_model=RunResponse, responses=ADMIN_ERRORS,
+              tags=admin_tags, summary="Record an official's decision of the tie the tally waits for; the tally goes on")
+    def decide_tie(election_id: ElectionId, period_id: PeriodId, body: TieDecisionRequest,
+                   who: Principal = Depends(require_admin)):
+        with session_scope() as session:
+            run = DecideTie(election_id, period_id, body.contest, body.round, tuple(body.chosen), body.reason,
+                            by=who.actor).run(session)
+            return JSONResponse(payloads.run_started(run, "Tie decision recorded: the tally goes on"), status_code=202)
 
     @app.post(SEAL_PATH, response_model=SealResponse, responses=ADMIN_ERRORS, tags=admin_tags,
               summary="Seal the voting period's ballots (closing it if its end has passed); only sealed periods are tallied")

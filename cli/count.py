@@ -19,8 +19,10 @@ from typing import Iterator
 
 from cli.common import terminal_width
 from counting.blt import parse_blt
-from counting.count import count
+from counting import official
+from counting.count import count_grouped, group_ballots
 from counting.errors import CountingError, DefinitionError
+from counting.official import TieNeedsDecision
 from counting.interchange import count_document, count_read, read_stream
 from counting.stream import DocumentStream, NotStreamable
 from counting.table import format_table
@@ -43,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-outside-paths", action="store_true",
                         help="with --rctab-config: read CVR sources outside the configuration's folder")
     parser.add_argument("--format", choices=("json", "table", "rctab", "rctab-csv"), default="json", help="output format (default json)")
+    parser.add_argument("--tie-decision", action="append", default=[], metavar="ROUND:CANDIDATE", type=_tie_decision,
+                        help="with --rctab-config or a BLT file: an official's decision of a tie the rules leave to one "
+                             "(RCTab's ask modes): in round ROUND (or 'cutoff'), CANDIDATE is chosen; once per "
+                             "candidate, in order (docs/interchange.md, 'Ties an official decides')")
     parser.add_argument("--precinct", metavar="NAME",
                         help="with --format rctab or rctab-csv and a configuration that tabulates by precinct: that precinct's report")
     parser.set_defaults(func=run)
@@ -54,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
     output, number_of_winners, contest = {}, None, None
     try:
         if args.rctab_config:
-            result, plan, notes = count_config(args.rctab_config, args.allow_outside_paths)
+            result, plan, notes = count_config(args.rctab_config, args.allow_outside_paths, args.tie_decision)
             output, number_of_winners, contest = plan.output, plan.number_of_winners, plan.contest
             for line in notes.lines():
                 print(f"warning: {line}", file=sys.stderr)
         else:
-            result = _count_path(args.file, args.method)
+            result = _count_path(args.file, args.method, args.tie_decision)
             if isinstance(result, int):
                 return result
     except ConfigError as exc:
@@ -68,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(exc.path, str(exc).removeprefix(exc.path + ": "), EXIT_BAD_INPUT)
     except DefinitionError as exc:
         return _fail(exc.field, exc.message, EXIT_BAD_INPUT)
+    except TieNeedsDecision as exc:
+        where = "cutoff" if exc.round is None else exc.round
+        how = ("its contest's options.tie_decisions" if args.rctab_config is None and not _is_blt(args.file)
+               else f"--tie-decision {where}:CANDIDATE")
+        return _fail(args.rctab_config or args.file, f"the count stops at a tie: {exc} ({how})", EXIT_COUNT_FAILED)
     except CountingError as exc:
         return _fail(args.rctab_config or args.file, f"the count could not finish: {exc}", EXIT_COUNT_FAILED)
     if args.format == "table":
@@ -104,19 +115,34 @@ def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of
     return 0
 
 
-def _count_path(path: str, method: str | None) -> dict | int:
-    """FILE: a BLT file (by its name) counted by `method`, else an interchange document, which names its own."""
-    if path.lower().endswith(".blt"):
+def _is_blt(path: str) -> bool:
+    return path.lower().endswith(".blt")
+
+
+def _tie_decision(text: str) -> tuple[int | None, str]:
+    round_text, sep, candidate = text.partition(":")
+    if not sep or not candidate or not (round_text == "cutoff" or (round_text.isdigit() and int(round_text) >= 1)):
+        raise argparse.ArgumentTypeError(f"expected ROUND:CANDIDATE (ROUND a number, or 'cutoff'), got {text!r}")
+    return (None if round_text == "cutoff" else int(round_text)), candidate
+
+
+def _count_path(path: str, method: str | None, tie_decisions: list) -> dict | int:
+    """FILE: a BLT file (by its name) counted by `method`, else an interchange document, which names its own
+    method and its tie decisions."""
+    if _is_blt(path):
         if not method:
             return _fail("--method", "a BLT file names no counting method: give --method (e.g. scottish-stv)",
                          EXIT_BAD_INPUT)
-        return _count_blt(path, method)
+        return _count_blt(path, method, tie_decisions)
     if method:
         return _fail("--method", "only for a BLT file (*.blt): an interchange document names its method", EXIT_BAD_INPUT)
+    if tie_decisions:
+        return _fail("--tie-decision", "an interchange document gives its decisions in its contest's "
+                     "options.tie_decisions", EXIT_BAD_INPUT)
     return _count_file(path)
 
 
-def _count_blt(path: str, method: str) -> dict | int:
+def _count_blt(path: str, method: str, tie_decisions: list) -> dict | int:
     try:
         text = _read(path).decode("utf-8")
     except OSError as exc:
@@ -124,7 +150,9 @@ def _count_blt(path: str, method: str) -> dict | int:
     except UnicodeDecodeError as exc:
         return _fail(path, f"not UTF-8 text (byte {exc.start})", EXIT_BAD_INPUT)
     election = parse_blt(text, path)
-    return count(election.contest(method), election.ballots).to_json()
+    contest, grouped = election.contest(method), group_ballots(election.ballots)
+    return official.deciding(
+        lambda decisions: count_grouped(official.with_decisions(contest, decisions), grouped).to_json(), tie_decisions)
 
 
 def _count_file(path: str) -> dict | int:

@@ -1,4 +1,4 @@
-"""The outbox of the commands that start runs (run, advance, demo, reconcile)."""
+"""The outbox of the commands that start runs (run, advance, demo, reconcile, tie decide)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.report", "cli.metrics", "cli.keys"]
+SUBCOMMAND_MODULES = ["cli.count", "cli.operations", "cli.demo", "cli.api", "cli.verify", "cli.export", "cli.report", "cli.metrics", "cli.keys", "cli.ties"]
 # Commands that need neither the database nor Celery, by their module: running one imports that module
 # alone, since importing SQLAlchemy, the models and Celery takes seconds on a loaded machine.
 STANDALONE = {"count": "cli.count", "verify": "cli.verify", "key": "cli.keys"}

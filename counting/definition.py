@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from . import official
 from .contest import BLANK_POLICIES, Candidate, Contest, ExclusionGroup
 from .errors import DefinitionError
 from .methods import METHODS
@@ -124,6 +125,7 @@ def check_contest(contest: Contest) -> None:
     if contest.blank_policy not in BLANK_POLICIES:
         raise DefinitionError("contest.blank_policy", f"must be one of {', '.join(BLANK_POLICIES)}")
     _check_exclusion_groups(contest)
+    official.check(contest.options, contest.candidate_ids)
     METHODS[contest.method].check(contest)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from . import official
 from .contest import Contest
 from .numbers import Number
 from .outcome import Outcome, TieBreak
@@ -11,6 +12,8 @@ from .vocabulary import TieRule, order_rule
 
 CUTOFF_NOTE = "Tie detected at cutoff; resolved by candidateId ASC"
 ORDER_NOTE = "Tie detected at cutoff; resolved by tie_break_order"
+OFFICIAL_NOTE = "Tie detected at cutoff; resolved by an official's recorded decision"
+_CUTOFF_NOTES = {TieRule.TIE_BREAK_ORDER: ORDER_NOTE, TieRule.CANDIDATE_ID_ASC: CUTOFF_NOTE, TieRule.OFFICIAL: OFFICIAL_NOTE}
 
 
 def tie_order(contest: Contest) -> list[str]:
@@ -40,16 +43,23 @@ def top_by_totals(contest: Contest, totals: Mapping[str, Number], seats: int | N
     pool = {c.id for c in contest.candidates if c.undeclared_write_in}
     eligible = [c for c in by_total if c not in pool]
     winners = eligible[:seats]
-    order = winners + [c for c in by_total if c not in winners]
-    outcome = Outcome(totals={c: totals.get(c, 0) for c in contest.candidate_ids}, winners=winners, order=order)
+    tie = None
     if 0 < seats < len(eligible):
         cutoff = totals.get(eligible[seats - 1], 0)
         if totals.get(eligible[seats], 0) == cutoff:
             tied = [c for c in eligible if totals.get(c, 0) == cutoff]
-            chosen = [c for c in tied if c in winners]
-            rule = order_rule(contest.options)
-            outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
-            outcome.notes.append(ORDER_NOTE if rule == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
+            above = [c for c in winners if c not in tied]
+            if official.official(contest.options):
+                tie = official.decide(contest.options, tied, "cutoff", None, choose=seats - len(above))
+                winners = above + tie.chosen
+            else:
+                tie = TieBreak(candidates=tied, chosen=[c for c in tied if c in winners],
+                               rule=order_rule(contest.options), purpose="cutoff")
+    order = winners + [c for c in by_total if c not in winners]
+    outcome = Outcome(totals={c: totals.get(c, 0) for c in contest.candidate_ids}, winners=winners, order=order)
+    if tie is not None:
+        outcome.ties.append(tie)
+        outcome.notes.append(_CUTOFF_NOTES[tie.rule])
     return outcome
 
 

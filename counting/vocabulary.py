@@ -42,6 +42,7 @@ class TieRule(StrEnum):
     TIE_BREAK_KEY = "tie-break-key"
     GENERATED_PERMUTATION = "generated-permutation"  # rcv's seeded modes
     RANDOM_DRAW = "random-draw"
+    OFFICIAL = "official-decision"  # `tie_break: "official"`: an official's recorded decision (counting.official)
 
 
 def order_rule(options: Mapping[str, Any]) -> TieRule:

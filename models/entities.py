@@ -59,9 +59,10 @@ class RunStatus(enum.StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     ROLLED_BACK = "ROLLED_BACK"
+    WAITING = "WAITING"  # for an official's tie decision (`waiting_for` names the tie): counting.official
 
 
-LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED")
+LIVE_RUN_STATUSES = ("PENDING", "RUNNING", "WAITING", "COMPLETED")
 
 
 class ElectionStatus(enum.StrEnum):
@@ -270,14 +271,14 @@ class LoadBatch(Base):
 class TallyRun(Base):
     __tablename__ = "tally_runs"
     __table_args__ = (
-        # At most one live run per period: a second PENDING/RUNNING/COMPLETED row cannot exist.
+        # At most one live run per period: a second PENDING/RUNNING/WAITING/COMPLETED row cannot exist.
         Index(
             "uq_tally_runs_live",
             "election_id",
             "voting_period_id",
             unique=True,
-            postgresql_where=text("status IN ('PENDING', 'RUNNING', 'COMPLETED')"),
-            sqlite_where=text("status IN ('PENDING', 'RUNNING', 'COMPLETED')"),
+            postgresql_where=text("status IN ('PENDING', 'RUNNING', 'WAITING', 'COMPLETED')"),
+            sqlite_where=text("status IN ('PENDING', 'RUNNING', 'WAITING', 'COMPLETED')"),
         ),
     )
 
@@ -305,6 +306,7 @@ class TallyRun(Base):
     allow_empty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     rolled_back_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     rollback_reason: Mapped[Optional[str]] = mapped_column(Text)
+    waiting_for: Mapped[Optional[dict]] = mapped_column(JSON)  # WAITING: the tie, its contest, round and candidates
 
 
 class Dispatch(Base):

@@ -29,6 +29,14 @@ LOADED = "ballots loaded"
 VOIDED = "batch voided"
 SEALED = "ballots sealed"
 EXTENDED = "definition extended"
+TIE_WAITING = "tally waiting for a tie decision"  # a count met a tie its rules leave to an official
+TIE_DECIDED = "tie decided"  # the official's decision, which every later count of the period replays
+_DECISION_FIELDS = ("round", "purpose", "candidates", "chosen", "pass")
+
+
+def decision_of(payload: dict) -> dict:
+    """The engine's `tie_decisions` entry (counting.official) of a 'tie decided' event's payload."""
+    return {k: payload.get(k) for k in _DECISION_FIELDS if payload.get(k) is not None or k == "round"}
 
 
 def canonical_json(value: Any) -> str:

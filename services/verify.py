@@ -25,15 +25,17 @@ import counting
 from counting.ballots import oversized
 from counting.area_rounds import followable, followed_rounds
 from counting.definition import area_operation, contest_operation
+from counting import official
 from counting.count import group_ballots
 from counting.errors import CountingError, DefinitionError
+from counting.official import TieNeedsDecision
 from counting.result import ROUND_FIELDS, ContestResult, rounds_of, scopes_without_winners
 from counting.validation import classify
 from counting.vocabulary import TallyOperation
 
 from services.public_format import (
-    BALLOT_ORDER, EXTENDED, GENESIS, LOADED, SEALED, VOIDED, canonical_json, classification, content_digest, definition_digest,
-    event_hash, link, sha256,
+    BALLOT_ORDER, EXTENDED, GENESIS, LOADED, SEALED, TIE_DECIDED, VOIDED, canonical_json, classification, content_digest,
+    decision_of, definition_digest, event_hash, link, sha256,
 )
 from services.verify_schema import Malformed, check_shape
 
@@ -413,9 +415,12 @@ def derive(contest: counting.Contest, definition: Definition, by_area: dict[str,
                 todo.extend(children[node])
         return out
 
+    in_areas = official.for_areas(contest)  # an area's ties never wait for an official, as in the pipeline
+
     def result(keys: list[str], outcome: bool) -> dict:
         pooled = [b for k in keys for b in by_area.get(k, [])]
-        return _count(contest, pooled, sum(definition.areas[k]["census"] for k in keys), outcome)
+        counted_as = contest if set(keys) == set(styles) else in_areas
+        return _count(counted_as, pooled, sum(definition.areas[k]["census"] for k in keys), outcome)
 
     with_outcome = operation != TallyOperation.SKIP_CANDIDATE_RESULTS
     whole = result(list(styles), with_outcome)
@@ -459,18 +464,29 @@ def retally(report: Report, events: list[dict], definition: Definition, periods:
         for e in events:
             if e["kind"] == "tally round" and e["run_id"] == run_id:
                 rounds_by_contest[e["payload"].get("contest")].append(e)
+        decisions: dict[str, list[dict]] = defaultdict(list)  # the officials' tie decisions, replayed in order
+        for e in events:
+            if e["kind"] == TIE_DECIDED and e["payload"].get("voting_period_id") == period["id"]:
+                decisions[e["payload"].get("contest")].append(decision_of(e["payload"]))
         derived[name] = _retally_contests(report, definition, by_contest, bool(counted), done, rounds_by_contest,
-                                          where)
+                                          where, decisions)
     return derived
 
 
 def _retally_contests(report: Report, definition: Definition, by_contest: dict[str, dict[str, list]], any_counted: bool,
-                      done: dict, rounds_by_contest: dict[str, list[dict]], where: str) -> dict[str, dict]:
-    """One period's contests re-tallied and compared with its completion and round events."""
+                      done: dict, rounds_by_contest: dict[str, list[dict]], where: str,
+                      decisions: dict[str, list[dict]]) -> dict[str, dict]:
+    """One period's contests re-tallied, with the tie decisions the audit records, and compared with its
+    completion and round events."""
     derived = {}
     for key, (contest, _raw) in definition.contests.items():
+        if decisions.get(key):
+            contest = official.with_decisions(contest, decisions[key])
         try:
             results = derive(contest, definition, by_contest.get(key, {}))
+        except TieNeedsDecision as exc:
+            report.add(f"contest {key!r}, {where}", f"the re-tally needs a tie decision the audit lacks: {exc}")
+            continue
         except (CountingError, DefinitionError) as exc:
             report.add(f"contest {key!r}, {where}", f"the re-tally could not finish: {exc}")
             continue

@@ -322,3 +322,15 @@ def iso_in(seconds: float) -> str:
 def write_json(path: Path, value) -> Path:
     path.write_text(json.dumps(value))
     return path
+
+
+def rechain_audit(audit: dict) -> None:
+    """What a forger with the database does after editing audit.json's events: renumber and re-chain them all."""
+    from services.public_format import event_hash
+
+    prev = "0" * 64
+    for seq, event in enumerate(audit["events"], start=1):
+        event["seq"], event["prev_hash"] = seq, prev
+        prev = event["hash"] = event_hash(prev, seq, event["kind"], event["run_id"], event["created_at"],
+                                          event["payload"])
+    audit["head"] = prev

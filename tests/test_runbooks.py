@@ -16,10 +16,13 @@ from models.db import session_scope
 from services.lifecycle import periods, runs, sealing
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
-from services.lifecycle.commands import RequestTally
+from services.lifecycle.commands import RequestTally, SealPeriod
+from services.loading.cvr import load_rctab
+from tests.cvr.corpus import CORPUS
 from tests.support import BIN, REPO, postgres_database
 
 RUNBOOKS = sorted((REPO / "docs" / "runbooks").glob("*.md"))
+INTERACTIVE_TIE = CORPUS / "sample_interactive_tiebreak" / "sample_interactive_tiebreak_config.json"
 RUNBOOKS = [p for p in RUNBOOKS if p.name != "README.md"]
 
 
@@ -52,6 +55,14 @@ def assert_shows(actual: str, expected: list[str], command: str) -> None:
 
 
 def _setup(url: str, kind: str) -> None:
+    if kind == "tie-waiting":  # RCTab's interactive tie case: the run waits at its round-2 tie
+        with session_scope(url) as session:
+            load_rctab(session, INTERACTIVE_TIE, "tie", allow_outside_paths=True)
+        with session_scope(url) as session:
+            SealPeriod(1, 1, by="cli").run(session)
+        with session_scope(url) as session:
+            RequestTally(1, 1, trigger="cli").run(session)  # embedded: tallied right after commit
+        return
     definition = json.loads((REPO / "examples" / "election.json").read_text())
     if kind == "period-open":
         definition["voting_periods"][0]["ends_at"] = (periods.now() + timedelta(days=1)).isoformat()

@@ -46,11 +46,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .. import official
 from ..contest import Contest
 from ..numbers import Number
 from ..options import Options, candidate_list, option, refuse_options_of
 from ..outcome import Outcome, Round, TieBreak
-from ..ranking import CUTOFF_NOTE, ORDER_NOTE, tie_order, top_by_totals
+from ..ranking import CUTOFF_NOTE, OFFICIAL_NOTE, ORDER_NOTE, tie_order, top_by_totals
 from ..vocabulary import MarkKind, TieRule, order_rule
 from . import Ballots, register
 from .irv import IrvOptions
@@ -133,17 +134,23 @@ class _Ordered:
     steps: list[tuple[list[int], int]]  # each place: the candidates level for it (most favoured first), the one taken
 
 
-def order_by_relation(n: int, above: Callable[[int, int], bool], favour: Sequence[int]) -> _Ordered:
+def order_by_relation(n: int, above: Callable[[int, int], bool], favour: Sequence[int],
+                      pick: Callable[[list[int], list[int]], int] | None = None) -> _Ordered:
     """Take, again and again, the most favoured remaining candidate whom no remaining one is `above`
-    (a transitive, irreflexive relation, so there always is one)."""
+    (a transitive, irreflexive relation, so there always is one), or the one `pick(level, order so far)` takes."""
     remaining = sorted(range(n), key=favour.__getitem__)
     ordered = _Ordered([], [])
     while remaining:
         level = [x for x in remaining if not any(above(y, x) for y in remaining)]
-        ordered.order.append(level[0])
-        ordered.steps.append((level, level[0]))
-        remaining.remove(level[0])
+        taken = level[0] if pick is None or len(level) == 1 else pick(level, ordered.order)
+        ordered.order.append(taken)
+        ordered.steps.append((level, taken))
+        remaining.remove(taken)
     return ordered
+
+
+def _last_resort(contest: Contest) -> TieRule:
+    return TieRule.OFFICIAL if official.official(contest.options) else order_rule(contest.options)
 
 
 def _elect(contest: Contest, ordered: _Ordered, ids: Sequence[str]) -> tuple[list[str], list[str], list[TieBreak]]:
@@ -156,7 +163,7 @@ def _elect(contest: Contest, ordered: _Ordered, ids: Sequence[str]) -> tuple[lis
     for level, taken in ordered.steps:
         tied = [ids[x] for x in level if ids[x] not in pool]
         if ids[taken] in winners and any(c not in winners for c in tied):
-            ties.append(TieBreak(tied, [ids[taken]], order_rule(contest.options), "elect", 1))
+            ties.append(TieBreak(tied, [ids[taken]], _last_resort(contest), "elect", 1))
     return winners, winners + [c for c in order if c not in winners], ties
 
 
@@ -188,11 +195,28 @@ class _Count:
     def details(self, **own) -> dict:
         return {"pairwise": self.by_index(self.matrix), "smith_set": [self.ids[x] for x in smith_set(self.margin)], **own}
 
+    def order(self, above: Callable[[int, int], bool]) -> _Ordered:
+        """`order_by_relation`, a level that decides a seat left to the official with `tie_break: "official"`."""
+        if not official.official(self.contest.options):
+            return order_by_relation(len(self.ids), above, self.favour)
+        pool = {c.id for c in self.contest.candidates if c.undeclared_write_in}
+
+        def pick(level: list[int], placed: list[int]) -> int:
+            eligible = [x for x in level if self.ids[x] not in pool]
+            seats_left = self.contest.seats - sum(1 for x in placed if self.ids[x] not in pool)
+            if seats_left <= 0 or len(eligible) <= seats_left:  # every one of them is elected, or none
+                return level[0]
+            tie = official.decide(self.contest.options, [self.ids[x] for x in eligible], "elect", 1)
+            return self.ids.index(tie.chosen[0])
+
+        return order_by_relation(len(self.ids), above, self.favour, pick)
+
     def by_relation(self, ordered: _Ordered, totals: dict[str, Number], own: dict) -> Outcome:
         winners, order, ties = _elect(self.contest, ordered, self.ids)
         outcome = Outcome(totals=totals, winners=winners, order=order, ties=ties)
         if ties:
-            outcome.notes.append(ORDER_NOTE if order_rule(self.contest.options) == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
+            outcome.notes.append({TieRule.TIE_BREAK_ORDER: ORDER_NOTE, TieRule.OFFICIAL: OFFICIAL_NOTE}.get(
+                _last_resort(self.contest), CUTOFF_NOTE))
         return self.with_round(outcome, own)
 
     def by_totals(self, totals: dict[str, Number], own: dict) -> Outcome:
@@ -237,7 +261,7 @@ def schulze(contest: Contest, ballots: Ballots) -> Outcome:
     def above(x: int, y: int) -> bool:
         return paths[x][y] > paths[y][x]
 
-    ordered = order_by_relation(n, above, state.favour)
+    ordered = state.order(above)
     totals: dict[str, Number] = {c: sum(above(x, y) for y in range(n)) for x, c in enumerate(state.ids)}
     return state.by_relation(ordered, totals, {"strongest_paths": state.by_index(paths)})
 
@@ -298,8 +322,7 @@ def lock_pairs(state: _Count) -> _Locking:
 def ranked_pairs(contest: Contest, ballots: Ballots) -> Outcome:
     state = _Count.of(contest, ballots)
     locking = lock_pairs(state)
-    n = len(state.ids)
-    ordered = order_by_relation(n, lambda x, y: locking.locked[x][y], state.favour)
+    ordered = state.order(lambda x, y: locking.locked[x][y])
     reach = closure(locking.locked)
     totals: dict[str, Number] = {c: sum(reach[x]) for x, c in enumerate(state.ids)}
     outcome = state.by_relation(ordered, totals, locking.record)

@@ -29,10 +29,11 @@ from collections import Counter
 from fractions import Fraction
 from typing import Callable, Mapping, Sequence
 
+from .. import official
 from ..contest import Contest
 from ..numbers import Number, percentage_json
 from ..outcome import Outcome, TieBreak
-from ..ranking import CUTOFF_NOTE, ORDER_NOTE, order_by_totals
+from ..ranking import CUTOFF_NOTE, OFFICIAL_NOTE, ORDER_NOTE, order_by_totals
 from ..vocabulary import MarkKind, TieRule, order_rule
 from . import Ballots, Totals, register_additive
 from .points import BordaOptions, PositionOptions, max_points, points_totals
@@ -179,6 +180,8 @@ def decider(rules_for: Callable[[Contest], Guarantees]):
         seats = min(contest.seats, len(electable))
         teams = team_guarantees(contest, totals, electable, rules_for(contest))
         owed = {team: granted for team, _, granted, _ in teams}
+        if official.official(contest.options):
+            electable = official_order(contest, totals, electable, owed, seats)
         winners, skips = select(contest, electable, owed, seats)
         outcome = Outcome(totals, winners, winners + [c for c in ranking if c not in winners])
         whole = sum(totals.values())
@@ -192,6 +195,34 @@ def decider(rules_for: Callable[[Contest], Guarantees]):
     return decide
 
 
+def _tied_groups(totals: Mapping[str, Number], order: list[str]) -> list[list[str]]:
+    groups: dict[Number, list[str]] = {}
+    for c in order:
+        groups.setdefault(totals[c], []).append(c)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _placed(order: list[str], tied: list[str], first: list[str]) -> list[str]:
+    """`order` with the places of `tied` filled by `first`, then the rest of `tied` in their order."""
+    refill = iter(first + [c for c in tied if c not in first])
+    return [next(refill) if c in tied else c for c in order]
+
+
+def official_order(contest: Contest, totals: Mapping[str, Number], order: list[str], owed: Mapping[str, int],
+                   seats: int) -> list[str]:
+    """With `tie_break: "official"`: each group tied in points whose order changes the winners, in points order,
+    is placed as the official decided (those chosen first); `TieNeedsDecision` for the first undecided."""
+    for tied in _tied_groups(totals, order):
+        winners = set(select(contest, order, owed, seats)[0])
+        chosen = [c for c in tied if c in winners]
+        if not chosen or len(chosen) == len(tied):
+            continue
+        if set(select(contest, _placed(order, tied, tied[::-1]), owed, seats)[0]) == winners:
+            continue
+        order = _placed(order, tied, official.decide(contest.options, tied, "cutoff", None, len(chosen)).chosen)
+    return order
+
+
 def record_ties(
     contest: Contest, totals: Mapping[str, Number], order: list[str], owed: Mapping[str, int], seats: int,
     outcome: Outcome,
@@ -199,20 +230,15 @@ def record_ties(
     """Record each group tied in points that the tie order split between winners and the others,
     when reversing the group's order would change the winners (so the tie order, not parity or a
     guarantee, decided)."""
-    rule = order_rule(contest.options)
-    groups: dict[Number, list[str]] = {}
-    for c in order:
-        groups.setdefault(totals[c], []).append(c)
-    for tied in groups.values():
+    rule = TieRule.OFFICIAL if official.official(contest.options) else order_rule(contest.options)
+    for tied in _tied_groups(totals, order):
         chosen = [c for c in tied if c in outcome.winners]
         if not chosen or len(chosen) == len(tied):
             continue
-        flipped = iter(reversed(tied))
-        reordered = [next(flipped) if c in tied else c for c in order]
-        if set(select(contest, reordered, owed, seats)[0]) != set(outcome.winners):
+        if set(select(contest, _placed(order, tied, tied[::-1]), owed, seats)[0]) != set(outcome.winners):
             outcome.ties.append(TieBreak(candidates=tied, chosen=chosen, rule=rule, purpose="cutoff"))
     if outcome.ties:
-        outcome.notes.append(ORDER_NOTE if rule == TieRule.TIE_BREAK_ORDER else CUTOFF_NOTE)
+        outcome.notes.append({TieRule.TIE_BREAK_ORDER: ORDER_NOTE, TieRule.OFFICIAL: OFFICIAL_NOTE}.get(rule, CUTOFF_NOTE))
 
 
 register_additive(

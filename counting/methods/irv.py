@@ -25,14 +25,16 @@ they count for, so a round re-reads only the ballots of the candidates just elim
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field, replace
 
+from .. import official
 from ..contest import Contest
 from ..errors import DefinitionError
 from ..outcome import Outcome, Round, TieBreak, Transfer
 from ..options import candidate_list, flag, option
 from ..ranked import BallotRules, Compiled, Piles
-from ..ranking import CUTOFF_NOTE, ORDER_NOTE, tie_order
+from ..ranking import CUTOFF_NOTE, OFFICIAL_NOTE, ORDER_NOTE, tie_order
 from ..vocabulary import MarkKind, TieRule, order_rule
 from . import Ballots, register
 
@@ -50,10 +52,12 @@ class IrvOptions(BallotRules):
     tie_break_order: tuple[str, ...] = option((), candidate_list(unique=True))
     favour: Mapping[str, int] = field(default_factory=dict)  # place in the tie order, 0 = most favoured
     order_rule: TieRule = TieRule.CANDIDATE_ID_ASC  # the last-resort tie rule
+    decisions: Mapping[str, Any] | None = None  # with `tie_break: "official"`: the contest's options, to look up
 
     def complete(self, contest: Contest) -> IrvOptions:
         favour = {c: i for i, c in enumerate(tie_order(contest))}
-        return replace(self, favour=favour, order_rule=order_rule(contest.options))
+        decisions = contest.options if official.official(contest.options) else None
+        return replace(self, favour=favour, order_rule=order_rule(contest.options), decisions=decisions)
 
     def check(self, contest: Contest) -> None:
         if contest.seats != 1:
@@ -165,6 +169,8 @@ def _break_tie(
         remaining = _narrow_by_earlier_rounds(candidates, history[:-1], fewest=purpose == "eliminate")
         if len(remaining) == 1:
             return TieBreak(candidates, remaining, PREVIOUS_ROUNDS, purpose, round_no)
+    if rules.decisions is not None:
+        return replace(official.decide(rules.decisions, remaining, purpose, round_no), candidates=candidates)
     chosen = remaining[-1] if purpose == "eliminate" else remaining[0]
     return TieBreak(candidates, [chosen], rules.order_rule, purpose, round_no)
 
@@ -262,4 +268,5 @@ def _outcome(ids: Sequence[str], rounds: list[Round], rules: IrvOptions) -> Outc
 
 def _cutoff_note(rule: str) -> str:
     """A winner decided by a tie-break is a tie at the seat cutoff: the contest's notes say so."""
-    return {PREVIOUS_ROUNDS: LOOK_BACK_NOTE, TieRule.TIE_BREAK_ORDER: ORDER_NOTE}.get(rule, CUTOFF_NOTE)
+    return {PREVIOUS_ROUNDS: LOOK_BACK_NOTE, TieRule.TIE_BREAK_ORDER: ORDER_NOTE,
+            TieRule.OFFICIAL: OFFICIAL_NOTE}.get(rule, CUTOFF_NOTE)

@@ -33,10 +33,11 @@ when another pass follows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Callable, Iterable
 
+from .. import official
 from ..contest import Contest, ExclusionGroup
 from ..errors import CountingError, DefinitionError
 from ..numbers import exact_json
@@ -404,6 +405,11 @@ class MeekCount:
         extreme = max if purpose == ELECT else min
         remaining = list(tied)
         for rule, value in self.tie_rules(current, previous):
+            if rule == self.fallback_rule and official.official(self.contest.options):
+                tie = replace(official.decide(self.contest.options, remaining, purpose, record.round), candidates=list(tied))
+                record.tie_breaks.append(tie)
+                self.ties.append(tie)
+                return tie.chosen[0]
             if rule == TieRule.TIE_BREAK_KEY and any(value(c) is None for c in remaining):
                 continue
             values = {c: value(c) for c in remaining}

@@ -48,7 +48,9 @@ def _multi_pass(contest: Contest, ballots: Ballots, rules: RcvOptions) -> Outcom
     passes: list[Pass] = []
     winners: list[str] = []
     for number in range(1, contest.seats + 1):
-        rounds = Tabulation(contest, compiled, single, rules.excluded | set(winners)).run()
+        tabulation = Tabulation(contest, compiled, single, rules.excluded | set(winners))
+        tabulation.ties.pass_number = number
+        rounds = tabulation.run()
         elected = [c for r in rounds for c in r.elected]
         if len(elected) != 1:
             raise CountingError(

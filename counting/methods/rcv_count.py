@@ -94,7 +94,7 @@ class Tabulation:
         self.write_in = next((c.id for c in contest.candidates if c.undeclared_write_in), None)
         self.declared = sum(1 for c in contest.candidates if not c.undeclared_write_in)
         self.standing = len(self.ids) - len(excluded)  # RCTab's "number of candidates"
-        self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in)
+        self.ties = TieBreaker(rules.tie_break_mode, rules.tie_break_order, rules.seed, self.write_in, contest.options)
         self.weights = ballots.weights
         self.values: list[Number] = [1] * len(self.weights)  # each vote's remaining value
         # What each ballot counts: weight x value (values change only in `_transfer_surplus`).

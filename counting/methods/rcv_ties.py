@@ -13,8 +13,10 @@ least favoured is chosen):
   candidates with the most (winner) or fewest (loser) votes in that round; if two or more are still
   tied after round 1, draw as `random` among them (in the order Java's HashSet lists them, which is
   where RCTab draws from), or ask.
-- `stop-counting-and-ask`: a person decides. A count is never interactive here, so such a tie stops
-  the count with a `CountingError` that names the round and the candidates.
+- `stop-counting-and-ask`: a person decides: an official's decision (`counting.official`), looked up in
+  the contest's `tie_decisions`; without one the count stops with `TieNeedsDecision`, naming the round and
+  the candidates. With `tie_break: "official"` every mode leaves to the official what it would draw or take
+  from an order: `previous-round-counts-then-random` looks back first, as `-then-ask` does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-from ..errors import CountingError
+from .. import official
 from ..java_random import JavaRandom, hash_set_order, shuffle
 from ..numbers import Number
 from ..outcome import TieBreak
@@ -40,6 +42,7 @@ class TieBreakMode(StrEnum):
     ASK = "stop-counting-and-ask"
 
 
+LOOKING_BACK = (TieBreakMode.PREVIOUS_THEN_RANDOM, TieBreakMode.PREVIOUS_THEN_ASK)
 SEEDED_MODES = (TieBreakMode.GENERATE_PERMUTATION, TieBreakMode.RANDOM, TieBreakMode.PREVIOUS_THEN_RANDOM)
 
 # The `rule` recorded with each tie.
@@ -53,8 +56,11 @@ class TieBreaker:
     """The tie-break state of one count (one pass of a multi-pass count): the mode, the candidate
     order or drawn permutation, and the generator shared by every draw of the count."""
 
-    def __init__(self, mode: str, order: Sequence[str], seed: int | None, write_in: str | None = None):
+    def __init__(self, mode: str, order: Sequence[str], seed: int | None, write_in: str | None = None,
+                 options: Mapping[str, object] | None = None):
         self.mode = mode
+        self.options = options or {}  # the contest's: its `tie_decisions`, and whether ties go to an official
+        self.pass_number: int | None = None  # the pass of a multi-pass count, which its decisions name
         self.random = JavaRandom(seed) if mode in SEEDED_MODES else None
         self.order = list(order)
         if mode == TieBreakMode.GENERATE_PERMUTATION:  # RCTab permutes its declared candidates only
@@ -70,6 +76,8 @@ class TieBreaker:
         `history` holds the tallies of the rounds before it, first round first."""
         candidates = sorted(tied)
         purpose = "elect" if electing else "eliminate"
+        if self.mode == TieBreakMode.ASK or (official.official(self.options) and self.mode not in LOOKING_BACK):
+            return self._ask(candidates, candidates, purpose, round_no)
         if self.mode in (TieBreakMode.USE_CANDIDATE_ORDER, TieBreakMode.GENERATE_PERMUTATION):
             ranked = sorted(candidates, key=self.place.__getitem__)
             chosen = ranked[0] if electing else ranked[-1]
@@ -77,14 +85,17 @@ class TieBreaker:
             return TieBreak(candidates, [chosen], rule, purpose, round_no)
         if self.mode == TieBreakMode.RANDOM:
             return TieBreak(candidates, [self._draw(candidates)], RULE_RANDOM, purpose, round_no)
-        if self.mode == TieBreakMode.ASK:
-            raise _must_ask(candidates, round_no)
         remaining = _narrow_by_previous_rounds(candidates, electing, history)
         if len(remaining) == 1:
             return TieBreak(candidates, remaining, RULE_PREVIOUS, purpose, round_no)
-        if self.mode == TieBreakMode.PREVIOUS_THEN_ASK:
-            raise _must_ask(remaining, round_no)
+        if self.mode == TieBreakMode.PREVIOUS_THEN_ASK or official.official(self.options):
+            return self._ask(candidates, remaining, purpose, round_no)
         return TieBreak(candidates, [self._draw(remaining)], RULE_RANDOM, purpose, round_no)
+
+    def _ask(self, candidates: list[str], remaining: Sequence[str], purpose: str, round_no: int) -> TieBreak:
+        """The official's recorded decision among `remaining` (`TieNeedsDecision` when there is none)."""
+        tie = official.decide(self.options, remaining, purpose, round_no, pass_number=self.pass_number)
+        return TieBreak(candidates, tie.chosen, tie.rule, purpose, round_no)
 
     def _draw(self, candidates: Sequence[str]) -> str:
         return candidates[self.random.index_by_double(len(candidates))]
@@ -104,10 +115,3 @@ def _narrow_by_previous_rounds(
         if len(contention) == 1:
             break
     return contention
-
-
-def _must_ask(candidates: Sequence[str], round_no: int) -> CountingError:
-    return CountingError(
-        f"round {round_no}: {', '.join(candidates)} are tied and tie_break_mode asks a person to decide; "
-        "a count here is not interactive: choose another tie_break_mode"
-    )

@@ -52,10 +52,11 @@ and `elected_by` (candidate -> `quota` or `last-vacancies`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from numbers import Rational
 
+from .. import official
 from ..contest import Contest
 from ..errors import DefinitionError
 from ..java_random import JavaRandom
@@ -319,8 +320,13 @@ class ScottishCount:
             if len(remaining) == 1:
                 rule = TieRule.PREVIOUS_ROUNDS
                 break
+        listed = sorted(tied, key=self.index.__getitem__)
+        if len(remaining) > 1 and draw and official.official(self.contest.options):
+            tie = replace(official.decide(self.contest.options, remaining, purpose, round_no), candidates=listed)
+            self.ties.append(tie)
+            return tie
         chosen = remaining[0] if len(remaining) == 1 else self.lot(remaining, purpose, draw)
-        tie = TieBreak(sorted(tied, key=self.index.__getitem__), [chosen], rule, purpose, round_no)
+        tie = TieBreak(listed, [chosen], rule, purpose, round_no)
         self.ties.append(tie)
         return tie
 

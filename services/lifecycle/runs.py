@@ -85,6 +85,7 @@ class RunState:
     winners_applied: int | None
     error: str | None
     progress: Progress
+    waiting_for: dict | None = None  # WAITING: the tie an official must decide (services.lifecycle.ties)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class RolledBack:
 def progress(session: Session, run: m.TallyRun) -> Progress:
     """Areas done and ballots read, derived from the staged rows (so a redelivered task never
     counts twice), or from the run's totals once it is over."""
-    if run.status in (m.RunStatus.PENDING, m.RunStatus.RUNNING):
+    if run.status in (m.RunStatus.PENDING, m.RunStatus.RUNNING, m.RunStatus.WAITING):
         done, ballots = session.execute(
             select(func.count(), func.coalesce(func.sum(m.StagedAreaResult.ballots_read), 0)).where(
                 m.StagedAreaResult.run_id == run.id
@@ -120,6 +121,7 @@ def status(session: Session, election_id: int, period_id: int) -> RunState | Non
         started_at=run.started_at or run.created_at, completed_at=run.completed_at, started_by=run.started_by,
         completed_by=run.completed_by, remarks=run.remarks, positions_tallied=run.positions_tallied,
         winners_applied=run.winners_applied, error=run.error, progress=progress(session, run),
+        waiting_for=run.waiting_for,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 import counting
+from counting import official
 from counting.definition import area_operation
 from counting.methods import METHODS
 from counting.numbers import exact_json
@@ -72,7 +73,8 @@ def contest_plan(session: Session, run_id: int, contest_id: int) -> ContestPlan 
     }
     voided = tuple(b.id for b in batches.voided(session, run.voting_period_id))
     judge = StoredBallotJudge(contest, decoder)
-    plan = ContestPlan(run_id, contest_id, run.voting_period_id, contest, judge, areas, voided)
+    # an area's own count elects nobody: its ties never wait for an official (counting.official.for_areas)
+    plan = ContestPlan(run_id, contest_id, run.voting_period_id, official.for_areas(contest), judge, areas, voided)
     if len(_plans) >= _PLANS_KEPT:
         _plans.clear()
     _plans[key] = plan

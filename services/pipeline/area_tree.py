@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import counting
+from counting import official
 from counting.area_rounds import followable, followed_rounds
 from counting.ranking import sum_totals
 from counting.result import ContestResult
@@ -64,6 +65,7 @@ class AreaTree:
         multisets: Callable[[Sequence[int] | None], Iterable[bytes]],
     ):
         self.contest, self.judge, self.multisets = contest, judge, multisets
+        self.area_contest = official.for_areas(contest)  # areas elect nobody: their ties never wait for an official
         self.method = counting.METHODS[contest.method]
         self.areas = {a: areas[a] for a in counted}
         self.every_area = areas
@@ -100,10 +102,15 @@ class AreaTree:
     def outcome(self, area_ids: Sequence[int], operation: TallyOperation):
         if operation == TallyOperation.SKIP_CANDIDATE_RESULTS:
             return None
+        contest = self.contest_of(area_ids)
         if self.method.additive:
             totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
-            return self.method.decide(self.contest, totals)
-        return counting.decide(self.contest, self.valid(area_ids))
+            return self.method.decide(contest, totals)
+        return counting.decide(contest, self.valid(area_ids))
+
+    def contest_of(self, area_ids: Sequence[int]) -> counting.Contest:
+        """The contest as counted over these areas: the contest's own rules over all of them, an area's else."""
+        return self.contest if len(area_ids) == len(self.areas) else self.area_contest
 
     def valid(self, area_ids: Sequence[int]) -> Counter:
         """The areas' pooled valid ballots, by the engine's canonical marks."""
@@ -121,7 +128,7 @@ class AreaTree:
     def result(self, area_ids: Sequence[int], operation: TallyOperation) -> dict:
         census = sum(self.areas[a].census for a in area_ids)
         return ContestResult(
-            self.contest, self.participation(area_ids), self.outcome(area_ids, operation), census
+            self.contest_of(area_ids), self.participation(area_ids), self.outcome(area_ids, operation), census
         ).to_json()
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from counting import official
 from counting.definition import contest_operation
+from counting.official import TieNeedsDecision
 from models import entities as m
 
 from services import storage
+from services.lifecycle import ties
 from services.lifecycle.periods import now
 from services.lifecycle.runs import lock_run
 from services.pipeline.area_tree import AreaTree, StagedArea, TreeArea, contest_payload, silent
@@ -25,7 +28,11 @@ def aggregate_contest(session: Session, run_id: int, contest_id: int, report=Non
         return False
     report("reading the staged area results")
     tree = area_tree(session, run, contest_id)
-    payload = contest_payload(tree, contest_operation(tree.contest).value, report)
+    try:
+        payload = contest_payload(tree, contest_operation(tree.contest).value, report)
+    except TieNeedsDecision as tie:  # left to an official: the run waits for the decision (services.lifecycle.ties)
+        ties.wait(session, run_id, tree.contest.id, tie)
+        return False
     report("storing the contest result")
     # Lock the run only now: counting a large contest must not hold up the other contests' area
     # tasks (each records a heartbeat on the run row) for as long as it takes.
@@ -42,6 +49,9 @@ def area_tree(session: Session, run: m.TallyRun, contest_id: int) -> AreaTree:
     """The contest's area tree and staged partials, read from the database into plain data."""
     store = storage.of(session)
     row, contest, _decoder = contest_context(session, contest_id)
+    decisions = ties.decisions_for(session, run.election_id, run.voting_period_id, row.key)
+    if decisions:
+        contest = official.with_decisions(contest, decisions)
     areas = {
         a.id: TreeArea(a.id, a.key, a.parent_id, a.census)
         for a in store.election_areas(session, row.election_id).values()

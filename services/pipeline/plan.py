@@ -84,7 +84,7 @@ def start(session: Session, run_id: int) -> list[list[AreaBatch]] | None:
     except counting.DefinitionError as exc:
         fail_run(session, run, f"contest {row.key!r}: {exc}")
         return None
-    if run.status == m.RunStatus.PENDING:
+    if run.status == m.RunStatus.PENDING and run.started_at is None:  # not a run going on after a tie decision
         for entry in fallbacks:
             audit.append(session, run.election_id, "tally_operation fallback", entry, run_id=run.id)
     running = (m.RunStatus.PENDING, m.RunStatus.RUNNING)

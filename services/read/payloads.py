@@ -58,6 +58,7 @@ def tally_status(state: runs.RunState | None, period=None) -> dict:
         "totalPositionsCertified": state.positions_tallied,
         "totalWinnersApplied": state.winners_applied,
         "error": state.error,
+        "waitingFor": state.waiting_for,
         "progress": {
             "areasDone": state.progress.areas_done,
             "areasTotal": state.progress.areas_total,

@@ -13,12 +13,12 @@ from cli.demo import definition, sample_ballots
 from models import entities as m
 from models.db import session_scope
 from services.lifecycle import periods
-from services.public_format import event_hash
 from services.loading.ballots import load_ballots
 from services.loading.definition import load_definition
 from services.verify import Malformed, verify
 from services.lifecycle.commands import VoidBatch
 from tests.support import BIN
+from tests.support import rechain_audit
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +58,6 @@ def counted(db, client, admin):
 def _verify(files: dict, **edited) -> list[str]:
     docs = {**{k.split(".")[0]: copy.deepcopy(v) for k, v in files.items()}, **edited}
     return verify(docs["ballots"], docs["audit"], docs["results"]).differences
-
-
-def _rehash(audit: dict) -> None:
-    """What a forger with the database does after editing the log: renumber and re-chain it all."""
-    prev = "0" * 64
-    for seq, event in enumerate(audit["events"], start=1):
-        event["seq"], event["prev_hash"] = seq, prev
-        prev = event["hash"] = event_hash(prev, seq, event["kind"], event["run_id"], event["created_at"],
-                                          event["payload"])
-    audit["head"] = prev
 
 
 def _kind(audit: dict, kind: str) -> list[int]:
@@ -134,7 +124,7 @@ def test_a_voided_batch_counted_anyway_is_found(counted):
         "seq": 0, "kind": "batch voided", "run_id": None, "created_at": second["created_at"], "prev_hash": "", "hash": "",
         "payload": {"batch_id": second["payload"]["batch_id"], "voting_period_id": second["payload"]["voting_period_id"],
                     "period": "main", "records": second["payload"]["records"], "reason": "forged", "by": None}})
-    _rehash(audit)
+    rechain_audit(audit)
     found = _verify(counted, audit=audit)
     assert not any("hash mismatch" in d or "prev_hash" in d for d in found)
     assert any("(tally completed, run" in d and "records 300 counted ballot(s), ballots.json has 180" in d
@@ -145,7 +135,7 @@ def test_a_voided_batch_counted_anyway_is_found(counted):
 def test_a_batch_load_missing_from_the_audit_chain_is_found(counted):
     audit = copy.deepcopy(counted["audit.json"])
     del audit["events"][_kind(audit, "ballots loaded")[1]]
-    _rehash(audit)
+    rechain_audit(audit)
     found = _verify(counted, audit=audit)
     assert "ballots.json period 'main': ballots 180..300 are in no load batch of audit.json " \
            "(a load missing from the audit chain)" in found, found
@@ -156,7 +146,7 @@ def test_a_batch_whose_ballots_were_changed_is_found(counted):
     first = audit["events"][_kind(audit, "ballots loaded")[0]]["payload"]
     first["weight"] += 1
     first["content_digest"] = "0" * 64
-    _rehash(audit)
+    rechain_audit(audit)
     found = _verify(counted, audit=audit)
     assert any("content_digest does not match" in d for d in found) and any("is not the sum" in d for d in found)
 

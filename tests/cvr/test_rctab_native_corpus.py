@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(not PRESENT, reason=ABSENT)
 CASES = cases()
 
 
-def _tally(capsys, case, fmt="rctab"):
-    code = main(["count", "--rctab-config", str(config_of(case)), "--allow-outside-paths", "--format", fmt])
+def _tally(capsys, case, fmt="rctab", *extra):
+    code = main(["count", "--rctab-config", str(config_of(case)), "--allow-outside-paths", "--format", fmt, *extra])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -107,11 +107,24 @@ def test_a_missing_cvr_file_exits_2_naming_it(capsys):
 
 
 def test_a_tie_for_a_person_to_break_stops_the_count_naming_it(capsys):
-    """stopCountingAndAsk: RCTab would ask; a count here is not interactive, so the tie stops it."""
+    """stopCountingAndAsk: RCTab would ask; an offline count stops at the tie, naming it (the pipeline waits for
+    the official's decision: tests/pipeline/test_official_ties.py)."""
     case = next(c for c in CASES if c.name == "sample_interactive_tiebreak")
     code, out, err = _tally(capsys, case, "json")
     assert code == 1 and out == ""
-    assert "round 2: George Gervin, Yinka Dare are tied and tie_break_mode asks a person to decide" in err
+    assert "round 2: George Gervin, Yinka Dare are tied and the rules leave the tie to an official" in err
+    assert err.rstrip().endswith("(--tie-decision 2:CANDIDATE)")
+
+
+@pytest.mark.parametrize("loser", ["Yinka Dare", "George Gervin"])
+def test_the_official_s_decision_given_to_tally_count_decides_the_tie(capsys, loser):
+    case = next(c for c in CASES if c.name == "sample_interactive_tiebreak")
+    decisions = [f"2:{loser}"] + (["3:Mookie Blaylock"] if loser == "George Gervin" else [])
+    code, out, err = _tally(capsys, case, "json", *(f"--tie-decision={d}" for d in decisions))
+    assert code == 0, err
+    rounds = json.loads(out)["rounds"]
+    assert rounds[1]["eliminated"] == [loser]
+    assert [t["rule"] for r in rounds for t in r["tie_breaks"]] == ["official-decision"] * len(decisions)
 
 
 def test_the_result_json_and_table_name_the_candidates(capsys):

@@ -18,6 +18,7 @@ from counting import Ballot, Candidate, Contest, CountingError, DefinitionError,
 from counting.count import follow_in_area
 from counting.definition import check_contest
 from counting.interchange import count_document
+from counting.official import TieNeedsDecision
 from counting.java_random import JavaRandom, _floor_of_rounded_product, hash_set_order, shuffle, string_hash
 
 
@@ -123,9 +124,14 @@ def test_previous_round_counts_decide_before_any_draw():
     assert third["eliminated"] == ["C"] and third["tie_breaks"][0]["rule"] == "previous-rounds"
 
 
-def test_stop_counting_and_ask_refuses_a_tie_naming_round_and_candidates():
-    with pytest.raises(CountingError, match=r"round 2: B, C are tied .* not interactive"):
+def test_stop_counting_and_ask_stops_at_a_tie_naming_it_then_goes_on_with_the_decision():
+    with pytest.raises(TieNeedsDecision, match=r"round 2: B, C are tied and the rules leave the tie to an official") as stop:
         eliminated_first(tie_break_mode="stop-counting-and-ask")
+    assert stop.value.to_json() == {"round": 2, "purpose": "eliminate", "candidates": ["B", "C"], "choose": 1}
+    for loser in "BC":
+        decision = {"round": 2, "purpose": "eliminate", "candidates": ["C", "B"], "chosen": [loser]}
+        losers, ties = eliminated_first(tie_break_mode="stop-counting-and-ask", tie_decisions=[decision])
+        assert losers == [loser] and ties[0]["rule"] == "official-decision" and ties[0]["candidates"] == ["B", "C"]
     # without a tie the count finishes
     assert run(rcv(tie_break_mode="stop-counting-and-ask"), (3, "A"), (1, "B"))["winners"] == ["A"]
 
