@@ -14,7 +14,7 @@ from cli.main import main
 from models import entities as m
 from models.db import session_scope
 from services.verify import verify
-from tests.support import rechain_audit
+from tests.support import rechain_audit, wait_for
 
 from ..cvr.corpus import ABSENT, CORPUS, PRESENT
 
@@ -106,3 +106,30 @@ def test_a_decision_that_does_not_fit_the_tie_is_refused_and_changes_nothing(emb
     assert _status(capsys)["status"] == "WAITING"
     with session_scope() as session:
         assert session.scalars(select(m.AuditEvent).where(m.AuditEvent.kind == "tie decided")).all() == []
+
+
+@pytest.mark.slow
+def test_with_real_workers_the_run_waits_and_goes_on_after_the_decision(stack):
+    """The same, with the real `tally` commands, a real worker and Redis: the waiting run holds no worker."""
+    stack.tally("load", "--rctab-config", str(CONFIG), "--allow-outside-paths", "--election", "tie")
+    stack.tally("seal", "tie", "main")
+    stack.start_worker("w1")
+    stack.tally("run", "tie", "main")
+
+    def status() -> dict:
+        return json.loads(stack.tally("status", "tie", "main").stdout)
+
+    waiting = wait_for(lambda: (s := status())["status"] == "WAITING" and s, 60, what="the run to wait")
+    assert waiting["waitingFor"]["candidates"] == ["George Gervin", "Yinka Dare"]
+    stack.tally("tie", "decide", "tie", "main", "--contest", CONTEST, "--round", "2", "--choose", "George Gervin",
+                "--reason", "lot")
+    second = wait_for(lambda: (s := status())["status"] == "WAITING" and s["waitingFor"]["round"] == 3 and s, 60,
+                      what="the run to wait at its second tie")
+    assert second["waitingFor"]["purpose"] == "elect"
+    stack.tally("tie", "decide", "tie", "main", "--contest", CONTEST, "--round", "3", "--choose", "Mookie Blaylock",
+                "--reason", "lot")
+    wait_for(lambda: status()["status"] == "COMPLETED", 60, what="the run to complete")
+    published = json.loads(stack.tally("results", "tie", "--format", "json").stdout)
+    (contest,) = published["tallies"][0]["contests"]
+    assert contest["result"]["winners"] == ["Mookie Blaylock"]
+    assert [t["rule"] for r in contest["result"]["rounds"] for t in r["tie_breaks"]] == ["official-decision"] * 2
