@@ -298,7 +298,8 @@ def _admin_routes(app: FastAPI) -> None:
         with session_scope() as session:
             return JSONResponse(payloads.rolled_back(RollBack(election_id, period_id, reason, by=who.actor).run(session)))
 
-    @app.post(ADMIN_BASE + "/tie-decisions", status_code=202, response_model=RunResponse, responses=ADMIN_ERRORS,
+    @app.post(ADMIN_BASE + "/tie-decisions", status_code=202, response_model=RunResponse,
+              responses={**ADMIN_ERRORS, 409: {"model": ErrorBody, "description": "No run of the period waits for a tie decision"}},
               tags=admin_tags, summary="Record an official's decision of the tie the tally waits for; the tally goes on")
     def decide_tie(election_id: ElectionId, period_id: PeriodId, body: TieDecisionRequest,
                    who: Principal = Depends(require_admin)):

@@ -23,6 +23,7 @@ from counting import official
 from counting.count import count_grouped, group_ballots
 from counting.errors import CountingError, DefinitionError
 from counting.official import TieNeedsDecision
+from counting.outcome import NO_VALID_VOTES
 from counting.interchange import count_document, count_read, read_stream
 from counting.stream import DocumentStream, NotStreamable
 from counting.table import format_table
@@ -92,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_rctab(args: argparse.Namespace, result: dict, output: dict, number_of_winners: int | None,
                  contest: dict | None) -> int:
+    if NO_VALID_VOTES in result.get("notes", []):
+        return _fail("--format", f"{NO_VALID_VOTES.lower()}: there are no rounds for RCTab's report to show",
+                     EXIT_BAD_INPUT)
     if not result.get("rounds") and not result.get("passes"):
         return _fail("--format", f"rctab and rctab-csv report round-based counts; {result['method']} has no rounds",
                      EXIT_BAD_INPUT)

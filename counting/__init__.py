@@ -6,7 +6,7 @@ No database, no Celery, no I/O: the same code counts in a worker, in `tally coun
 from .ballots import Ballot, parse_ballot, parse_ballots
 from .contest import Candidate, Contest, ExclusionGroup
 from .definition import parse_contest
-from .count import count, decide
+from .count import count, decide, decide_totals
 from .errors import CountingError, DefinitionError
 from .methods import METHODS
 from .result import ContestResult
@@ -26,6 +26,7 @@ __all__ = [
     "classify",
     "count",
     "decide",
+    "decide_totals",
     "parse_ballot",
     "parse_ballots",
     "parse_contest",

@@ -9,8 +9,8 @@ from .area_rounds import follow
 from .ballots import Ballot, Marks
 from .contest import Contest
 from .definition import check_contest, contest_operation
-from .methods import METHODS
-from .outcome import Outcome
+from .methods import METHODS, Totals
+from .outcome import Outcome, nobody_elected
 from .result import ContestResult
 from .validation import classify
 from .vocabulary import TallyOperation
@@ -23,8 +23,19 @@ _NOT_PLAIN = object()
 
 
 def decide(contest: Contest, valid: Mapping[Marks, int]) -> Outcome:
-    """Run the contest's method over the weighted multiset of valid ballots."""
+    """Run the contest's method over the weighted multiset of valid ballots; with none of any
+    weight, nobody is elected (`outcome.nobody_elected`), whatever the method."""
+    if not any(valid.values()):  # weights are never negative: no nonzero one means a total of zero
+        return nobody_elected(contest.candidate_ids)
     return METHODS[contest.method].count(contest, valid)
+
+
+def decide_totals(contest: Contest, totals: Totals, valid_votes: int) -> Outcome:
+    """`decide` of an additive method from its totals summed over areas (aggregate-results), given
+    the areas' valid votes (weighted): the same outcome as `decide` over their pooled ballots."""
+    if not valid_votes:
+        return nobody_elected(contest.candidate_ids)
+    return METHODS[contest.method].decide(contest, totals)
 
 
 def group_ballots(ballots: Iterable[Ballot]) -> Grouped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,3 +112,14 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     quota: Number | None = None
     passes: list[Pass] = field(default_factory=list)  # multi-pass methods: one count per pass
+
+
+NO_VALID_VOTES = "No valid votes: nobody is elected"
+
+
+def nobody_elected(candidates: Sequence[str]) -> Outcome:
+    """The outcome of a contest whose valid ballots carry no weight. Every candidate is tied at
+    zero, so any winner would be chosen by a tie-break that no voter decided (and, with ties left
+    to an official, one would be asked to pick among candidates nobody voted for): nobody is
+    elected, no round is counted, and the candidates are listed as the contest defines them."""
+    return Outcome(totals=dict.fromkeys(candidates, 0), winners=[], order=list(candidates), notes=[NO_VALID_VOTES])

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .contest import Contest
 from .numbers import exact_json, percentage_json
-from .outcome import Outcome
+from .outcome import NO_VALID_VOTES, Outcome
 from .validation import Participation
 
 
@@ -94,14 +94,15 @@ NO_BALLOTS = "No ballots were counted in this voting period: no winners (tallied
 
 def no_winners(result: dict) -> dict:
     """A result (to_json form) of a tally with no ballots at all: no winners, ties or rounds, and
-    a note saying why, instead of winners chosen by tie-break among zero votes."""
+    a note saying why. The count itself already elected nobody (`outcome.nobody_elected`); its
+    note says there were no valid votes, which this one says more precisely, so it is replaced."""
     return {
         **result,
         "winners": [],
         "candidates": [{**c, "is_winner": False} for c in result["candidates"]],
         "ties": [],
         **{name: [] for name in ROUND_FIELDS if name in result},
-        "notes": [*result["notes"], NO_BALLOTS],
+        "notes": [*(n for n in result["notes"] if n != NO_VALID_VOTES), NO_BALLOTS],
     }
 
 

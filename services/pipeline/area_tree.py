@@ -105,7 +105,8 @@ class AreaTree:
         contest = self.contest_of(area_ids)
         if self.method.additive:
             totals = sum_totals([{c: _exact(v) for c, v in self.staged[a].totals.items()} for a in area_ids])
-            return self.method.decide(contest, totals)
+            # through the engine's entry point, so that with no valid votes nobody is elected, as `tally count` says
+            return counting.decide_totals(contest, totals, self.participation(area_ids).valid)
         return counting.decide(contest, self.valid(area_ids))
 
     def contest_of(self, area_ids: Sequence[int]) -> counting.Contest:

@@ -17,6 +17,7 @@ from counting import Ballot, Candidate, Contest, CountingError, DefinitionError,
 from counting.definition import check_contest
 from counting.methods import meek
 from counting.methods.meek import MAX_PASSES_PER_PHASE, TIE, droop_quota
+from counting.outcome import NO_VALID_VOTES
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -357,11 +358,11 @@ def test_more_seats_than_candidates_elects_everyone():
     assert len(outcome.rounds) == 1
 
 
-def test_no_ballots_fills_the_seats_by_the_tie_order():
+def test_no_ballots_elect_nobody():
     outcome = decide(contest("ABC", seats=1), Counter())
-    assert outcome.quota == 1
-    assert outcome.winners == ["A"]
-    assert [t.rule for t in outcome.ties] == ["candidate-id-asc"] * len(outcome.ties)
+    assert outcome.quota is None and outcome.rounds == [] and outcome.ties == []
+    assert outcome.winners == [] and outcome.order == ["A", "B", "C"]
+    assert outcome.notes == [NO_VALID_VOTES]
 
 
 def test_tie_break_order_option_replaces_id_order():
@@ -495,6 +496,9 @@ def test_winners_seats_groups_and_vacancies(election):
     assert len(winners) == len(set(winners)) <= c.seats
     for group in c.exclusion_groups:
         assert len(set(group.members) & set(winners)) <= group.max_elected
+    if not sum(spec.values()):
+        assert winners == [] and outcome.rounds == [] and outcome.quota is None  # no valid votes: nobody elected
+        return
     # no seat is left vacant while an eligible candidate remains
     assert len(winners) == min(c.seats, eligible_places(c))
     assert outcome.order[: len(winners)] == winners
@@ -564,7 +568,8 @@ def test_dynamic_quota_fills_the_seats_within_the_groups(election):
     c = Contest(**{**c.__dict__, "options": DYNAMIC})
     outcome = decide(c, spec)
     winners = outcome.winners
-    assert len(winners) == len(set(winners)) == min(c.seats, eligible_places(c))
+    seats = min(c.seats, eligible_places(c)) if sum(spec.values()) else 0  # no valid votes: nobody elected
+    assert len(winners) == len(set(winners)) == seats
     for group in c.exclusion_groups:
         assert len(set(group.members) & set(winners)) <= group.max_elected
     total = sum(spec.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from counting import Ballot, Candidate, Contest, DefinitionError, count
+from counting.outcome import NO_VALID_VOTES
 from counting.ranking import CUTOFF_NOTE, ORDER_NOTE
 
 
@@ -102,8 +103,9 @@ def test_an_empty_count_is_a_valid_result():
     result = count(contest(), []).to_json()
     assert result["totals"]["total_votes"] == 0
     assert all(c["percentage_votes"] == "0" for c in result["candidates"])
-    assert result["winners"] == ["A"]  # a full tie, decided by the rule and recorded
-    assert result["notes"] == [CUTOFF_NOTE]
+    assert result["winners"] == [] and result["ties"] == []  # no valid votes: no tie-break picks a winner
+    assert [c["rank"] for c in result["candidates"]] == [1, 2, 3]  # every candidate is still listed
+    assert result["notes"] == [NO_VALID_VOTES]
 
 
 

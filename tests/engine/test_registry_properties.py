@@ -10,7 +10,7 @@ must be placed in `HOLDS` below: the last test fails until it is.
 | determinism | the same profile counted twice gives the same result | every method |
 | anonymity | the result depends only on the multiset of ballots: shuffled, with each weighted ballot split into unit ballots | every method |
 | winners are candidates | winners are distinct candidates, never an undeclared write-in; `order` lists every candidate once, winners first | every method |
-| seats | exactly min(seats, candidates) winners | every method (rcv as generated, in its default mode; with `bottoms-up-using-percentage-threshold` it elects whoever passes the threshold) |
+| seats | exactly min(seats, candidates) winners, and none when no valid vote was cast | every method (rcv as generated, in its default mode; with `bottoms-up-using-percentage-threshold` it elects whoever passes the threshold) |
 | neutrality | renaming the candidates (their tie order renamed with them) renames the winners | every method |
 | unanimity | when every ballot puts X first and alone at the top, X wins one seat | every method but the desborda family: team guarantees and gender parity may pass over X |
 | majority | one seat: a candidate first on more than half of the valid weight wins | plurality-at-large (one mark), instant-runoff, rcv, meek-stv, scottish-stv, and the Condorcet methods (schulze, ranked-pairs, copeland, minimax: that candidate beats every other head to head); not Borda, desborda, pairwise-beta, cumulative or approval, which fail it by design |
@@ -151,7 +151,9 @@ def test_winners_are_distinct_candidates(method, data):
 @SETTINGS
 def test_every_seat_is_filled_while_candidates_remain(method, data):
     contest, ballots = data.draw(profiles(method))
-    assert len(result(contest, ballots)["winners"]) == min(contest["seats"], len(contest["candidates"]))
+    outcome = result(contest, ballots)
+    seats = min(contest["seats"], len(contest["candidates"])) if outcome["totals"]["valid"] else 0
+    assert len(outcome["winners"]) == seats
 
 
 @pytest.mark.parametrize("method", methods_with("neutrality"))
