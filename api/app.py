@@ -219,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _error_handlers(app)
     _admin_routes(app)
+    _decision_routes(app)
     upload_routes(app, settings, ADMIN_ERRORS)
     public_routes(app, settings, ErrorBody)
     app.add_middleware(Guard, settings=settings, error_response=error_response)
@@ -297,6 +298,11 @@ def _admin_routes(app: FastAPI) -> None:
             raise ServiceError("reason: a rollback needs a reason (recorded in the audit log)")
         with session_scope() as session:
             return JSONResponse(payloads.rolled_back(RollBack(election_id, period_id, reason, by=who.actor).run(session)))
+
+
+def _decision_routes(app: FastAPI) -> None:
+    """What an official records for a period: its seal, and the decision of a tie its tally waits for."""
+    admin_tags = ["admin tally"]
 
     @app.post(ADMIN_BASE + "/tie-decisions", status_code=202, response_model=RunResponse,
               responses={**ADMIN_ERRORS, 409: {"model": ErrorBody, "description": "No run of the period waits for a tie decision"}},

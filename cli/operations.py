@@ -377,6 +377,8 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
             display.show(state)
             if state["status"] in ("COMPLETED", "FAILED", "ROLLED_BACK"):
                 break
+            if state["status"] == "WAITING":
+                return fail(_waiting_line(state, election_id, period_id), EXIT_FAILED)
             if state["status"] == "PENDING" and time.monotonic() > ping_after:
                 ping_after = float("inf")
                 if not workers_answer():
@@ -393,6 +395,14 @@ def _wait(election_id: int, period_id: int, timeout: float) -> int:
     with session_scope() as session:
         print(render(results.published(session, election_id)))
     return 0
+
+
+def _waiting_line(state: dict, election_id: int, period_id: int) -> str:
+    tie = state["waitingFor"]
+    where = "" if tie["round"] is None else f" --round {tie['round']}"
+    return (f"tally run {state['tallyRunId']} waits for an official's tie decision: contest {tie['contest']!r}, "
+            f"{', '.join(tie['candidates'])} tied ({tie['purpose']} {tie['choose']}); record it with: tally tie "
+            f"decide {election_id} {period_id} --contest {tie['contest']!r}{where} --choose CANDIDATE --reason TEXT")
 
 
 def workers_answer() -> bool:

@@ -52,6 +52,10 @@ def test_the_run_waits_for_the_decision_then_completes_with_it_and_verify_replay
     assert status["status"] == "WAITING" and status["error"] is None
     assert status["waitingFor"] == {"contest": CONTEST, "round": 2, "purpose": "eliminate",
                                     "candidates": ["George Gervin", "Yinka Dare"], "choose": 1}
+    code, _, err = _cli(capsys, "status", "tie", "main", "--watch")  # watching stops at the tie, naming what to do
+    assert code == 1 and "waits for an official's tie decision: contest 'sample_interactive_tiebreak', George " \
+        "Gervin, Yinka Dare tied (eliminate 1); record it with: tally tie decide 1 1 --contest " \
+        "'sample_interactive_tiebreak' --round 2 --choose CANDIDATE --reason TEXT" in err
     code, _, err = _cli(capsys, "run", "tie", "main")  # a waiting run is live: no second one starts
     assert code == 2 and "Tally is already in progress" in err
 
