@@ -34,7 +34,15 @@ MEDIA = {
     ".csv": "text/csv; charset=utf-8",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-EITHER = ["GET", "HEAD"]
+
+
+def _get_and_head(app: FastAPI, path: str, **options):
+    """Route GET and HEAD to the endpoint, each with its own operation id (OpenAPI wants them unique)."""
+    def register(endpoint):
+        app.api_route(path, methods=["GET"], **options)(endpoint)
+        app.api_route(path, methods=["HEAD"], operation_id=f"{endpoint.__name__}_head", **options)(endpoint)
+        return endpoint
+    return register
 
 
 class PublicExports:
@@ -116,37 +124,37 @@ def _file(request: Request, blob, media_type: str) -> Response:
 
 def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
     errors = {404: {"model": error_model, "description": PUBLIC_NOT_FOUND + " (none such, or not tallied yet)"}}
-    public = {"tags": ["public exports"], "response_class": Response, "methods": EITHER,
+    public = {"tags": ["public exports"], "response_class": Response,
               "responses": {200: {"content": {"application/json": {"schema": {"type": "object"}}},
                                   "description": "Canonical JSON, byte-for-byte reproducible"}, **errors}}
-    site = {"tags": ["results site"], "response_class": Response, "methods": EITHER,
+    site = {"tags": ["results site"], "response_class": Response,
             "responses": {200: {"content": {"text/html": {}}, "description": "A page of the results site"}, **errors}}
     signature_doc = {200: {"content": {"text/plain": {}}, "description": "base64, one line"}, **errors}
     exports = app.state.exports = PublicExports(settings)
 
-    @app.api_route("/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
+    @_get_and_head(app, "/elections/{election}/public/ballots.json", **public, summary="Every counted ballot, hash-chained")
     async def public_ballots(request: Request, election: ElectionRef):
         return await exports.answer(request, "ballots.json", election)
 
-    @app.api_route("/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
+    @_get_and_head(app, "/elections/{election}/public/audit.json", **public, summary="Counting methods and the audit log")
     async def public_audit(request: Request, election: ElectionRef):
         return await exports.answer(request, "audit.json", election)
 
-    @app.api_route("/elections/{election}/public/results.json", **public, summary="Results per contest and area")
+    @_get_and_head(app, "/elections/{election}/public/results.json", **public, summary="Results per contest and area")
     async def public_results(request: Request, election: ElectionRef):
         return await exports.answer(request, "results.json", election)
 
-    @app.api_route("/elections/{election}/public/manifest.json", **public,
+    @_get_and_head(app, "/elections/{election}/public/manifest.json", **public,
                    summary="The public files' sizes and SHA-256, the chain heads and runs: what the signature covers")
     async def public_manifest(request: Request, election: ElectionRef):
         return await exports.signed(request, election, MANIFEST)
 
-    @app.api_route("/elections/{election}/public/manifest.json.sig", **{**public, "responses": signature_doc},
+    @_get_and_head(app, "/elections/{election}/public/manifest.json.sig", **{**public, "responses": signature_doc},
                    summary="The manifest's Ed25519 signature (base64), by the key at /signing-key.pem")
     async def public_signature(request: Request, election: ElectionRef):
         return await exports.signed(request, election, SIGNATURE)
 
-    @app.api_route("/signing-key.pem", methods=EITHER, response_class=Response, tags=["public exports"],
+    @_get_and_head(app, "/signing-key.pem", response_class=Response, tags=["public exports"],
                    summary="The public key that signs the manifests (check it against the election office's)",
                    responses={200: {"content": {"application/x-pem-file": {}}}, 404: errors[404]})
     def signing_key():
@@ -154,19 +162,19 @@ def public_routes(app: FastAPI, settings: Settings, error_model) -> None:
             raise NotFound(UNSIGNED)
         return Response(signing.public_pem(exports.signer), media_type="application/x-pem-file")
 
-    @app.api_route("/elections/{election}/report", methods=EITHER, include_in_schema=False)
+    @_get_and_head(app, "/elections/{election}/report", include_in_schema=False)
     async def report_folder(election: ElectionRef):
         return RedirectResponse(f"/elections/{quote(election, safe='')}/report/", status_code=308)
 
-    @app.api_route("/elections/{election}/report/", **site, summary="The results site: the election's index page")
+    @_get_and_head(app, "/elections/{election}/report/", **site, summary="The results site: the election's index page")
     async def report_index(request: Request, election: ElectionRef):
         return await exports.page(request, election, "index.html")
 
-    @app.api_route("/elections/{election}/report/{page}", **site, summary="A page, CSV or XLSX of the results site")
+    @_get_and_head(app, "/elections/{election}/report/{page}", **site, summary="A page, CSV or XLSX of the results site")
     async def report_page(request: Request, election: ElectionRef, page: PageName):
         return await exports.page(request, election, page)
 
-    @app.api_route("/", methods=EITHER, response_class=HTMLResponse, summary="The published elections, with their reports",
+    @_get_and_head(app, "/", response_class=HTMLResponse, summary="The published elections, with their reports",
                    tags=["results site"])
     def published_elections():
         return HTMLResponse(_listing())

@@ -235,6 +235,9 @@ def test_openapi_document(client):
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     assert set(doc["components"]["schemas"]["RunResponse"]["properties"]) == RUN_FIELDS
     assert all("422" not in op["responses"] for ops in paths.values() for op in ops.values())
+    operation_ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(operation_ids) == len(set(operation_ids))  # OpenAPI wants each unique (HEAD has its own)
+    assert "head" in paths["/elections/{election}/public/results.json"]
 
 
 def test_seal_closes_an_ended_period_and_seals_it_once(client, admin, election, db):
